@@ -1,0 +1,124 @@
+"""Facet filters -> one parameterised SPARQL query, and facet counts over the filtered studies.
+
+Values a user names are first resolved against the vocabulary (unknown ones are refused with the valid list); the
+query then binds the vocabulary's own terms in a VALUES block, serialised by pyoxigraph: no user text is ever pasted
+into SPARQL. (VALUES rather than engine-specific substitutions keeps the query portable to a remote SPARQL 1.1
+engine, and pyoxigraph only substitutes projected variables.) Repeated values of one facet are OR,
+different facets are AND, and a concept also matches studies that have a narrower concept ("in person" covers both
+in-person settings), through a ``skos:broader*`` property path rather than materialised inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from . import namespaces as ns
+from .errors import InvalidParameter
+from .store import Binding, EvidenceMap
+from .vocabulary import Concept, Facet, Vocabulary
+
+PREFIXES = f"PREFIX evm: <{ns.EVM}>\nPREFIX skos: <{ns.SKOS}>\n"
+YEAR_TYPE = ox.NamedNode(ns.XSD + "gYear")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The values chosen for one facet: concepts for a concept facet, years (or other literals) otherwise."""
+
+    facet: Facet
+    concepts: tuple[Concept, ...] = ()
+    literals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A validated filter: the studies that match every choice (values of one choice OR-ed)."""
+
+    choices: tuple[Choice, ...] = ()
+
+    @classmethod
+    def parse(cls, vocabulary: Vocabulary, params: Mapping[str, Sequence[str]]) -> Selection:
+        """Resolve ``{facet name: [value slug, ...]}`` against the vocabulary.
+
+        :raises InvalidParameter: for an unknown facet or value, listing the valid ones.
+        """
+        choices = []
+        for name, raw_values in params.items():
+            values = [v.strip() for raw in raw_values for v in raw.split(",") if v.strip()]
+            if not values:
+                continue
+            facet = vocabulary.facet(name)
+            if facet.is_concept_facet:
+                concepts = tuple(dict.fromkeys(facet.concept(v) for v in values))
+                choices.append(Choice(facet, concepts=concepts))
+            else:
+                for v in values:
+                    if not v.isdigit():
+                        raise InvalidParameter(f"Facet {name!r} takes years such as 2022, not {v!r}.")
+                choices.append(Choice(facet, literals=tuple(dict.fromkeys(values))))
+        return cls(tuple(sorted(choices, key=lambda c: c.facet.order)))
+
+    def as_params(self) -> dict[str, list[str]]:
+        """The selection as query parameters (a stable, shareable URL)."""
+        return {c.facet.name: [x.slug for x in c.concepts] or list(c.literals) for c in self.choices}
+
+    def without(self, facet_name: str) -> Selection:
+        return Selection(tuple(c for c in self.choices if c.facet.name != facet_name))
+
+    def patterns(self, study: str = "?study") -> str:
+        """The graph patterns of this selection, with the chosen terms bound in VALUES blocks."""
+        lines: list[str] = []
+        for i, choice in enumerate(self.choices):
+            path = choice.facet.sparql_path() + ("/skos:broader*" if choice.facet.is_concept_facet else "")
+            values: Iterable[Binding] = (
+                [ox.NamedNode(c.iri) for c in choice.concepts]
+                if choice.facet.is_concept_facet
+                else [ox.Literal(v, datatype=YEAR_TYPE) for v in choice.literals]
+            )
+            lines.append(f"  VALUES ?f{i} {{ {' '.join(str(v) for v in values)} }}\n  {study} {path} ?f{i} .")
+        return "\n".join(lines)
+
+
+def studies_query(selection: Selection) -> str:
+    """The SPARQL that lists the matching studies by reference number."""
+    where = selection.patterns()
+    query = (
+        PREFIXES
+        + "SELECT DISTINCT ?study ?ref WHERE {\n"
+        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
+        + (where + "\n" if where else "")
+        + "}\nORDER BY ?ref ?study"
+    )
+    return query
+
+
+def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
+    """IRIs of the studies matching ``selection``, ordered by their reference number in the review."""
+    return [row["study"] for row in evidence_map.select(studies_query(selection))]
+
+
+def counts_query(facet: Facet, selection: Selection) -> str:
+    """Studies per value of ``facet`` among those matching ``selection`` (a study counts under every broader
+    concept of its values too)."""
+    where = selection.patterns()
+    if facet.is_concept_facet:
+        value = f"  ?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value .\n"
+    else:
+        value = f"  ?study {facet.sparql_path()} ?value .\n"
+    query = (
+        PREFIXES
+        + "SELECT ?value (COUNT(DISTINCT ?study) AS ?n) WHERE {\n"
+        + "  ?study a evm:IncludedStudy .\n"
+        + (where + "\n" if where else "")
+        + value
+        + "}\nGROUP BY ?value"
+    )
+    return query
+
+
+def facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:
+    """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise."""
+    return {str(row["value"]): int(row["n"]) for row in evidence_map.select(counts_query(facet, selection))}

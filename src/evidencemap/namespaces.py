@@ -1,0 +1,52 @@
+"""IRIs of the evidencemap namespaces and of the named graphs a map is loaded into.
+
+Only namespace roots live here: the terms themselves (classes, facets, concepts) are read from the ontology.
+"""
+
+from __future__ import annotations
+
+CANONICAL_BASE = "https://w3id.org/evidencemap/"
+
+EVM = CANONICAL_BASE + "ontology#"
+ONTOLOGY = CANONICAL_BASE + "ontology"
+CONCEPT = CANONICAL_BASE + "concept/"
+DATA = CANONICAL_BASE + "data/"
+SHAPES = CANONICAL_BASE + "shapes#"
+GRAPH = CANONICAL_BASE + "graph/"
+
+GRAPH_VOCABULARY = GRAPH + "vocabulary"
+GRAPH_DATA = GRAPH + "data"
+GRAPH_CLAIMS = GRAPH + "claims"
+GRAPH_INFERRED = GRAPH + "inferred"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+PROV = "http://www.w3.org/ns/prov#"
+DCTERMS = "http://purl.org/dc/terms/"
+OA = "http://www.w3.org/ns/oa#"
+FABIO = "http://purl.org/spar/fabio/"
+PRISM = "http://prismstandard.org/namespaces/basic/2.0/"
+SCHEMA = "http://schema.org/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SH = "http://www.w3.org/ns/shacl#"
+
+PREFIXES: dict[str, str] = {
+    "evm": EVM,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+    "skos": SKOS,
+    "prov": PROV,
+    "dcterms": DCTERMS,
+    "oa": OA,
+    "fabio": FABIO,
+    "prism": PRISM,
+    "schema": SCHEMA,
+}
+
+
+def sparql_prefixes(names: tuple[str, ...] | None = None) -> str:
+    """The PREFIX lines for the given prefix names (all known prefixes by default)."""
+    chosen = names if names is not None else tuple(PREFIXES)
+    return "".join(f"PREFIX {name}: <{PREFIXES[name]}>\n" for name in chosen)

@@ -1,0 +1,91 @@
+"""Settings, declared once: each has a type, a default and help text, and can be set from the environment
+with the ``EVIDENCEMAP_`` prefix (``EVIDENCEMAP_QUERY_TIMEOUT=10``) or from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidParameter
+from .namespaces import CANONICAL_BASE
+
+ENV_PREFIX = "EVIDENCEMAP_"
+
+
+def _setting(default: Any, help: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a running evidencemap can be told. ``docs/settings.md`` lists the same fields."""
+
+    data: list[Path] = _setting([], "Map files or folders to serve; the bundled Dufour et al. 2025 map when empty.")
+    base_iri: str = _setting(
+        CANONICAL_BASE,
+        "Base of the data and vocabulary IRIs; IRIs under it are resolved by this server. Data written with the "
+        "canonical base https://w3id.org/evidencemap/ is rewritten to this base when it differs.",
+    )
+    union_default_graph: bool = _setting(
+        True, "Let SPARQL queries see the union of all named graphs as their default graph."
+    )
+    query_timeout: float = _setting(5.0, "Seconds a /sparql query may run before it is stopped.")
+    max_rows: int = _setting(10000, "Most result rows /sparql returns; a truncated result says so in its headers.")
+    sparql_workers: int = _setting(2, "Worker processes that run /sparql queries (each can be stopped at the limit).")
+    max_query_length: int = _setting(100_000, "Longest SPARQL query text accepted, in characters.")
+    default_page_size: int = _setting(50, "Studies per page in /api/studies when no limit is given.")
+    max_page_size: int = _setting(1000, "Largest page size /api/studies accepts.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``EVIDENCEMAP_*`` variables, then ``overrides`` (ignored when None).
+
+        :raises InvalidParameter: naming the variable and its bad value.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = ENV_PREFIX + f.name.upper()
+            if key in env:
+                values[f.name] = _parse(f, env[key], key)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(f: dataclasses.Field[Any], raw: str, key: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("list"):
+            return [Path(p) for p in raw.split(os.pathsep) if p]
+        return raw
+    except ValueError:
+        raise InvalidParameter(f"Setting {key}={raw!r} is not a valid {kind}.") from None
+
+
+def setting_help() -> list[tuple[str, str, str]]:
+    """(name, default, help) for every setting, for the docs and the CLI."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        rows.append((f.name, repr(default), f.metadata["help"]))
+    return rows

@@ -1,0 +1,247 @@
+"""The vocabulary as Python objects, read from the ontology's facets and SKOS concept schemes in the store.
+
+Nothing here names a concept: facets, labels, synonyms and hierarchies all come from the RDF, so a concept added to
+a scheme appears in the API, the pages and the question parser without code changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from . import namespaces as ns
+from .errors import InvalidParameter, NotFound
+from .store import EvidenceMap, to_python
+
+MAPPING_PROPERTIES = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A SKOS concept that is a value of a facet."""
+
+    iri: str
+    slug: str
+    scheme: str
+    pref_label: str
+    alt_labels: tuple[str, ...] = ()
+    hidden_labels: tuple[str, ...] = ()
+    definition: str = ""
+    notation: str | None = None
+    broader: tuple[str, ...] = ()
+    order: int = 0
+    mappings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label people may type for this concept: preferred, alternative and hidden."""
+        return (self.pref_label, *self.alt_labels, *self.hidden_labels)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A dimension by which studies are filtered and counted."""
+
+    iri: str
+    name: str
+    label: str
+    alt_labels: tuple[str, ...]
+    definition: str
+    path: tuple[str, ...]
+    order: int
+    scheme: str | None = None
+    concepts: tuple[Concept, ...] = field(default=())
+
+    @property
+    def is_concept_facet(self) -> bool:
+        return self.scheme is not None
+
+    def sparql_path(self) -> str:
+        """The SPARQL property path from a study to this facet's values (IRIs from the ontology, not user input)."""
+        return "/".join(f"<{p}>" for p in self.path)
+
+    def concept(self, slug: str) -> Concept:
+        """The concept of this facet with that slug.
+
+        :raises InvalidParameter: listing the valid slugs.
+        """
+        for c in self.concepts:
+            if c.slug == slug:
+                return c
+        valid = ", ".join(c.slug for c in self.concepts)
+        raise InvalidParameter(f"Unknown value {slug!r} for facet {self.name!r}.", hint=f"Use one of: {valid}.")
+
+    def children(self, concept: Concept | None) -> list[Concept]:
+        """Top concepts (``concept`` None) or the concepts directly narrower than ``concept``."""
+        if concept is None:
+            return [c for c in self.concepts if not c.broader]
+        return [c for c in self.concepts if concept.iri in c.broader]
+
+    def ancestors(self, concept: Concept) -> list[Concept]:
+        """``concept`` and every broader concept, nearest first."""
+        by_iri = {c.iri: c for c in self.concepts}
+        out, todo, seen = [], [concept], set()
+        while todo:
+            current = todo.pop(0)
+            if current.iri in seen:
+                continue
+            seen.add(current.iri)
+            out.append(current)
+            todo.extend(by_iri[b] for b in current.broader if b in by_iri)
+        return out
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    facets: tuple[Facet, ...]
+
+    def facet(self, name: str) -> Facet:
+        """:raises InvalidParameter: listing the facet names."""
+        for f in self.facets:
+            if f.name == name:
+                return f
+        raise InvalidParameter(
+            f"Unknown facet {name!r}.", hint=f"Use one of: {', '.join(f.name for f in self.facets)}."
+        )
+
+    def facet_for_scheme(self, scheme_slug: str) -> Facet:
+        """The facet whose concept scheme has that slug (the last segment of its IRI).
+
+        :raises NotFound: listing the schemes.
+        """
+        for f in self.facets:
+            if f.scheme is not None and f.scheme.rstrip("/").rsplit("/", 1)[-1] == scheme_slug:
+                return f
+        schemes = ", ".join(f.scheme.rsplit("/", 1)[-1] for f in self.facets if f.scheme)
+        raise NotFound(f"No concept scheme {scheme_slug!r}.", hint=f"Schemes: {schemes}.")
+
+    def concept_by_iri(self, iri: str) -> tuple[Facet, Concept] | None:
+        for f in self.facets:
+            for c in f.concepts:
+                if c.iri == iri:
+                    return f, c
+        return None
+
+    @property
+    def concept_facets(self) -> tuple[Facet, ...]:
+        return tuple(f for f in self.facets if f.is_concept_facet)
+
+
+FACETS_QUERY = """
+PREFIX evm: <https://w3id.org/evidencemap/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?facet ?name ?label ?definition ?order ?scheme ?list
+       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
+WHERE {
+  ?facet a evm:Facet ; evm:facetName ?name ; rdfs:label ?label ; evm:facetOrder ?order ; evm:facetPath ?list .
+  OPTIONAL { ?facet skos:definition ?definition }
+  OPTIONAL { ?facet evm:facetScheme ?scheme }
+  OPTIONAL { ?facet skos:altLabel ?alt }
+}
+GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?list
+"""
+
+CONCEPTS_QUERY = """
+PREFIX evm: <https://w3id.org/evidencemap/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?concept ?scheme ?pref ?definition ?notation ?order
+       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
+       (GROUP_CONCAT(DISTINCT ?hidden; separator="\\u001f") AS ?hiddens)
+       (GROUP_CONCAT(DISTINCT STR(?broader); separator="\\u001f") AS ?broaders)
+WHERE {
+  ?concept a skos:Concept ; skos:inScheme ?scheme ; skos:prefLabel ?pref .
+  FILTER(LANGMATCHES(LANG(?pref), "en") || LANG(?pref) = "")
+  OPTIONAL { ?concept skos:definition ?definition }
+  OPTIONAL { ?concept skos:notation ?notation }
+  OPTIONAL { ?concept evm:valueOrder ?order }
+  OPTIONAL { ?concept skos:altLabel ?alt }
+  OPTIONAL { ?concept skos:hiddenLabel ?hidden }
+  OPTIONAL { { ?concept skos:broader ?broader } UNION { ?broader skos:narrower ?concept } }
+}
+GROUP BY ?concept ?scheme ?pref ?definition ?notation ?order
+"""
+
+MAPPINGS_QUERY = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?concept ?relation ?target WHERE {
+  ?concept a skos:Concept ; ?relation ?target .
+  VALUES ?relation { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch }
+} ORDER BY ?concept ?relation ?target
+"""
+
+
+FACET_COLUMNS = tuple(ox.Variable(v) for v in ("facet", "name", "label", "definition", "order", "scheme", "alts"))
+
+
+def read_list(store: ox.Store, head: ox.NamedNode | ox.BlankNode) -> list[str]:
+    """The IRIs of an RDF list (rdf:first / rdf:rest), in order."""
+    first, rest, nil = (ox.NamedNode(ns.RDF + n) for n in ("first", "rest", "nil"))
+    items: list[str] = []
+    node: ox.NamedNode | ox.BlankNode = head
+    while node != nil:
+        value = next(iter(store.quads_for_pattern(node, first, None)), None)
+        following = next(iter(store.quads_for_pattern(node, rest, None)), None)
+        if value is None or following is None or not isinstance(value.object, ox.NamedNode):
+            break
+        items.append(value.object.value)
+        node = following.object  # type: ignore[assignment]
+    return items
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(sorted(v for v in (value or "").split("\u001f") if v))
+
+
+def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
+    """Read every facet and its concepts from the map's store."""
+    mappings: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in evidence_map.select(MAPPINGS_QUERY):
+        mappings[row["concept"]].append((row["relation"].rsplit("#", 1)[-1], row["target"]))
+    concepts_by_scheme: dict[str, list[Concept]] = defaultdict(list)
+    for row in evidence_map.select(CONCEPTS_QUERY):
+        iri = row["concept"]
+        concepts_by_scheme[row["scheme"]].append(
+            Concept(
+                iri=iri,
+                slug=iri.rstrip("/").rsplit("/", 1)[-1],
+                scheme=row["scheme"],
+                pref_label=row["pref"],
+                alt_labels=_split(row.get("alts")),
+                hidden_labels=_split(row.get("hiddens")),
+                definition=row.get("definition", ""),
+                notation=row.get("notation"),
+                broader=_split(row.get("broaders")),
+                order=int(row.get("order", 0)),
+                mappings=tuple(mappings.get(iri, ())),
+            )
+        )
+    facets = []
+    for solution in evidence_map.query(FACETS_QUERY):
+        row = {k.value: to_python(solution[k]) for k in FACET_COLUMNS if solution[k] is not None}
+        iri = str(row["facet"])
+        scheme = row.get("scheme")
+        concepts = sorted(concepts_by_scheme.get(str(scheme), []), key=lambda c: (c.order, c.pref_label))
+        facets.append(
+            Facet(
+                iri=iri,
+                name=str(row["name"]),
+                label=str(row["label"]),
+                alt_labels=_split(str(row.get("alts", ""))),
+                definition=str(row.get("definition", "")),
+                path=tuple(read_list(evidence_map.store, solution["list"])),
+                order=int(str(row["order"])),
+                scheme=str(scheme) if scheme else None,
+                concepts=tuple(concepts),
+            )
+        )
+    return Vocabulary(facets=tuple(sorted(facets, key=lambda f: (f.order, f.name))))
+
+
+def scheme_slug(iri: str) -> str:
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+__all__ = ["MAPPING_PROPERTIES", "Concept", "Facet", "Vocabulary", "load_vocabulary", "ns", "scheme_slug"]

@@ -1,0 +1,31 @@
+"""The app factory: the CLI, the tests and the ASGI entry point all call :func:`create_app`.
+
+Routers are registered here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..settings import Settings
+from ..store import EvidenceMap
+from .context import AppContext
+from .errors import install_error_handlers
+
+
+def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | None = None) -> FastAPI:
+    """A FastAPI app serving the map named by ``settings`` (the bundled map by default)."""
+    settings = settings or Settings.from_env()
+    context = AppContext.build(settings, evidence_map)
+    app = FastAPI(
+        title="evidencemap",
+        version=__version__,
+        description=(
+            "A queryable knowledge graph of a scoping review's evidence: SPARQL 1.1 endpoint for analysts, "
+            "REST API and pages for clinicians, dereferenceable IRIs for other tools."
+        ),
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    return app

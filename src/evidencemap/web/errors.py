@@ -1,0 +1,66 @@
+"""One error shape for the whole HTTP surface: ``{"ok": false, "error": ..., "status": ...}`` for JSON clients,
+a plain page for browsers. Unexpected exceptions become a 500 whose traceback goes only to the log."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import EvidenceMapError
+
+log = logging.getLogger("evidencemap")
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept and not request.url.path.startswith("/api")
+
+
+def error_response(request: Request, status: int, message: str, hint: str | None = None) -> Response:
+    body = {"ok": False, "error": message, "status": status}
+    if hint:
+        body["hint"] = hint
+    renderer = getattr(request.app.state, "render_error", None)
+    if renderer is not None and wants_html(request):
+        return renderer(request, status, message, hint)  # type: ignore[no-any-return]
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_evidencemap_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, EvidenceMapError)
+        return error_response(request, exc.status, exc.message, exc.hint)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return error_response(request, 422, "Invalid parameter: " + "; ".join(problems))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"Nothing at {request.url.path}."
+        response = error_response(request, exc.status_code, message)
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "Internal error; it has been logged.")
+
+    app.add_exception_handler(EvidenceMapError, on_evidencemap_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+__all__ = ["HTMLResponse", "error_response", "install_error_handlers", "wants_html"]
