@@ -1,14 +1,21 @@
-"""The ``evidencemap`` command: thin wrappers around plain functions of the package."""
+"""The ``evidencemap`` command: thin wrappers around plain functions of the package.
+
+Exit codes: 0 success; 1 the map does not conform (validate) or a claim disagrees (check-claims); 2 bad input
+(missing file, syntax error, unknown name), with a message on standard error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import EvidenceMapError
+from .errors import BadRequest, EvidenceMapError
 from .settings import Settings
+
+EXPORT_FORMATS = ("ttl", "nt", "nq", "trig", "jsonld", "rdfxml", "prisma-svg", "graphml", "gexf")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -22,6 +29,21 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .store import EvidenceMap
+
+    return EvidenceMap.load(_settings(args))
+
+
+def _write(text: str | bytes, output: str | None) -> None:
+    if output:
+        Path(output).write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    elif isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -32,14 +54,134 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .output import text_table
+    from .validation import validate_map
+
+    args.data = args.files
+    result = validate_map(_load(args))
+    if args.format == "turtle":
+        _write(result.report_graph.serialize(format="turtle"), None)
+    else:
+        rows = [(v.severity, v.focus, v.message) for v in result.violations]
+        verdict = "conforms" if result.conforms else f"does NOT conform: {len(result.errors)} violation(s)"
+        print(f"SHACL validation (shapes {result.shapes_version}): {verdict}, {len(result.warnings)} warning(s).")
+        if rows:
+            print(text_table(("severity", "focus node", "message"), rows, max_width=120))
+    return 0 if result.conforms else 1
+
+
+def _query_text(source: str) -> tuple[str, dict[str, str] | None, str | None]:
+    """(query text, header parameters or None, named-query name or None) from a SPARQL string, a file or a name."""
+    from .queries import get_named_query, parse_named_query
+
+    path = Path(source)
+    if source.endswith(".rq") or (path.suffix in {".rq", ".sparql"} and path.exists()):
+        if not path.exists():
+            raise BadRequest(f"Query file {source!r} does not exist.")
+        named = parse_named_query(path)
+        return named.text, {p.name: p.default or "" for p in named.parameters}, None
+    if "{" not in source and " " not in source.strip():
+        named = get_named_query(source.strip())
+        return named.text, None, named.name
+    return source, None, None
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import pyoxigraph as ox
+
+    from .output import csv_text, json_text, text_table
+    from .queries import NamedQuery
+    from .store import to_python
+    from .vocabulary import load_vocabulary
+
+    evidence_map = _load(args)
+    text, header, name = _query_text(args.query)
+    values = dict(p.split("=", 1) for p in args.param or [])
+    bindings = {}
+    if name or header is not None:
+        from .queries import get_named_query, parse_named_query
+
+        query: NamedQuery = get_named_query(name) if name else parse_named_query(Path(args.query))
+        bindings = query.bindings(load_vocabulary(evidence_map), values, defaults=not args.no_defaults)
+    elif values:
+        raise BadRequest("--param applies to named queries and .rq files with a parameter header.")
+    substitutions = {ox.Variable(k): v for k, v in bindings.items()}
+    try:
+        result = evidence_map.store.query(
+            text, use_default_graph_as_union=True, substitutions=substitutions or None
+        )
+    except SyntaxError as exc:
+        raise BadRequest(f"SPARQL syntax error: {exc}") from None
+    if isinstance(result, ox.QueryBoolean):
+        answer = bool(result)
+        _write(json_text({"boolean": answer}) if args.format == "json" else str(answer).lower(), None)
+        return 0
+    if isinstance(result, ox.QueryTriples):
+        _write(result.serialize(format=ox.RdfFormat.TURTLE) or b"", None)
+        return 0
+    variables = [v.value for v in result.variables]
+    if args.format == "json":
+        _write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"", None)
+        return 0
+    rows = [[None if s[v] is None else to_python(s[v]) for v in variables] for s in result]
+    if args.format == "csv":
+        _write(csv_text(variables, rows), None)
+    else:
+        _write(text_table(variables, rows) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})", None)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .exporting import export
+
+    _write(export(_load(args), args.format, graph=args.graph), args.output)
+    return 0
+
+
+def cmd_check_claims(args: argparse.Namespace) -> int:
+    from .claims import DISAGREES, check_claims, summary
+    from .output import csv_text, json_text, text_table
+    from .vocabulary import load_vocabulary
+
+    evidence_map = _load(args)
+    results = check_claims(evidence_map, load_vocabulary(evidence_map))
+    headers = ("claim", "section", "stated", "recomputed", "studies", "verdict")
+    rows = [
+        (r.label, r.section, r.stated, "–" if r.recomputed is None else r.recomputed,
+         ", ".join(map(str, r.studies)) or "–", r.verdict)
+        for r in results
+    ]
+    if args.format == "json":
+        _write(json_text([dataclasses.asdict(r) for r in results]), None)
+    elif args.format == "csv":
+        _write(csv_text(headers, rows), None)
+    else:
+        print(text_table(headers, rows, max_width=70))
+        counts = summary(results)
+        print("\n" + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()))
+        for r in results:
+            if r.verdict == DISAGREES:
+                print(f"\nDISAGREES: {r.label} ({r.section}): stated {r.stated}, recomputed {r.recomputed}.")
+                for line in r.explanation:
+                    print(f"  {line}")
+    return 1 if any(r.verdict == DISAGREES for r in results) else 0
+
+
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", nargs="+", metavar="FILE", help="map files or folders (default: the bundled map)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evidencemap", description="Publish and query a scoping review's evidence map.")
+    parser = argparse.ArgumentParser(
+        prog="evidencemap", description="Publish and query a scoping review's evidence map."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the map over HTTP (SPARQL endpoint, REST API, pages)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data", nargs="+", metavar="FILE", help="map files or folders (default: the bundled map)")
+    _data_option(serve)
     serve.add_argument("--base-iri", help="base of the data and vocabulary IRIs served here")
     serve.add_argument("--query-timeout", type=float, help="seconds a /sparql query may run")
     serve.add_argument("--max-rows", type=int, help="most rows /sparql returns")
@@ -51,6 +193,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="let queries see the union of the named graphs as default graph (default: yes)",
     )
     serve.set_defaults(func=cmd_serve)
+
+    validate = sub.add_parser("validate", help="validate map files with the SHACL shapes (exit 1 on violations)")
+    validate.add_argument("files", nargs="*", metavar="FILE", help="map files or folders (default: the bundled map)")
+    validate.add_argument("--format", choices=("text", "turtle"), default="text", help="report as text or as RDF")
+    validate.set_defaults(func=cmd_validate)
+
+    query = sub.add_parser("query", help="run a SPARQL query, a .rq file or a named query")
+    query.add_argument("query", help="SPARQL text, a .rq file, or the name of a query in api/queries")
+    query.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    query.add_argument("--param", action="append", metavar="NAME=VALUE", help="value of a named query's parameter")
+    query.add_argument("--no-defaults", action="store_true", help="leave parameters without a value unbound")
+    _data_option(query)
+    query.set_defaults(func=cmd_query)
+
+    export = sub.add_parser("export", help="write the map (or a view of it) in another format")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="ttl")
+    export.add_argument("--graph", choices=("all", "vocabulary", "data", "claims", "inferred"), default="all")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _data_option(export)
+    export.set_defaults(func=cmd_export)
+
+    claims = sub.add_parser("check-claims", help="recompute every count the review states (exit 1 on disagreement)")
+    claims.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _data_option(claims)
+    claims.set_defaults(func=cmd_check_claims)
     return parser
 
 

@@ -51,7 +51,9 @@ class NamedQuery:
     text: str
     parameters: tuple[Parameter, ...] = field(default=())
 
-    def bindings(self, vocabulary: Vocabulary, values: Mapping[str, str], *, defaults: bool = True) -> dict[str, Binding]:
+    def bindings(
+        self, vocabulary: Vocabulary, values: Mapping[str, str], *, defaults: bool = True
+    ) -> dict[str, Binding]:
         """Validated substitutions for the given values (and the defaults of those not given, if ``defaults``).
 
         :raises InvalidParameter: for an unknown parameter or an invalid value.

@@ -1,0 +1,396 @@
+"""The evidence gap map: studies counted in every cell of two crossed facets, empty cells reported as gaps.
+
+Either axis is one facet or several stacked (the default rows are the intervention's modality and components; the
+default columns are the outcome domains, with challenges as the alternative column set). A study counts under a
+concept when it has that concept or a narrower one (``skos:broader*``, as in :mod:`evidencemap.facets`), and the
+facet filters of ``/api/studies`` restrict the studies. Everything is read from the store in three queries (the
+studies on each axis and the studies' details), so a study added to the data changes every cell.
+
+A scoping review maps what has been studied; it appraises no study's quality. Bubble size is a number of studies and
+colour a study design or evidence type: neither ever encodes strength of evidence (see :data:`CAVEAT`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from .errors import InvalidParameter
+from .facets import PREFIXES, Selection
+from .store import EvidenceMap
+from .vocabulary import Concept, Facet, Vocabulary
+
+DEFAULT_ROWS = ("modality", "component")
+DEFAULT_COLS = ("outcome",)
+ALTERNATIVE_COLS = ("challenge",)
+DEFAULT_BREAKDOWN = ("design", "evidence-type")
+NOT_STATED = "not-stated"
+
+CAVEAT = (
+    "A scoping review maps what has been studied; it appraises no study's quality. Bubble size is the number of "
+    "studies and colour is a study design or an evidence type: neither encodes the strength or quality of evidence, "
+    "and an empty cell (a gap) means no included study reported that combination, not that it does not work."
+)
+
+
+@dataclass(frozen=True)
+class AxisValue:
+    """One row or column: a concept of a facet, or a literal value (a year) of a non-concept facet."""
+
+    facet: Facet
+    key: str
+    slug: str
+    label: str
+    iri: str | None
+    depth: int
+    term: ox.NamedNode | ox.Literal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "facet": self.facet.name, "slug": self.slug, "label": self.label, "iri": self.iri}
+
+
+@dataclass(frozen=True)
+class Axis:
+    facets: tuple[Facet, ...]
+    values: tuple[AxisValue, ...]
+
+    @property
+    def names(self) -> str:
+        return ",".join(f.name for f in self.facets)
+
+    def value(self, key: str) -> AxisValue:
+        """:raises InvalidParameter: listing the keys of this axis."""
+        for v in self.values:
+            if v.key == key:
+                return v
+        raise InvalidParameter(
+            f"No value {key!r} on the axis {self.names!r}.", hint=f"Use one of: {', '.join(self.keys())}."
+        )
+
+    def keys(self) -> list[str]:
+        return [v.key for v in self.values]
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    iri: str
+    ref: int
+    citation: str
+    slug: str
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "citation": self.citation, "slug": self.slug, "iri": self.iri}
+
+
+@dataclass(frozen=True)
+class Cell:
+    row: AxisValue
+    col: AxisValue
+    studies: tuple[StudyRef, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.studies)
+
+    @property
+    def gap(self) -> bool:
+        return not self.studies
+
+    @property
+    def key(self) -> str:
+        return f"{self.row.key}:{self.col.key}"
+
+
+@dataclass(frozen=True)
+class GapMap:
+    rows: Axis
+    cols: Axis
+    selection: Selection
+    breakdown: tuple[Facet, ...]
+    studies: tuple[StudyRef, ...]
+    cells: dict[tuple[str, str], Cell]
+    row_totals: dict[str, int]
+    col_totals: dict[str, int]
+
+    def cell(self, row_key: str, col_key: str) -> Cell:
+        return self.cells[(self.rows.value(row_key).key, self.cols.value(col_key).key)]
+
+    def parse_cell(self, text: str) -> Cell:
+        """The cell named ``row:col`` (keys of this map's axes).
+
+        :raises InvalidParameter: when no split of ``text`` names a row and a column.
+        """
+        rows, cols = set(self.rows.keys()), set(self.cols.keys())
+        for i, char in enumerate(text):
+            if char == ":" and text[:i] in rows and text[i + 1:] in cols:
+                return self.cells[(text[:i], text[i + 1:])]
+        raise InvalidParameter(
+            f"No cell {text!r} in this gap map.",
+            hint="Name a cell as row:col, e.g. "
+            f"{self.rows.values[0].key}:{self.cols.values[0].key} (keys are listed in rows.values and cols.values).",
+        )
+
+    def ordered_cells(self) -> list[Cell]:
+        return [self.cells[(r.key, c.key)] for r in self.rows.values for c in self.cols.values]
+
+    def breakdown_of(self, cell: Cell, facet: Facet) -> list[tuple[str, str, int]]:
+        """(slug, label, number of studies) for each value of ``facet`` among the cell's studies, in the
+        vocabulary's order; studies without a value count under ``not-stated``. A study with two values counts
+        under both."""
+        return [(slug, label, n) for slug, label, n in _tally(cell.studies, facet) if n]
+
+    def max_segment(self, facet: Facet | None) -> int:
+        """The largest bubble: the most studies a cell holds for one value of ``facet`` (or in all)."""
+        best = 0
+        for cell in self.cells.values():
+            counts = [cell.count] if facet is None else [n for _, _, n in self.breakdown_of(cell, facet)]
+            best = max([best, *counts])
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        cells = []
+        for cell in self.ordered_cells():
+            cells.append(
+                {
+                    "key": cell.key,
+                    "row": cell.row.as_dict(),
+                    "col": cell.col.as_dict(),
+                    "count": cell.count,
+                    "gap": cell.gap,
+                    "studies": [s.as_dict() for s in cell.studies],
+                    "breakdown": {
+                        f.name: [{"slug": s, "label": lab, "count": n} for s, lab, n in self.breakdown_of(cell, f)]
+                        for f in self.breakdown
+                    },
+                }
+            )
+        gaps = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in cells if c["gap"]]
+        return {
+            "caveat": CAVEAT,
+            "rows": _axis_dict(self.rows, self.row_totals),
+            "cols": _axis_dict(self.cols, self.col_totals),
+            "filters": self.selection.as_params(),
+            "total": len(self.studies),
+            "breakdown_facets": [
+                {"name": f.name, "label": f.label, "values": [{"slug": c.slug, "label": c.pref_label} for c in f.concepts]}
+                for f in self.breakdown
+            ],
+            "counts": {"cells": len(cells), "filled": len(cells) - len(gaps), "gaps": len(gaps)},
+            "cells": cells,
+            "gaps": gaps,
+        }
+
+    def to_csv(self) -> str:
+        """The matrix as CSV: one line per row value, one column per column value, cells = numbers of studies."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["row facet", "row", *(f"{c.label} [{c.facet.name}:{c.slug}]" for c in self.cols.values)])
+        for r in self.rows.values:
+            writer.writerow([r.facet.label, f"{r.label} [{r.slug}]", *(self.cells[(r.key, c.key)].count for c in self.cols.values)])
+        return out.getvalue()
+
+
+def _axis_dict(axis: Axis, totals: dict[str, int]) -> dict[str, Any]:
+    return {
+        "facets": [{"name": f.name, "label": f.label} for f in axis.facets],
+        "values": [{**v.as_dict(), "depth": v.depth, "count": totals.get(v.key, 0)} for v in axis.values],
+    }
+
+
+def _tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, int]]:
+    counts: dict[str, int] = defaultdict(int)
+    for study in studies:
+        values = study.values.get(facet.name, ())
+        for slug in values or (NOT_STATED,):
+            counts[slug] += 1
+    tallies = [(c.slug, c.pref_label, counts.get(c.slug, 0)) for c in facet.concepts]
+    return [*tallies, (NOT_STATED, "not stated", counts.get(NOT_STATED, 0))]
+
+
+# -- building --------------------------------------------------------------------------------------------------
+
+
+def parse_facets(vocabulary: Vocabulary, names: str | Sequence[str] | None, default: Sequence[str]) -> tuple[Facet, ...]:
+    """Facets named in ``names`` (comma-separated or a list); ``default`` when none are named.
+
+    :raises InvalidParameter: for an unknown facet, listing the facets.
+    """
+    raw = names.split(",") if isinstance(names, str) else list(names or [])
+    wanted = [n.strip() for part in raw for n in part.split(",") if n.strip()] or list(default)
+    return tuple(dict.fromkeys(vocabulary.facet(n) for n in wanted))
+
+
+def _depth(facet: Facet, concept: Concept) -> int:
+    return len(facet.ancestors(concept)) - 1
+
+
+def _years(evidence_map: EvidenceMap, facet: Facet) -> list[ox.Literal]:
+    query = PREFIXES + f"SELECT DISTINCT ?v WHERE {{ ?study a evm:IncludedStudy ; {facet.sparql_path()} ?v }}"
+    terms = [s["v"] for s in evidence_map.query(query) if isinstance(s["v"], ox.Literal)]
+    return sorted(terms, key=lambda t: t.value)
+
+
+def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
+    """The values of the facets on one axis, in the vocabulary's order (for years: the years found in the map).
+
+    A value's key is its slug, qualified as ``facet.slug`` only when two facets of the axis share a slug.
+    """
+    pending: list[tuple[Facet, str, str, str | None, int, ox.NamedNode | ox.Literal]] = []
+    for facet in facets:
+        if facet.is_concept_facet:
+            for c in facet.concepts:
+                pending.append((facet, c.slug, c.pref_label, c.iri, _depth(facet, c), ox.NamedNode(c.iri)))
+        else:
+            for term in _years(evidence_map, facet):
+                pending.append((facet, term.value, term.value, None, 0, term))
+    slugs = [p[1] for p in pending]
+    values = tuple(
+        AxisValue(facet, slug if slugs.count(slug) == 1 else f"{facet.name}.{slug}", slug, label, iri, depth, term)
+        for facet, slug, label, iri, depth, term in pending
+    )
+    return Axis(tuple(facets), values)
+
+
+def axis_query(axis: Axis, selection: Selection) -> str:
+    """SPARQL for (study, axis value) pairs: a study is under a concept when it has it or a narrower one."""
+    branches = []
+    for facet in axis.facets:
+        terms = " ".join(str(v.term) for v in axis.values if v.facet == facet)
+        if not terms:
+            continue
+        if facet.is_concept_facet:
+            match = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
+        else:
+            match = f"?study {facet.sparql_path()} ?value ."
+        branches.append(f"{{ {match} VALUES ?value {{ {terms} }} }}")
+    where = selection.patterns()
+    return (
+        PREFIXES
+        + "SELECT DISTINCT ?study ?value WHERE {\n  ?study a evm:IncludedStudy .\n"
+        + (where + "\n" if where else "")
+        + "  "
+        + ("\n  UNION ".join(branches) or "FILTER(false)")
+        + "\n}"
+    )
+
+
+def studies_detail_query(selection: Selection, breakdown: Sequence[Facet]) -> str:
+    """SPARQL for the studies matching ``selection`` with their citation and direct breakdown values."""
+    where = selection.patterns()
+    paths = [f"{{ ?study {f.sparql_path()} ?value }}" for f in breakdown]
+    values = f"  OPTIONAL {{ {' UNION '.join(paths)} }}\n" if paths else ""
+    return (
+        PREFIXES
+        + "SELECT ?study ?ref ?citation ?slug ?value WHERE {\n"
+        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
+        + (where + "\n" if where else "")
+        + "  OPTIONAL { ?study evm:shortCitation ?citation }\n  OPTIONAL { ?study evm:slug ?slug }\n"
+        + values
+        + "}"
+    )
+
+
+def _studies(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, breakdown: Sequence[Facet]
+) -> dict[str, StudyRef]:
+    info: dict[str, dict[str, Any]] = {}
+    values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    names = {f.name for f in breakdown}
+    for row in evidence_map.select(studies_detail_query(selection, breakdown)):
+        iri = row["study"]
+        info.setdefault(iri, row)
+        found = vocabulary.concept_by_iri(str(row.get("value", "")))
+        if found and found[0].name in names and found[1].slug not in values[iri][found[0].name]:
+            values[iri][found[0].name].append(found[1].slug)
+    studies = {
+        iri: StudyRef(
+            iri=iri,
+            ref=int(row["ref"]),
+            citation=str(row.get("citation", row.get("slug", iri))),
+            slug=str(row.get("slug", iri.rstrip("/").rsplit("/", 1)[-1])),
+            values={name: tuple(v) for name, v in values[iri].items()},
+        )
+        for iri, row in info.items()
+    }
+    return dict(sorted(studies.items(), key=lambda kv: (kv[1].ref, kv[0])))
+
+
+def _membership(evidence_map: EvidenceMap, axis: Axis, selection: Selection) -> dict[str, list[str]]:
+    """study IRI -> keys of the axis values it falls under."""
+    term_keys: dict[str, list[str]] = defaultdict(list)
+    for v in axis.values:
+        term_keys[str(v.term)].append(v.key)
+    out: dict[str, list[str]] = defaultdict(list)
+    for solution in evidence_map.query(axis_query(axis, selection)):
+        study = solution["study"].value
+        for key in term_keys.get(str(solution["value"]), []):
+            if key not in out[study]:
+                out[study].append(key)
+    return out
+
+
+def build_gap_map(
+    evidence_map: EvidenceMap,
+    vocabulary: Vocabulary,
+    rows: str | Sequence[str] | None = None,
+    cols: str | Sequence[str] | None = None,
+    selection: Selection | None = None,
+    breakdown: str | Sequence[str] | None = None,
+) -> GapMap:
+    """The gap map of ``rows`` x ``cols`` (facet names) over the studies matching ``selection``.
+
+    :raises InvalidParameter: for an unknown facet name.
+    """
+    selection = selection or Selection()
+    row_axis = build_axis(evidence_map, parse_facets(vocabulary, rows, _defaults(vocabulary, DEFAULT_ROWS, 0)))
+    col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, DEFAULT_COLS, -1)))
+    breakdown_facets = tuple(
+        f for f in parse_facets(vocabulary, breakdown, _defaults(vocabulary, DEFAULT_BREAKDOWN, None)) if f.is_concept_facet
+    )
+    studies = _studies(evidence_map, vocabulary, selection, breakdown_facets)
+    row_of = _membership(evidence_map, row_axis, selection)
+    col_of = _membership(evidence_map, col_axis, selection)
+    members: dict[tuple[str, str], list[StudyRef]] = defaultdict(list)
+    for iri, study in studies.items():
+        for r in row_of.get(iri, []):
+            for c in col_of.get(iri, []):
+                members[(r, c)].append(study)
+    cells = {
+        (r.key, c.key): Cell(r, c, tuple(members.get((r.key, c.key), ())))
+        for r in row_axis.values
+        for c in col_axis.values
+    }
+    return GapMap(
+        rows=row_axis,
+        cols=col_axis,
+        selection=selection,
+        breakdown=breakdown_facets,
+        studies=tuple(studies.values()),
+        cells=cells,
+        row_totals=_totals(row_of, studies),
+        col_totals=_totals(col_of, studies),
+    )
+
+
+def _defaults(vocabulary: Vocabulary, names: Sequence[str], fallback: int | None) -> list[str]:
+    """The default facets this vocabulary has; else its first (0) or last (-1) concept facet, or none."""
+    known = [n for n in names if any(f.name == n for f in vocabulary.facets)]
+    if known or fallback is None or not vocabulary.concept_facets:
+        return known
+    return [vocabulary.concept_facets[fallback].name]
+
+
+def _totals(membership: dict[str, list[str]], studies: dict[str, StudyRef]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for iri, keys in membership.items():
+        if iri in studies:
+            for key in keys:
+                totals[key] += 1
+    return dict(totals)

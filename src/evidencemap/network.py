@@ -1,0 +1,223 @@
+"""Network views of the map with networkx: the study–concept graph and what can be read off it.
+
+One SPARQL query builds the bipartite graph of studies and the concepts they are recorded with (direct values of
+every concept facet, as the data states them); the other views are computed from it, so they change with the data:
+
+- ``<facet>-cooccurrence``: concepts of one facet (e.g. challenges, outcomes) linked when studies report both;
+  edge ``weight`` = number of studies sharing both, ``refs`` = their reference numbers;
+- ``study-similarity``: studies linked by the concepts they share (``shared`` count and ``jaccard`` index);
+- :func:`central_concepts`: the concepts that connect the most studies (degree and betweenness in the bipartite
+  graph).
+
+Every attribute is a str, int, float or bool, so the graphs export to GraphML and GEXF for Gephi or Cytoscape.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import networkx as nx
+
+from .errors import NotFound
+from .facets import PREFIXES, Selection
+from .store import EvidenceMap
+from .vocabulary import Facet, Vocabulary
+
+STUDY_CONCEPT = "study-concept"
+STUDY_SIMILARITY = "study-similarity"
+COOCCURRENCE = "-cooccurrence"
+
+
+def network_kinds(vocabulary: Vocabulary) -> list[str]:
+    """The graphs that can be built: the bipartite graph, one co-occurrence graph per concept facet, similarity."""
+    return [STUDY_CONCEPT, *(f.name + COOCCURRENCE for f in vocabulary.concept_facets), STUDY_SIMILARITY]
+
+
+def bipartite_query(facets: Sequence[Facet], selection: Selection) -> str:
+    """SPARQL for each study matching ``selection`` with the concepts it has directly on ``facets``."""
+    where = selection.patterns()
+    branches = " UNION ".join(f"{{ ?study {f.sparql_path()} ?concept }}" for f in facets)
+    return (
+        PREFIXES
+        + "SELECT ?study ?ref ?citation ?slug ?concept WHERE {\n"
+        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
+        + (where + "\n" if where else "")
+        + "  OPTIONAL { ?study evm:shortCitation ?citation }\n  OPTIONAL { ?study evm:slug ?slug }\n"
+        + (f"  OPTIONAL {{ {branches} }}\n" if branches else "")
+        + "}\nORDER BY ?ref ?study"
+    )
+
+
+def study_concept_graph(
+    evidence_map: EvidenceMap,
+    vocabulary: Vocabulary,
+    selection: Selection | None = None,
+    facets: Sequence[Facet] | None = None,
+) -> nx.Graph:
+    """The bipartite graph: studies (``bipartite=0``) linked to the concepts they have (``bipartite=1``).
+
+    Node ids are IRIs. Concepts no study has are left out; a study with no concept is kept, alone.
+    """
+    facets = tuple(facets if facets is not None else vocabulary.concept_facets)
+    names = {f.name for f in facets}
+    graph = nx.Graph(kind=STUDY_CONCEPT, title="Studies and the concepts they are recorded with")
+    for row in evidence_map.select(bipartite_query(facets, selection or Selection())):
+        study = row["study"]
+        if study not in graph:
+            slug = str(row.get("slug", study.rstrip("/").rsplit("/", 1)[-1]))
+            graph.add_node(
+                study, kind="study", bipartite=0, label=str(row.get("citation", slug)), ref=int(row["ref"]),
+                slug=slug, iri=study,
+            )
+        found = vocabulary.concept_by_iri(str(row.get("concept", "")))
+        if found is None or found[0].name not in names:
+            continue
+        facet, concept = found
+        if concept.iri not in graph:
+            graph.add_node(
+                concept.iri, kind="concept", bipartite=1, label=concept.pref_label, facet=facet.name,
+                facet_label=facet.label, slug=concept.slug, iri=concept.iri, order=facet.order * 1000 + concept.order,
+            )
+        graph.add_edge(study, concept.iri, facet=facet.name)
+    for node, data in graph.nodes(data=True):
+        if data["kind"] == "concept":
+            data["studies"] = graph.degree(node)
+        else:
+            data["concepts"] = graph.degree(node)
+    return graph
+
+
+def _studies_of(bipartite: nx.Graph, concept: str) -> list[str]:
+    return sorted(bipartite.neighbors(concept), key=lambda s: bipartite.nodes[s]["ref"])
+
+
+def _refs(bipartite: nx.Graph, studies: Sequence[str]) -> str:
+    return " ".join(str(bipartite.nodes[s]["ref"]) for s in sorted(studies, key=lambda s: bipartite.nodes[s]["ref"]))
+
+
+def cooccurrence_graph(bipartite: nx.Graph, facet: Facet) -> nx.Graph:
+    """Concepts of ``facet`` linked when studies have both; ``weight`` = number of such studies."""
+    graph = nx.Graph(
+        kind=facet.name + COOCCURRENCE,
+        title=f"Co-occurrence of {facet.label} values across studies",
+        facet=facet.name,
+    )
+    concepts = sorted(
+        (n for n, d in bipartite.nodes(data=True) if d["kind"] == "concept" and d["facet"] == facet.name),
+        key=lambda n: bipartite.nodes[n]["order"],
+    )
+    for concept in concepts:
+        graph.add_node(concept, **bipartite.nodes[concept], refs=_refs(bipartite, _studies_of(bipartite, concept)))
+    shared: dict[tuple[str, str], list[str]] = defaultdict(list)
+    rank = {c: i for i, c in enumerate(concepts)}
+    for study, data in bipartite.nodes(data=True):
+        if data["kind"] != "study":
+            continue
+        mine = sorted((c for c in bipartite.neighbors(study) if c in rank), key=rank.__getitem__)
+        for a, b in combinations(mine, 2):
+            shared[(a, b)].append(study)
+    for (a, b), studies in sorted(shared.items(), key=lambda kv: (rank[kv[0][0]], rank[kv[0][1]])):
+        graph.add_edge(a, b, weight=len(studies), refs=_refs(bipartite, studies))
+    return graph
+
+
+def similarity_graph(bipartite: nx.Graph, min_shared: int = 1) -> nx.Graph:
+    """Studies linked by the concepts they share: ``shared`` (count), ``jaccard`` (shared / all of either)."""
+    graph = nx.Graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
+    studies = sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "study"),
+                     key=lambda n: bipartite.nodes[n]["ref"])
+    for study in studies:
+        graph.add_node(study, **bipartite.nodes[study])
+    for a, b in combinations(studies, 2):
+        mine, theirs = set(bipartite.neighbors(a)), set(bipartite.neighbors(b))
+        common = mine & theirs
+        if len(common) < max(min_shared, 1):
+            continue
+        labels = sorted(common, key=lambda c: bipartite.nodes[c]["order"])
+        graph.add_edge(
+            a, b, weight=len(common), shared=len(common), jaccard=round(len(common) / len(mine | theirs), 4),
+            concepts="; ".join(bipartite.nodes[c]["label"] for c in labels),
+        )
+    return graph
+
+
+def central_concepts(bipartite: nx.Graph, top: int | None = None) -> list[dict[str, Any]]:
+    """Concepts ranked by the studies they connect (degree), then by betweenness centrality in the bipartite
+    graph (how often they lie on the shortest paths between other nodes)."""
+    betweenness = nx.betweenness_centrality(bipartite, normalized=True)
+    ranked = sorted(
+        (
+            {
+                "iri": node, "facet": data["facet"], "slug": data["slug"], "label": data["label"],
+                "studies": bipartite.degree(node), "refs": _refs(bipartite, list(bipartite.neighbors(node))),
+                "betweenness": round(betweenness[node], 4),
+            }
+            for node, data in bipartite.nodes(data=True)
+            if data["kind"] == "concept"
+        ),
+        key=lambda c: (-c["studies"], -c["betweenness"], c["facet"], c["label"]),
+    )
+    return ranked[:top] if top is not None else ranked
+
+
+def build_network(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str, selection: Selection | None = None
+) -> nx.Graph:
+    """The graph of that ``kind`` (see :func:`network_kinds`) over the studies matching ``selection``.
+
+    :raises NotFound: for an unknown kind, listing the kinds.
+    """
+    kinds = network_kinds(vocabulary)
+    if kind not in kinds:
+        raise NotFound(f"No network {kind!r}.", hint=f"Use one of: {', '.join(kinds)}.")
+    bipartite = study_concept_graph(evidence_map, vocabulary, selection)
+    if kind == STUDY_CONCEPT:
+        for item in central_concepts(bipartite):
+            bipartite.nodes[item["iri"]]["betweenness"] = item["betweenness"]
+        return bipartite
+    if kind == STUDY_SIMILARITY:
+        return similarity_graph(bipartite)
+    return cooccurrence_graph(bipartite, vocabulary.facet(kind.removesuffix(COOCCURRENCE)))
+
+
+def node_link(graph: nx.Graph) -> dict[str, Any]:
+    """The graph as node-link JSON (``nodes`` and ``edges``), as networkx reads it back."""
+    data: dict[str, Any] = nx.node_link_data(graph, edges="edges")
+    return data
+
+
+def graphml_bytes(graph: nx.Graph) -> bytes:
+    out = io.BytesIO()
+    nx.write_graphml(graph, out, encoding="utf-8", prettyprint=True)
+    return out.getvalue()
+
+
+def gexf_bytes(graph: nx.Graph) -> bytes:
+    out = io.BytesIO()
+    nx.write_gexf(graph, out, encoding="utf-8", prettyprint=True)
+    return out.getvalue()
+
+
+def network_graphml(evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str = STUDY_CONCEPT) -> bytes:
+    """The network ``kind`` of the whole map as GraphML (for ``evidencemap export --format graphml``)."""
+    return graphml_bytes(build_network(evidence_map, vocabulary, kind))
+
+
+def network_gexf(evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str = STUDY_CONCEPT) -> bytes:
+    """The network ``kind`` of the whole map as GEXF 1.2 (for ``evidencemap export --format gexf``)."""
+    return gexf_bytes(build_network(evidence_map, vocabulary, kind))
+
+
+def layout(graph: nx.Graph, method: str = "circular", seed: int = 7) -> dict[str, tuple[float, float]]:
+    """Node positions in [-1, 1]², computed by networkx (``circular`` or a seeded, weighted ``spring``)."""
+    if graph.number_of_nodes() == 0:
+        return {}
+    if method == "spring":
+        positions = nx.spring_layout(graph, weight="weight", seed=seed)
+    else:
+        positions = nx.circular_layout(graph)
+    return {node: (float(x), float(y)) for node, (x, y) in positions.items()}

@@ -1,0 +1,164 @@
+"""Decide, before anything runs, whether a SPARQL request is a query this read-only endpoint will execute.
+
+The decision is made on the parsed query, never on its text: rdflib's SPARQL parser builds the syntax tree and
+rdflib's algebra translation the query's algebra, and the algebra is walked for ``SERVICE`` (which pyoxigraph, like
+rdflib and the Oxigraph server, would otherwise execute as an outbound HTTP request, issue 2). Text that is not a
+query but parses as SPARQL Update (``LOAD``, ``INSERT``, ``CLEAR``...) is refused as an update; text that parses as
+neither is a syntax error reported with the parser's line and column.
+
+>>> inspect_query("ASK { ?s ?p ?o }").form
+'ASK'
+>>> inspect_query("SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+evidencemap.errors.QueryRefused: SERVICE is refused: ... (the query calls <http://example.org/sparql>). ...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pyparsing import ParseBaseException
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Variable
+
+from .errors import BadRequest, QueryRefused
+
+QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+
+# rdflib's names of the SPARQL Update operations, as the keywords a person wrote.
+UPDATE_KEYWORDS = {
+    "Load": "LOAD",
+    "Clear": "CLEAR",
+    "Drop": "DROP",
+    "Create": "CREATE",
+    "Add": "ADD",
+    "Move": "MOVE",
+    "Copy": "COPY",
+    "InsertData": "INSERT DATA",
+    "DeleteData": "DELETE DATA",
+    "DeleteWhere": "DELETE WHERE",
+    "Modify": "DELETE/INSERT",
+}
+
+READ_ONLY_HINT = "This endpoint is read-only: send SELECT, ASK, CONSTRUCT or DESCRIBE queries only."
+
+
+@dataclass(frozen=True)
+class InspectedQuery:
+    """What the guard learnt from a query it accepts."""
+
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+
+
+def inspect_query(text: str) -> InspectedQuery:
+    """Parse ``text`` and accept it only if it is a query that calls no other service.
+
+    :param text: the SPARQL text as received.
+    :returns: the query form.
+    :raises QueryRefused: for SPARQL Update operations (``LOAD`` among them) and for ``SERVICE``.
+    :raises BadRequest: for text that is not SPARQL, with the line and column the parser stopped at.
+    """
+    try:
+        parsed = parseQuery(text)
+    except ParseBaseException as exc:
+        _refuse_if_update(text)
+        raise syntax_error(exc) from None
+    except RecursionError:
+        raise BadRequest("The query is nested too deeply to be parsed.") from None
+    try:
+        algebra = translateQuery(parsed).algebra
+    except RecursionError:
+        raise BadRequest("The query is nested too deeply to be parsed.") from None
+    except Exception as exc:  # rdflib reports scoping and aggregation errors as plain exceptions
+        raise BadRequest(f"The query is not valid SPARQL 1.1: {exc}") from None
+    services = [_describe_service(node) for node in walk(algebra) if node.name == "ServiceGraphPattern"]
+    if services:
+        raise QueryRefused(
+            "SERVICE is refused: this endpoint never sends requests to other servers "
+            f"(the query calls {', '.join(services)}).",
+            hint="Run the federated part against the other endpoint yourself, or download its data.",
+        )
+    return InspectedQuery(form=QUERY_FORMS[algebra.name])
+
+
+def walk(node: object) -> Iterator[CompValue]:
+    """Every algebra or syntax node under ``node``, at any depth (inside expressions and EXISTS too)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, CompValue):
+            yield current
+            stack.extend(current.values())
+        elif isinstance(current, list | tuple | set):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+
+
+def _describe_service(node: CompValue) -> str:
+    term = node.get("term")
+    if isinstance(term, Variable):
+        return f"?{term}"
+    return f"<{term}>" if term is not None else "a service"
+
+
+def _refuse_if_update(text: str) -> None:
+    try:
+        update = parseUpdate(text)
+    except (ParseBaseException, RecursionError):
+        return
+    keywords = [UPDATE_KEYWORDS.get(op.name, op.name) for op in update.request]
+    if not keywords:
+        return
+    named = ", ".join(dict.fromkeys(keywords))
+    if "LOAD" in keywords:
+        raise QueryRefused(
+            f"LOAD is refused: this endpoint never fetches data from other servers and is read-only ({named}).",
+            hint=READ_ONLY_HINT,
+        )
+    raise QueryRefused(f"SPARQL Update is refused ({named}).", hint=READ_ONLY_HINT)
+
+
+class SparqlSyntaxError(BadRequest):
+    """A query the parser rejected, with where it stopped (1-based line and column) and that line of the query."""
+
+    def __init__(self, message: str, *, line: int, column: int, excerpt: str) -> None:
+        super().__init__(message, hint="Check the query at that position.")
+        self.line = line
+        self.column = column
+        self.excerpt = excerpt
+
+
+def syntax_error(exc: ParseBaseException) -> SparqlSyntaxError:
+    """The parser's error as a 400 naming the line and column where it stopped."""
+    line = exc.line.rstrip("\n")
+    excerpt = f"{line}\n{' ' * (exc.col - 1)}^" if line.strip() else ""
+    return SparqlSyntaxError(
+        f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}.",
+        line=exc.lineno,
+        column=exc.col,
+        excerpt=excerpt,
+    )
+
+
+def engine_syntax_error(message: str, text: str) -> SparqlSyntaxError:
+    """A syntax error reported by the query engine (``error at LINE:COLUMN: ...``) in the same shape.
+
+    >>> engine_syntax_error("error at 1:5: expected OPTIONAL", "ASK {").column
+    5
+    """
+    match = re.match(r"error at (\d+):(\d+): (.*)", message, re.DOTALL)
+    if match is None:
+        return SparqlSyntaxError(f"SPARQL syntax error: {message}", line=0, column=0, excerpt="")
+    line_no, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = text.splitlines()
+    line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+    excerpt = f"{line}\n{' ' * max(column - 1, 0)}^" if line.strip() else ""
+    return SparqlSyntaxError(
+        f"SPARQL syntax error at line {line_no}, column {column}: {detail}", line=line_no, column=column,
+        excerpt=excerpt,
+    )

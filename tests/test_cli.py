@@ -1,0 +1,127 @@
+"""The command line, called in-process through ``evidencemap.cli.main``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Graph
+
+from evidencemap.cli import main
+
+SHAPES = Path(__file__).parent / "resources" / "shapes"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_bundled_map_conforms(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate")
+    assert code == 0
+    assert "conforms" in out and "NOT" not in out
+
+
+def test_validate_invalid_file_exits_1_with_message(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = SHAPES / "invalid" / "finding-derived-without-rationale.ttl"
+    code, out, _ = run(capsys, "validate", str(SHAPES / "valid" / "minimal-map.ttl"), str(fixture))
+    assert code == 1
+    assert "does NOT conform" in out and "has no evm:rationale" in out
+
+
+def test_validate_report_as_turtle_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", "--format", "turtle")
+    graph = Graph().parse(data=out, format="turtle")
+    assert code == 0
+    assert (None, None, None) in graph
+
+
+def test_validate_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nope.ttl"))
+    assert code == 2
+    assert "does not exist" in err
+
+
+def test_turtle_syntax_error_reports_line_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "unterminated .\n')
+    code, _, err = run(capsys, "validate", str(broken))
+    assert code == 2
+    assert "broken.ttl" in err and "line 3" in err
+
+
+def test_query_named_query_answers_the_burnout_question(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "query", "online-studies-burnout", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0
+    assert [int(r["ref"]) for r in rows] == [40, 42, 44, 45]
+
+
+def test_query_rq_file_with_param(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).resolve().parents[1] / "api" / "queries" / "online-studies-burnout.rq"
+    code, out, _ = run(capsys, "query", str(path), "--param", "delivery=in-person", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0
+    assert [int(r["ref"]) for r in rows] == [39, 41]
+
+
+def test_query_unknown_param_value_lists_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "query", "online-studies-burnout", "--param", "delivery=by-post")
+    assert code == 2
+    assert "Unknown value 'by-post'" in err and "online" in err
+
+
+def test_query_sparql_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "query", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/evidencemap/ontology#IncludedStudy> }",
+        "--format", "json",
+    )
+    assert code == 0
+    assert json.loads(out)["results"]["bindings"][0]["n"]["value"] == "11"
+
+
+def test_query_syntax_error_reports_position(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "query", "SELECT * WHERE { ?s ?p }")
+    assert code == 2
+    assert "syntax error" in err and "1:" in err
+
+
+@pytest.mark.parametrize(("fmt", "parser"), [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld"), ("rdfxml", "xml")])
+def test_export_formats_parse_back(capsys: pytest.CaptureFixture[str], fmt: str, parser: str) -> None:
+    code = main(["export", "--format", fmt, "--graph", "data"])
+    out = capsys.readouterr().out
+    graph = Graph().parse(data=out, format=parser)
+    assert code == 0
+    assert len(graph) > 2000
+
+
+def test_export_nquads_keeps_named_graphs(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["export", "--format", "nq"])
+    dataset = Dataset()
+    dataset.parse(data=capsys.readouterr().out, format="nquads")
+    names = {str(g.identifier) for g in dataset.graphs()}
+    assert {
+        "https://w3id.org/evidencemap/graph/vocabulary",
+        "https://w3id.org/evidencemap/graph/data",
+        "https://w3id.org/evidencemap/graph/claims",
+        "https://w3id.org/evidencemap/graph/inferred",
+    } <= names
+
+
+def test_check_claims_table_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check-claims")
+    assert code == 0
+    assert "47 agrees, 0 disagrees, 17 not attributable to studies" in out
+
+
+def test_check_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check-claims", "--format", "json")
+    rows = json.loads(out)
+    burnout = next(r for r in rows if r["label"] == "Studies reporting emotional vulnerability and burnout")
+    assert code == 0
+    assert (burnout["stated"], burnout["recomputed"], burnout["verdict"]) == (6, 6, "agrees")
