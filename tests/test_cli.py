@@ -125,3 +125,25 @@ def test_check_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
     burnout = next(r for r in rows if r["label"] == "Studies reporting emotional vulnerability and burnout")
     assert code == 0
     assert (burnout["stated"], burnout["recomputed"], burnout["verdict"]) == (6, 6, "agrees")
+
+
+def test_export_prisma_svg_shows_the_flow_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    code = main(["export", "--format", "prisma-svg"])
+    root = ET.fromstring(capsys.readouterr().out.encode("utf-8"))
+    text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert code == 0
+    assert "2,114" in text and "2,048" in text and "65" in text and "11" in text
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_export_network_loads_back_with_networkx(tmp_path: Path, fmt: str) -> None:
+    import networkx as nx
+
+    target = tmp_path / f"network.{fmt}"
+    assert main(["export", "--format", fmt, "--output", str(target)]) == 0
+    graph = nx.read_graphml(target) if fmt == "graphml" else nx.read_gexf(target)
+    studies = [n for n, d in graph.nodes(data=True) if d.get("kind") == "study"]
+    assert len(studies) == 11
+    assert graph.number_of_edges() > 100

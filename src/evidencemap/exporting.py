@@ -40,8 +40,22 @@ def rdf_dump(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes:
     return merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), **options)  # type: ignore[no-any-return]
 
 
+VIEW_FORMATS = ("prisma-svg", "graphml", "gexf")
+
+
 def export(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes | str:
-    """Dispatch an ``evidencemap export --format`` value."""
+    """Dispatch an ``evidencemap export --format`` value: an RDF dump, the PRISMA-ScR diagram (SVG) or the
+    study-concept network (GraphML, GEXF)."""
     if fmt in RDF_FORMATS:
         return rdf_dump(evidence_map, fmt, graph)
-    raise BadRequest(f"Unknown export format {fmt!r}.", hint=f"Use one of: {', '.join(RDF_FORMATS)}.")
+    if fmt == "prisma-svg":
+        from .prisma import prisma_svg
+
+        return prisma_svg(evidence_map)
+    if fmt in ("graphml", "gexf"):
+        from .network import network_gexf, network_graphml
+        from .vocabulary import load_vocabulary
+
+        writer = network_graphml if fmt == "graphml" else network_gexf
+        return writer(evidence_map, load_vocabulary(evidence_map))
+    raise BadRequest(f"Unknown export format {fmt!r}.", hint=f"Use one of: {', '.join((*RDF_FORMATS, *VIEW_FORMATS))}.")
