@@ -58,3 +58,15 @@ def test_other_base_iri_rebases_data_and_queries() -> None:
     assert studies[0] == base + "data/study/bates-2023"
     assert len(studies) == 4
     assert evidence_map.canonical(studies[0]) == "https://w3id.org/evidencemap/data/study/bates-2023"
+
+
+def test_base_under_the_canonical_base_is_rebased_once() -> None:
+    base = "https://w3id.org/evidencemap/v2/"
+    evidence_map = EvidenceMap.load(Settings(base_iri=base))
+    assert set(evidence_map.named_graphs()) == {
+        base + "graph/vocabulary",
+        base + "graph/data",
+        base + "graph/claims",
+        base + "graph/inferred",
+    }
+    assert evidence_map.triple_count("https://w3id.org/evidencemap/graph/inferred") == 147

@@ -73,14 +73,15 @@ def _rewrite(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str)
 
 
 def _rebased(quads: Iterator[ox.Quad], graph: ox.NamedNode | None, base: str) -> Iterator[ox.Quad]:
+    """Quads with canonical IRIs rewritten to ``base``; ``graph`` (already rebased) replaces the file's graph."""
     old = ns.CANONICAL_BASE
     for quad in quads:
-        g = graph if graph is not None else quad.graph_name
+        g = graph if graph is not None else _rewrite(quad.graph_name, old, base)
         yield ox.Quad(
             _rewrite(quad.subject, old, base),
             _rewrite(quad.predicate, old, base),
             _rewrite(quad.object, old, base),
-            _rewrite(g, old, base) if isinstance(g, ox.NamedNode) else g,
+            g,
         )
 
 
