@@ -1,0 +1,348 @@
+"""The dataset described for machines: VoID + DCAT (with PROV for the named graphs), and the downloadable dumps.
+
+Everything in the description is read from the map (the review's record, the ontology header, the graphs and their
+triple counts) or from the files it was loaded from; nothing about a particular review is written here. URLs are
+under the map's base IRI, since the server answers for ``base_iri + path`` at ``/path``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from . import __version__
+from . import namespaces as ns
+from .exporting import rdf_dump
+from .loading import graph_for
+from .resources import vocabulary_files
+from .store import EvidenceMap
+
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+SPDX = "http://spdx.org/rdf/terms#"
+CC = "http://creativecommons.org/ns#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+OWL = "http://www.w3.org/2002/07/owl#"
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+
+DATASET = ns.CANONICAL_BASE + "dataset"
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One downloadable file of the whole map."""
+
+    filename: str
+    media_type: str
+    title: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+# (file name, exporting format, media type, title): triple formats merge the named graphs, quad formats keep them.
+DUMP_FORMATS = (
+    ("evidencemap.ttl", "ttl", "text/turtle", "All triples (named graphs merged), Turtle"),
+    ("evidencemap.nt", "nt", "application/n-triples", "All triples (named graphs merged), N-Triples"),
+    ("evidencemap.jsonld", "jsonld", "application/ld+json", "All named graphs, JSON-LD"),
+    ("evidencemap.nq", "nq", "application/n-quads", "All named graphs, N-Quads"),
+    ("evidencemap.trig", "trig", "application/trig", "All named graphs, TriG"),
+)
+
+GRAPH_DESCRIPTIONS = {
+    ns.GRAPH_VOCABULARY: ("vocabulary graph", "The ontology, its facets and its SKOS concept schemes."),
+    ns.GRAPH_DATA: ("data graph", "The review, its included studies, their reports and interventions, the findings "
+                    "about them and the passages of the review each finding rests on."),
+    ns.GRAPH_CLAIMS: ("claims graph", "Every count the review states, as a claim of the review with its section."),
+    ns.GRAPH_INFERRED: ("inferred graph", "The statement of every finding, materialised when the map is loaded, so "
+                        "that a study's facts can be queried directly."),
+}
+
+
+def build_dumps(evidence_map: EvidenceMap) -> tuple[Dump, ...]:
+    """The dumps, built from the store as it is now (the same bytes ``evidencemap export`` writes)."""
+    return tuple(Dump(name, media, title, rdf_dump(evidence_map, fmt)) for name, fmt, media, title in DUMP_FORMATS)
+
+
+def sha256sums(dumps: Iterable[Dump]) -> str:
+    """The dumps' checksums in the format ``sha256sum --check`` reads."""
+    return "".join(f"{d.sha256}  {d.filename}\n" for d in dumps)
+
+
+def triple_counts(evidence_map: EvidenceMap) -> tuple[int, dict[str, int]]:
+    """(distinct triples over all graphs, triples per named graph) -- counted with SPARQL."""
+    total = evidence_map.select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
+    per_graph = evidence_map.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return int(total[0]["n"]), {row["g"]: int(row["n"]) for row in per_graph}
+
+
+def _namespace(iri: str) -> str:
+    return iri[: max(iri.rfind("#"), iri.rfind("/")) + 1]
+
+
+def vocabularies_used(evidence_map: EvidenceMap) -> list[str]:
+    """Namespaces of the properties and classes the map uses."""
+    rows = evidence_map.select("SELECT DISTINCT ?t WHERE { { ?s ?t ?o } UNION { ?s a ?t } FILTER(isIRI(?t)) }")
+    return sorted({_namespace(row["t"]) for row in rows} - {""})
+
+
+REVIEW_QUERY = ns.sparql_prefixes(("evm", "dcterms", "schema", "prism", "fabio")) + """
+SELECT ?review ?title ?authors ?short ?journal ?volume ?doi ?url ?year ?issued ?license ?rights WHERE {
+  ?review a evm:ScopingReview .
+  OPTIONAL { ?review dcterms:title ?title } OPTIONAL { ?review evm:authors ?authors }
+  OPTIONAL { ?review evm:shortCitation ?short } OPTIONAL { ?review prism:publicationName ?journal }
+  OPTIONAL { ?review evm:volumePages ?volume } OPTIONAL { ?review prism:doi ?doi }
+  OPTIONAL { ?review schema:url ?url } OPTIONAL { ?review fabio:hasPublicationYear ?year }
+  OPTIONAL { ?review dcterms:issued ?issued } OPTIONAL { ?review dcterms:license ?license }
+  OPTIONAL { ?review dcterms:rights ?rights }
+} ORDER BY ?review
+"""
+
+ONTOLOGY_QUERY = """
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+SELECT ?ontology ?version ?name WHERE {
+  ?ontology a owl:Ontology . OPTIONAL { ?ontology owl:versionInfo ?version }
+  OPTIONAL { ?ontology dcterms:creator ?creator . ?creator foaf:name ?name }
+} ORDER BY ?ontology ?name
+"""
+
+FINDING_GRAPHS = ns.sparql_prefixes(("evm",)) + "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?f a evm:Finding } } ORDER BY ?g"
+
+
+def attribution(review: dict[str, object]) -> str:
+    """The attribution line the review's licence asks for, from its bibliographic record."""
+    parts = [f"{review.get('authors', review.get('short', ''))} ({review.get('year', '')})."]
+    if review.get("title"):
+        parts.append(f"{review['title']}.")
+    if review.get("journal"):
+        parts.append(f"{review['journal']} {review.get('volume', '')}".strip() + ".")
+    if review.get("doi"):
+        parts.append(f"doi:{review['doi']}.")
+    return " ".join(parts)
+
+
+class _Triples:
+    """A small builder: ``add(subject, predicate, object)`` with plain strings for IRIs."""
+
+    def __init__(self) -> None:
+        self.triples: list[ox.Triple] = []
+
+    def add(self, s: str | ox.BlankNode, p: str, o: str | ox.BlankNode | ox.Literal) -> None:
+        subject = ox.NamedNode(s) if isinstance(s, str) else s
+        obj = ox.NamedNode(o) if isinstance(o, str) else o
+        self.triples.append(ox.Triple(subject, ox.NamedNode(p), obj))
+
+
+def _typed(value: object, datatype: str) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode(ns.XSD + datatype))
+
+
+def _timestamp(seconds: float) -> ox.Literal:
+    return _typed(datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds"), "dateTime")
+
+
+def _checksum(g: _Triples, subject: str | ox.BlankNode, content: bytes) -> None:
+    node = ox.BlankNode()
+    g.add(subject, SPDX + "checksum", node)
+    g.add(node, ns.RDF + "type", SPDX + "Checksum")
+    g.add(node, SPDX + "algorithm", SPDX + "checksumAlgorithm_sha256")
+    g.add(node, SPDX + "checksumValue", _typed(hashlib.sha256(content).hexdigest(), "hexBinary"))
+
+
+def _file_entity(g: _Triples, path: Path) -> ox.BlankNode:
+    node = ox.BlankNode()
+    g.add(node, ns.RDF + "type", ns.PROV + "Entity")
+    g.add(node, ns.DCTERMS + "title", ox.Literal(f"{path.parent.name}/{path.name}"))
+    _checksum(g, node, path.read_bytes())
+    return node
+
+
+def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.Triple]:
+    """The VoID / DCAT / PROV description of the map, its named graphs, its SPARQL endpoint and its dumps."""
+    base = evidence_map.settings.base_iri
+    dataset = evidence_map.iri(DATASET)
+    g = _Triples()
+    reviews = evidence_map.select(REVIEW_QUERY)
+    ontology = evidence_map.select(ONTOLOGY_QUERY)
+    total, per_graph = triple_counts(evidence_map)
+
+    for kind in (VOID + "Dataset", DCAT + "Dataset", ns.PROV + "Entity"):
+        g.add(dataset, ns.RDF + "type", kind)
+    names = ", ".join(str(r.get("short") or r["review"]) for r in reviews)
+    g.add(dataset, ns.DCTERMS + "title", ox.Literal(f"evidencemap: the evidence of {names}", language="en"))
+    g.add(dataset, ns.DCTERMS + "description", ox.Literal(
+        "Every fact of the scoping review as RDF: the included studies, what the review says about each of them "
+        "(each fact with the section and words of the review it rests on), and every count the review states.",
+        language="en"))
+    g.add(dataset, DCAT + "version", ox.Literal(__version__))
+    g.add(dataset, OWL + "versionInfo", ox.Literal(__version__))
+    g.add(dataset, DCAT + "landingPage", base)
+    g.add(dataset, VOID + "uriSpace", ox.Literal(evidence_map.iri(ns.DATA)))
+    g.add(dataset, VOID + "triples", _typed(total, "integer"))
+    sources = [*vocabulary_files(), *evidence_map.sources]
+    g.add(dataset, ns.DCTERMS + "modified", _timestamp(max(p.stat().st_mtime for p in sources)))
+
+    for row in ontology:
+        g.add(dataset, ns.DCTERMS + "conformsTo", row["ontology"])
+        if "name" in row:
+            agent = ox.BlankNode()
+            g.add(dataset, ns.DCTERMS + "creator", agent)
+            g.add(agent, ns.RDF + "type", FOAF + "Agent")
+            g.add(agent, FOAF + "name", ox.Literal(row["name"]))
+
+    for review in reviews:
+        iri = review["review"]
+        g.add(dataset, ns.DCTERMS + "source", iri)
+        g.add(dataset, VOID + "rootResource", iri)
+        g.add(dataset, CC + "attributionName", ox.Literal(attribution(review)))
+        if "url" in review:
+            g.add(dataset, ns.PROV + "wasDerivedFrom", review["url"])
+            g.add(dataset, CC + "attributionURL", review["url"])
+            g.add(iri, ns.SCHEMA + "url", review["url"])
+        if "license" in review:
+            g.add(dataset, ns.DCTERMS + "license", review["license"])
+            g.add(dataset, CC + "license", review["license"])
+        if "rights" in review:
+            g.add(dataset, ns.DCTERMS + "rights", ox.Literal(review["rights"]))
+        if "title" in review:
+            g.add(iri, ns.DCTERMS + "title", ox.Literal(review["title"], language="en"))
+        if "issued" in review:
+            g.add(iri, ns.DCTERMS + "issued", _typed(review["issued"], "date"))
+        for creator in evidence_map.select(
+            ns.sparql_prefixes(("dcterms",)) + "SELECT ?r ?c WHERE { ?r dcterms:creator ?c } ORDER BY ?c",
+            {"r": ox.NamedNode(iri)},
+        ):
+            g.add(iri, ns.DCTERMS + "creator", ox.Literal(str(creator["c"])))
+
+    example = evidence_map.select(
+        ns.sparql_prefixes(("evm",)) + "SELECT ?s WHERE { ?s a evm:IncludedStudy ; evm:referenceNumber ?n } "
+        "ORDER BY ?n LIMIT 1"
+    )
+    if example:
+        g.add(dataset, VOID + "exampleResource", example[0]["s"])
+    for vocabulary in vocabularies_used(evidence_map):
+        g.add(dataset, VOID + "vocabulary", vocabulary)
+
+    sparql = base + "sparql"
+    g.add(dataset, VOID + "sparqlEndpoint", sparql)
+    for kind in (DCAT + "DataService", SD + "Service"):
+        g.add(sparql, ns.RDF + "type", kind)
+    g.add(sparql, DCAT + "endpointURL", sparql)
+    g.add(sparql, SD + "endpoint", sparql)
+    g.add(sparql, DCAT + "servesDataset", dataset)
+    g.add(sparql, ns.DCTERMS + "conformsTo", "https://www.w3.org/TR/sparql11-protocol/")
+    g.add(sparql, ns.DCTERMS + "title", ox.Literal("SPARQL 1.1 endpoint", language="en"))
+
+    for dump in dumps:
+        url = base + "dumps/" + dump.filename
+        g.add(dataset, DCAT + "distribution", url)
+        g.add(dataset, VOID + "dataDump", url)
+        g.add(url, ns.RDF + "type", DCAT + "Distribution")
+        g.add(url, ns.DCTERMS + "title", ox.Literal(dump.title, language="en"))
+        g.add(url, DCAT + "downloadURL", url)
+        g.add(url, DCAT + "mediaType", IANA_MEDIA_TYPES + dump.media_type)
+        g.add(url, DCAT + "byteSize", _typed(dump.size, "nonNegativeInteger"))
+        _checksum(g, url, dump.content)
+
+    _describe_graphs(evidence_map, g, dataset, per_graph, reviews, ontology)
+    return g.triples
+
+
+def _describe_graphs(
+    evidence_map: EvidenceMap,
+    g: _Triples,
+    dataset: str,
+    per_graph: dict[str, int],
+    reviews: list[dict[str, object]],
+    ontology: list[dict[str, object]],
+) -> None:
+    """Each named graph as a VoID subset, with the PROV of how it was made: from which files (with checksums) and
+    sources, by which activity (the load, and for the inferred graph the materialisation of the findings)."""
+    software, load, materialise = ox.BlankNode(), ox.BlankNode(), ox.BlankNode()
+    g.add(software, ns.RDF + "type", ns.PROV + "SoftwareAgent")
+    g.add(software, FOAF + "name", ox.Literal(f"evidencemap {__version__}"))
+    g.add(dataset, ns.PROV + "wasGeneratedBy", load)
+    g.add(load, ns.RDF + "type", ns.PROV + "Activity")
+    g.add(load, ns.RDFS + "label", ox.Literal("load the map files into the store", language="en"))
+    g.add(load, ns.PROV + "wasAssociatedWith", software)
+    g.add(load, ns.PROV + "startedAtTime", _timestamp(evidence_map.loaded_at - evidence_map.load_seconds))
+    g.add(load, ns.PROV + "endedAtTime", _timestamp(evidence_map.loaded_at))
+    g.add(materialise, ns.RDF + "type", ns.PROV + "Activity")
+    g.add(materialise, ns.RDFS + "label", ox.Literal(
+        "materialise the statement (rdf:subject, rdf:predicate, rdf:object) of every finding", language="en"))
+    g.add(materialise, ns.PROV + "wasInformedBy", load)
+    g.add(materialise, ns.PROV + "wasAssociatedWith", software)
+
+    files: dict[str, list[Path]] = {evidence_map.iri(ns.GRAPH_VOCABULARY): vocabulary_files()}
+    for path in evidence_map.sources:
+        files.setdefault(evidence_map.iri(graph_for(path)), []).append(path)
+    inferred = evidence_map.iri(ns.GRAPH_INFERRED)
+    finding_graphs = [row["g"] for row in evidence_map.select(FINDING_GRAPHS)]
+
+    for graph in sorted(per_graph):
+        g.add(dataset, VOID + "subset", graph)
+        for kind in (VOID + "Dataset", SD + "NamedGraph", ns.PROV + "Entity"):
+            g.add(graph, ns.RDF + "type", kind)
+        g.add(graph, SD + "name", graph)
+        g.add(graph, VOID + "triples", _typed(per_graph[graph], "integer"))
+        title, text = GRAPH_DESCRIPTIONS.get(evidence_map.canonical(graph), ("named graph", ""))
+        g.add(graph, ns.DCTERMS + "title", ox.Literal(title, language="en"))
+        if text:
+            g.add(graph, ns.DCTERMS + "description", ox.Literal(text, language="en"))
+        for path in files.get(graph, []):
+            entity = _file_entity(g, path)
+            g.add(graph, ns.PROV + "wasDerivedFrom", entity)
+            g.add(load, ns.PROV + "used", entity)
+        if graph == inferred:
+            g.add(graph, ns.PROV + "wasGeneratedBy", materialise)
+            for source in finding_graphs:
+                g.add(graph, ns.PROV + "wasDerivedFrom", source)
+                g.add(materialise, ns.PROV + "used", source)
+            continue
+        g.add(graph, ns.PROV + "wasGeneratedBy", load)
+        if graph == evidence_map.iri(ns.GRAPH_VOCABULARY):
+            for row in ontology:
+                g.add(graph, ns.PROV + "wasDerivedFrom", str(row["ontology"]))
+        elif files.get(graph):
+            for review in reviews:
+                if "url" in review:
+                    g.add(graph, ns.PROV + "wasDerivedFrom", str(review["url"]))
+
+
+def concise_description(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
+    """The outgoing triples of ``iri`` in ``triples``, following blank nodes (a CBD over an in-memory graph)."""
+    by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = {}
+    for t in triples:
+        by_subject.setdefault(t.subject, []).append(t)  # type: ignore[arg-type]
+    out: list[ox.Triple] = []
+    todo: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(iri)]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for t in by_subject.get(node, []):
+            out.append(t)
+            if isinstance(t.object, ox.BlankNode):
+                todo.append(t.object)
+    return out
+
+
+def cache_key(evidence_map: EvidenceMap) -> tuple[int, float, int]:
+    """Identifies the state of a map for caches of derived documents (a new load or a changed size invalidates)."""
+    return (id(evidence_map), evidence_map.loaded_at, len(evidence_map.store))
