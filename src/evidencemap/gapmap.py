@@ -144,7 +144,7 @@ class GapMap:
         """(slug, label, number of studies) for each value of ``facet`` among the cell's studies, in the
         vocabulary's order; studies without a value count under ``not-stated``. A study with two values counts
         under both."""
-        return [(slug, label, n) for slug, label, n in _tally(cell.studies, facet) if n]
+        return [(slug, label, n) for slug, label, n in tally(cell.studies, facet) if n]
 
     def max_segment(self, facet: Facet | None) -> int:
         """The largest bubble: the most studies a cell holds for one value of ``facet`` (or in all)."""
@@ -179,7 +179,11 @@ class GapMap:
             "filters": self.selection.as_params(),
             "total": len(self.studies),
             "breakdown_facets": [
-                {"name": f.name, "label": f.label, "values": [{"slug": c.slug, "label": c.pref_label} for c in f.concepts]}
+                {
+                    "name": f.name,
+                    "label": f.label,
+                    "values": [{"slug": c.slug, "label": c.pref_label} for c in f.concepts],
+                }
                 for f in self.breakdown
             ],
             "counts": {"cells": len(cells), "filled": len(cells) - len(gaps), "gaps": len(gaps)},
@@ -193,7 +197,8 @@ class GapMap:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["row facet", "row", *(f"{c.label} [{c.facet.name}:{c.slug}]" for c in self.cols.values)])
         for r in self.rows.values:
-            writer.writerow([r.facet.label, f"{r.label} [{r.slug}]", *(self.cells[(r.key, c.key)].count for c in self.cols.values)])
+            counts = [self.cells[(r.key, c.key)].count for c in self.cols.values]
+            writer.writerow([r.facet.label, f"{r.label} [{r.slug}]", *counts])
         return out.getvalue()
 
 
@@ -204,7 +209,7 @@ def _axis_dict(axis: Axis, totals: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, int]]:
+def tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, int]]:
     counts: dict[str, int] = defaultdict(int)
     for study in studies:
         values = study.values.get(facet.name, ())
@@ -217,7 +222,9 @@ def _tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, in
 # -- building --------------------------------------------------------------------------------------------------
 
 
-def parse_facets(vocabulary: Vocabulary, names: str | Sequence[str] | None, default: Sequence[str]) -> tuple[Facet, ...]:
+def parse_facets(
+    vocabulary: Vocabulary, names: str | Sequence[str] | None, default: Sequence[str]
+) -> tuple[Facet, ...]:
     """Facets named in ``names`` (comma-separated or a list); ``default`` when none are named.
 
     :raises InvalidParameter: for an unknown facet, listing the facets.
@@ -259,7 +266,12 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
 
 
 def axis_query(axis: Axis, selection: Selection) -> str:
-    """SPARQL for (study, axis value) pairs: a study is under a concept when it has it or a narrower one."""
+    """SPARQL for (study, axis value) pairs: a study is under a concept when it has it or a narrower one.
+
+    Each facet of the axis is a self-contained UNION branch (study type, filters and values inside it): pyoxigraph
+    0.5 evaluates that form in milliseconds where a UNION joined to an outer pattern took seconds at 1,000 studies.
+    """
+    where = selection.patterns()
     branches = []
     for facet in axis.facets:
         terms = " ".join(str(v.term) for v in axis.values if v.facet == facet)
@@ -269,13 +281,14 @@ def axis_query(axis: Axis, selection: Selection) -> str:
             match = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
         else:
             match = f"?study {facet.sparql_path()} ?value ."
-        branches.append(f"{{ {match} VALUES ?value {{ {terms} }} }}")
-    where = selection.patterns()
+        branches.append(
+            "{\n    ?study a evm:IncludedStudy .\n"
+            + (where.replace("\n", "\n  ") + "\n" if where else "")
+            + f"    {match}\n    VALUES ?value {{ {terms} }}\n  }}"
+        )
     return (
         PREFIXES
-        + "SELECT DISTINCT ?study ?value WHERE {\n  ?study a evm:IncludedStudy .\n"
-        + (where + "\n" if where else "")
-        + "  "
+        + "SELECT DISTINCT ?study ?value WHERE {\n  "
         + ("\n  UNION ".join(branches) or "FILTER(false)")
         + "\n}"
     )
@@ -351,9 +364,8 @@ def build_gap_map(
     selection = selection or Selection()
     row_axis = build_axis(evidence_map, parse_facets(vocabulary, rows, _defaults(vocabulary, DEFAULT_ROWS, 0)))
     col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, DEFAULT_COLS, -1)))
-    breakdown_facets = tuple(
-        f for f in parse_facets(vocabulary, breakdown, _defaults(vocabulary, DEFAULT_BREAKDOWN, None)) if f.is_concept_facet
-    )
+    wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, DEFAULT_BREAKDOWN, None))
+    breakdown_facets = tuple(f for f in wanted if f.is_concept_facet)
     studies = _studies(evidence_map, vocabulary, selection, breakdown_facets)
     row_of = _membership(evidence_map, row_axis, selection)
     col_of = _membership(evidence_map, col_axis, selection)

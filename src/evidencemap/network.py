@@ -21,8 +21,9 @@ from itertools import combinations
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
-from .errors import NotFound
+from .errors import BadRequest, NotFound
 from .facets import PREFIXES, Selection
 from .store import EvidenceMap
 from .vocabulary import Facet, Vocabulary
@@ -30,6 +31,9 @@ from .vocabulary import Facet, Vocabulary
 STUDY_CONCEPT = "study-concept"
 STUDY_SIMILARITY = "study-similarity"
 COOCCURRENCE = "-cooccurrence"
+EXACT_BETWEENNESS = 300
+BETWEENNESS_SAMPLES = 32
+MAX_SIMILARITY_STUDIES = 500
 
 
 def network_kinds(vocabulary: Vocabulary) -> list[str]:
@@ -126,35 +130,56 @@ def cooccurrence_graph(bipartite: nx.Graph, facet: Facet) -> nx.Graph:
 
 
 def similarity_graph(bipartite: nx.Graph, min_shared: int = 1) -> nx.Graph:
-    """Studies linked by the concepts they share: ``shared`` (count), ``jaccard`` (shared / all of either)."""
+    """Studies linked by the concepts they share: ``shared`` (count), ``jaccard`` (shared / all of either).
+
+    The shared counts are one product of the study x concept incidence matrix with its transpose.
+
+    :raises BadRequest: above :data:`MAX_SIMILARITY_STUDIES` studies (up to n² links), asking for filters.
+    """
     graph = nx.Graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
     studies = sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "study"),
                      key=lambda n: bipartite.nodes[n]["ref"])
-    for study in studies:
+    if len(studies) > MAX_SIMILARITY_STUDIES:
+        raise BadRequest(
+            f"Study similarity over {len(studies):,} studies would have up to {len(studies) ** 2 // 2:,} links.",
+            hint=f"Narrow it to at most {MAX_SIMILARITY_STUDIES:,} studies with facet filters.",
+        )
+    concepts = sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "concept"),
+                      key=lambda c: bipartite.nodes[c]["order"])
+    column = {c: j for j, c in enumerate(concepts)}
+    incidence = np.zeros((len(studies), len(concepts)), dtype=np.int32)
+    for i, study in enumerate(studies):
         graph.add_node(study, **bipartite.nodes[study])
-    for a, b in combinations(studies, 2):
-        mine, theirs = set(bipartite.neighbors(a)), set(bipartite.neighbors(b))
-        common = mine & theirs
-        if len(common) < max(min_shared, 1):
-            continue
-        labels = sorted(common, key=lambda c: bipartite.nodes[c]["order"])
+        for concept in bipartite.neighbors(study):
+            incidence[i, column[concept]] = 1
+    shared = incidence @ incidence.T
+    sizes = incidence.sum(axis=1)
+    rows, cols = np.nonzero(np.triu(shared >= max(min_shared, 1), k=1))
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        common = int(shared[i, j])
+        labels = [bipartite.nodes[concepts[k]]["label"] for k in np.nonzero(incidence[i] & incidence[j])[0]]
         graph.add_edge(
-            a, b, weight=len(common), shared=len(common), jaccard=round(len(common) / len(mine | theirs), 4),
-            concepts="; ".join(bipartite.nodes[c]["label"] for c in labels),
+            studies[i], studies[j], weight=common, shared=common,
+            jaccard=round(common / int(sizes[i] + sizes[j] - common), 4), concepts="; ".join(labels),
         )
     return graph
 
 
 def central_concepts(bipartite: nx.Graph, top: int | None = None) -> list[dict[str, Any]]:
     """Concepts ranked by the studies they connect (degree), then by betweenness centrality in the bipartite
-    graph (how often they lie on the shortest paths between other nodes)."""
-    betweenness = nx.betweenness_centrality(bipartite, normalized=True)
+    graph (how often they lie on the shortest paths between other nodes).
+
+    Betweenness is exact up to :data:`EXACT_BETWEENNESS` nodes and estimated from :data:`BETWEENNESS_SAMPLES`
+    seeded sample sources above (exact costs O(nodes x edges): seconds at 1,000 studies).
+    """
+    sample = None if bipartite.number_of_nodes() <= EXACT_BETWEENNESS else BETWEENNESS_SAMPLES
+    betweenness = nx.betweenness_centrality(bipartite, k=sample, normalized=True, seed=7)
     ranked = sorted(
         (
             {
                 "iri": node, "facet": data["facet"], "slug": data["slug"], "label": data["label"],
                 "studies": bipartite.degree(node), "refs": _refs(bipartite, list(bipartite.neighbors(node))),
-                "betweenness": round(betweenness[node], 4),
+                "betweenness": round(betweenness[node], 4), "betweenness_sampled": sample or 0,
             }
             for node, data in bipartite.nodes(data=True)
             if data["kind"] == "concept"
@@ -216,8 +241,6 @@ def layout(graph: nx.Graph, method: str = "circular", seed: int = 7) -> dict[str
     """Node positions in [-1, 1]², computed by networkx (``circular`` or a seeded, weighted ``spring``)."""
     if graph.number_of_nodes() == 0:
         return {}
-    if method == "spring":
-        positions = nx.spring_layout(graph, weight="weight", seed=seed)
-    else:
-        positions = nx.circular_layout(graph)
+    spring = method == "spring"
+    positions = nx.spring_layout(graph, weight="weight", seed=seed) if spring else nx.circular_layout(graph)
     return {node: (float(x), float(y)) for node, (x, y) in positions.items()}

@@ -1,0 +1,344 @@
+"""Small helpers to write SVG with ElementTree (so every label is escaped and the result is well-formed XML),
+shared by the PRISMA flow diagram, the gap map's bubbles and the network drawing.
+
+Colours come from the Okabe–Ito palette, which stays distinguishable under the common colour-vision deficiencies.
+It is categorical: no colour is "more" than another, so a colour never reads as strength of evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .gapmap import CAVEAT, NOT_STATED, Axis, AxisValue, Cell, GapMap, tally
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .vocabulary import Facet
+
+SVG_NS = "http://www.w3.org/2000/svg"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+INK = "#1a1a1a"
+MUTED = "#595959"
+GRID = "#d0d0d0"
+NOT_STATED_COLOUR = "#bdbdbd"
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+
+def colour(index: int) -> str:
+    """The ``index``-th categorical colour (cycling after eight values)."""
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def num(value: float) -> str:
+    """A coordinate as short text (SVG needs no more than two decimals here)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def el(parent: ET.Element | None, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
+    """A child element; ``font_size`` becomes ``font-size`` (a trailing ``_`` is dropped: ``class_``)."""
+    names = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items() if v is not None}
+    values = {k: num(v) if isinstance(v, float) else str(v) for k, v in names.items()}
+    node = ET.Element(tag, values) if parent is None else ET.SubElement(parent, tag, values)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def document(width: float, height: float, title: str, desc: str, ident: str, *, role: str = "img") -> ET.Element:
+    """An ``<svg>`` root with a white background and an accessible name (``<title>``) and description."""
+    root = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS, "width": num(width), "height": num(height), "viewBox": f"0 0 {num(width)} {num(height)}",
+            "role": role, "aria-labelledby": f"{ident}-title {ident}-desc", "font-family": FONT,
+        },
+    )
+    el(root, "title", title, id=f"{ident}-title")
+    el(root, "desc", desc, id=f"{ident}-desc")
+    el(root, "rect", x=0, y=0, width=num(width), height=num(height), fill="#ffffff")
+    return root
+
+
+def arrow_marker(root: ET.Element, ident: str, fill: str = INK) -> str:
+    """Define an arrowhead marker; returns the ``url(#...)`` to use as ``marker-end``."""
+    defs = el(root, "defs")
+    marker = el(defs, "marker", id=ident, viewBox="0 0 10 10", refX=9, refY=5, markerWidth=8, markerHeight=8,
+                orient="auto-start-reverse")
+    el(marker, "path", d="M 0 0 L 10 5 L 0 10 z", fill=fill)
+    return f"url(#{ident})"
+
+
+def wrap(
+    text: str, width_px: float, font_size: float, max_lines: int | None = None, *, bold: bool = False
+) -> list[str]:
+    """``text`` broken into lines that fit ``width_px`` (estimated at 0.55 em per character, 0.62 when bold)."""
+    chars = max(4, int(width_px / (font_size * (0.62 if bold else 0.55))))
+    lines = textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=True) or [""]
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: max(1, chars - 1)].rstrip() + "…"
+    return lines
+
+
+def text_lines(
+    parent: ET.Element, lines: Sequence[str], x: float, y: float, font_size: float, line_height: float, **attrs: object
+) -> ET.Element:
+    """A ``<text>`` of several lines (``tspan``), the first baseline at ``y``."""
+    node = el(parent, "text", x=x, y=y, font_size=font_size, fill=attrs.pop("fill", INK), **attrs)
+    for i, line in enumerate(lines):
+        el(node, "tspan", line, x=x, dy=0 if i == 0 else line_height)
+    return node
+
+
+def radius(count: int, largest: int, r_max: float) -> float:
+    """A circle radius whose area is proportional to ``count`` (the ``largest`` count gets ``r_max``)."""
+    return 0.0 if count <= 0 or largest <= 0 else r_max * math.sqrt(count / largest)
+
+
+def serialise(root: ET.Element) -> str:
+    """The SVG as text with an XML declaration."""
+    ET.indent(root, space=" ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def fragment(root: ET.Element) -> str:
+    """The SVG as an inline fragment for an HTML page (no XML declaration)."""
+    ET.indent(root, space=" ")
+    return ET.tostring(root, encoding="unicode")
+
+
+# -- the gap map as bubbles ------------------------------------------------------------------------------------
+
+LABEL_W, CELL_W, CELL_H, GROUP_H = 250.0, 82.0, 58.0, 24.0
+
+
+def _facet_colours(facet: Facet | None) -> dict[str, str]:
+    if facet is None:
+        return {"all": colour(4)}
+    return {**{c.slug: colour(i) for i, c in enumerate(facet.concepts)}, NOT_STATED: NOT_STATED_COLOUR}
+
+
+def _segments(gap_map: GapMap, cell: Cell, facet: Facet | None) -> list[tuple[str, str, int]]:
+    return [("all", "studies", cell.count)] if facet is None else gap_map.breakdown_of(cell, facet)
+
+
+def _plural(n: int) -> str:
+    return f"{n} stud{'y' if n == 1 else 'ies'}"
+
+
+def bubble_map(
+    gap_map: GapMap,
+    colour_by: Facet | None,
+    *,
+    href: Callable[[Cell], str] | None = None,
+    selected: str | None = None,
+    inline: bool = False,
+) -> ET.Element:
+    """The gap map as an SVG bubble chart: in each cell one bubble per value of ``colour_by`` (one grey-blue
+    bubble per cell when None), its area proportional to the number of studies. ``href`` makes each filled cell a
+    link; ``inline`` hides the drawing from assistive technology, for a page that gives the same matrix as a table."""
+    cols, rows = gap_map.cols.values, gap_map.rows.values
+    head_lines = {c.key: wrap(c.label, CELL_W - 6, 11, 6) for c in cols}
+    head_h = 14 * max(len(v) for v in head_lines.values()) + 10 if cols else 0
+    x0, y0 = MARGIN_MAP + LABEL_W, MARGIN_MAP + 52 + GROUP_H + head_h
+    body_h = len(rows) * CELL_H + len(gap_map.rows.facets) * GROUP_H
+    width = max(x0 + len(cols) * CELL_W + MARGIN_MAP, 640.0)
+    colours = _facet_colours(colour_by)
+    largest = max(gap_map.max_segment(colour_by), 1)
+    legend_items = [(label, colours[slug]) for slug, label, _ in _legend_values(gap_map, colour_by)]
+    legend_lines = _legend_layout(legend_items, width - 2 * MARGIN_MAP)
+    caveat = wrap(CAVEAT, width - 2 * MARGIN_MAP, 12)
+    height = y0 + body_h + 24 + 8 + 26 * len(legend_lines) + 34 + 28 + 16 * len(caveat) + MARGIN_MAP
+
+    axis_text = f"{_axis_label(gap_map.rows)} × {_axis_label(gap_map.cols)}"
+    filled = sum(1 for c in gap_map.cells.values() if not c.gap)
+    desc = (
+        f"Bubble chart of {_plural(len(gap_map.studies))}: rows {_axis_label(gap_map.rows)}, columns "
+        f"{_axis_label(gap_map.cols)}; {filled} cells hold studies and {len(gap_map.cells) - filled} are gaps. "
+        + ("The same matrix is given as a table on this page. " if inline else "")
+        + CAVEAT
+    )
+    root = document(width, height, f"Evidence gap map: {axis_text}", desc, "gapmap", role="group" if inline else "img")
+    if inline:
+        root.set("aria-hidden", "true")
+        root.set("focusable", "false")
+    el(root, "text", f"Evidence gap map: {axis_text}", x=MARGIN_MAP, y=MARGIN_MAP + 14, font_size=16,
+       font_weight="700", fill=INK)
+    scope = _filters_text(gap_map)
+    el(root, "text", f"{_plural(len(gap_map.studies))}{scope}. Bubble area = number of studies.",
+       x=MARGIN_MAP, y=MARGIN_MAP + 34, font_size=12, fill=MUTED)
+
+    # column facet groups and column headings
+    x = x0
+    for facet in gap_map.cols.facets:
+        span = sum(1 for c in cols if c.facet == facet) * CELL_W
+        el(root, "rect", x=x, y=MARGIN_MAP + 48, width=span, height=GROUP_H - 4, fill="#eef3f8")
+        el(root, "text", facet.label, x=x + span / 2, y=MARGIN_MAP + 48 + 15, font_size=12, font_weight="700",
+           fill=INK, text_anchor="middle")
+        x += span
+    for i, c in enumerate(cols):
+        cx = x0 + i * CELL_W + CELL_W / 2
+        label = text_lines(root, head_lines[c.key], cx, MARGIN_MAP + 52 + GROUP_H + 12, 11, 14, text_anchor="middle",
+                           font_weight="600" if c.depth == 0 and _has_children(c) else None)
+        el(label, "title", f"{c.facet.label}: {c.label} ({_plural(gap_map.col_totals.get(c.key, 0))})")
+
+    y = y0
+    for facet in gap_map.rows.facets:
+        el(root, "rect", x=MARGIN_MAP, y=y, width=width - 2 * MARGIN_MAP, height=GROUP_H, fill="#eef3f8")
+        el(root, "text", facet.label, x=MARGIN_MAP + 6, y=y + 16, font_size=12, font_weight="700", fill=INK)
+        y += GROUP_H
+        for r in (v for v in rows if v.facet == facet):
+            lines = wrap(r.label, LABEL_W - 16 - 14 * r.depth, 12, 3)
+            top = y + (CELL_H - 15 * len(lines)) / 2 + 11
+            text_lines(root, lines, MARGIN_MAP + 6 + 14 * r.depth, top, 12, 15, class_="row-label")
+            for j, c in enumerate(cols):
+                _cell(root, gap_map, gap_map.cells[(r.key, c.key)], x0 + j * CELL_W, y, colour_by, colours,
+                      largest, href, selected, inline)
+            y += CELL_H
+    _legend(root, gap_map, colour_by, legend_lines, largest, y + 24, width)
+    return root
+
+
+MARGIN_MAP = 16.0
+
+
+def _axis_label(axis: Axis) -> str:
+    return " and ".join(f.label for f in axis.facets)
+
+
+def _has_children(value: AxisValue) -> bool:
+    return any(value.iri is not None and value.iri in c.broader for c in value.facet.concepts)
+
+
+def _filters_text(gap_map: GapMap) -> str:
+    parts = []
+    for choice in gap_map.selection.choices:
+        values = [c.pref_label for c in choice.concepts] or list(choice.literals)
+        parts.append(f"{choice.facet.label} = {' or '.join(values)}")
+    return f" matching {'; '.join(parts)}" if parts else " in the map"
+
+
+def _cell(
+    root: ET.Element, gap_map: GapMap, cell: Cell, x: float, y: float, facet: Facet | None, colours: dict[str, str],
+    largest: int, href: Callable[[Cell], str] | None, selected: str | None, inline: bool,
+) -> None:
+    parent = root
+    if href is not None and not cell.gap:
+        parent = el(root, "a", href=href(cell), class_="cell-link", tabindex="-1" if inline else None)
+    group = el(parent, "g", class_="cell gap" if cell.gap else "cell", data_cell=cell.key, data_count=cell.count)
+    chosen = selected == cell.key
+    el(group, "rect", x=x, y=y, width=CELL_W, height=CELL_H, fill="#ffffff", fill_opacity="0" if not chosen else None,
+       stroke=INK if chosen else GRID, stroke_width=2.5 if chosen else 0.75)
+    studies = ", ".join(str(s.ref) for s in cell.studies)
+    el(group, "title", f"{cell.row.label} × {cell.col.label}: "
+       + (f"{_plural(cell.count)} ({studies})" if not cell.gap else "no study (gap)"))
+    if cell.gap:
+        return
+    el(group, "text", str(cell.count), x=x + 4, y=y + 11, font_size=10, fill=MUTED)
+    segments = [s for s in _segments(gap_map, cell, facet) if s[2]]
+    per_line = min(len(segments), 3)
+    lines = math.ceil(len(segments) / per_line)
+    slot_w, slot_h = (CELL_W - 8) / per_line, (CELL_H - 14) / lines
+    r_max = 21.0 if facet is None else 11.5
+    for k, (slug, label, n) in enumerate(segments):
+        cx = x + 4 + slot_w * (k % per_line + 0.5)
+        cy = y + 12 + slot_h * (k // per_line + 0.5)
+        fill = colours.get(slug, NOT_STATED_COLOUR)
+        bubble = el(group, "circle", cx=cx, cy=cy, r=radius(n, largest, r_max), fill=fill, stroke="#333333",
+                    stroke_width=0.75, data_value=slug, data_count=n)
+        el(bubble, "title", f"{label}: {_plural(n)}")
+
+
+def _legend_values(gap_map: GapMap, facet: Facet | None) -> list[tuple[str, str, int]]:
+    if facet is None:
+        return [("all", "studies", len(gap_map.studies))]
+    return [t for t in tally(gap_map.studies, facet) if t[0] != NOT_STATED or t[2]]
+
+
+def _legend_layout(items: list[tuple[str, str]], width: float) -> list[list[tuple[str, str, float]]]:
+    lines: list[list[tuple[str, str, float]]] = [[]]
+    x = 0.0
+    for label, fill in items:
+        w = 26 + len(label) * 12 * 0.55 + 18
+        if x + w > width and lines[-1]:
+            lines.append([])
+            x = 0.0
+        lines[-1].append((label, fill, x))
+        x += w
+    return lines
+
+
+def _legend(
+    root: ET.Element, gap_map: GapMap, facet: Facet | None, lines: list[list[tuple[str, str, float]]],
+    largest: int, y: float, width: float,
+) -> None:
+    group = el(root, "g", class_="legend")
+    title = f"Colour: {facet.label}" if facet is not None else "Colour: none (all studies)"
+    el(group, "text", title + (" (a study with two values is counted under both)" if facet is not None else ""),
+       x=MARGIN_MAP, y=y, font_size=12, font_weight="700", fill=INK)
+    y += 8
+    for line in lines:
+        y += 26
+        for label, fill, x in line:
+            el(group, "circle", cx=MARGIN_MAP + x + 8, cy=y - 4, r=7, fill=fill, stroke="#333333", stroke_width=0.75)
+            el(group, "text", label, x=MARGIN_MAP + x + 22, y=y, font_size=12, fill=INK)
+    y += 34
+    r_max = 21.0 if facet is None else 11.5
+    el(group, "text", "Size:", x=MARGIN_MAP, y=y, font_size=12, font_weight="700", fill=INK)
+    x = MARGIN_MAP + 44
+    for n in sorted({1, largest}):
+        r = radius(n, largest, r_max)
+        el(group, "circle", cx=x + r, cy=y - 4, r=r, fill="#ffffff", stroke="#333333", stroke_width=0.75)
+        el(group, "text", _plural(n), x=x + 2 * r + 6, y=y, font_size=12, fill=INK)
+        x += 2 * r + 80
+    text_lines(group, wrap(CAVEAT, width - 2 * MARGIN_MAP, 12), MARGIN_MAP, y + 28, 12, 16, fill=MUTED,
+               class_="caveat")
+
+
+# -- a network as nodes and links ------------------------------------------------------------------------------
+
+
+def network_drawing(
+    graph: nx.Graph, positions: dict[str, tuple[float, float]], title: str, *, width: float = 980, height: float = 620
+) -> ET.Element:
+    """Nodes placed at ``positions`` (in [-1, 1]², as networkx lays them out); link width and the number on each
+    link = its ``weight``; node area = the node's ``studies``."""
+    desc = (
+        f"{graph.number_of_nodes()} nodes and {graph.number_of_edges()} links; the number on a link is its weight "
+        "(the studies sharing both ends). The table of links on this page gives the same numbers."
+    )
+    root = document(width, height, title, desc, "network")
+    el(root, "text", title, x=16, y=24, font_size=15, font_weight="700", fill=INK)
+    cx, cy, sx, sy = width / 2, height / 2 + 12, width / 2 - 260, height / 2 - 70
+
+    def at(node: str) -> tuple[float, float]:
+        px, py = positions.get(node, (0.0, 0.0))
+        return cx + px * sx, cy - py * sy
+
+    links = el(root, "g", class_="links")
+    for a, b, data in graph.edges(data=True):
+        (x1, y1), (x2, y2) = at(a), at(b)
+        weight = int(data.get("weight", 1))
+        line = el(links, "line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=MUTED, stroke_opacity="0.7",
+                  stroke_width=1 + 1.5 * (weight - 1), class_="link", data_weight=weight)
+        refs = f" ({data['refs']})" if data.get("refs") else ""
+        el(line, "title", f"{graph.nodes[a].get('label', a)} — {graph.nodes[b].get('label', b)}: "
+           f"{_plural(weight)}{refs}")
+        el(links, "text", str(weight), x=(x1 + x2) / 2, y=(y1 + y2) / 2 + 4, font_size=11, fill=INK,
+           text_anchor="middle", stroke="#ffffff", stroke_width=3, paint_order="stroke")
+    nodes = el(root, "g", class_="nodes")
+    for node, data in graph.nodes(data=True):
+        x, y = at(node)
+        studies = int(data.get("studies", 1))
+        r = 5 + 4 * math.sqrt(max(studies, 0))
+        group = el(nodes, "g", class_="node", data_id=node)
+        el(group, "circle", cx=x, cy=y, r=r, fill=colour(4), stroke="#ffffff", stroke_width=1.5)
+        el(group, "title", f"{data.get('label', node)}: {_plural(studies)}")
+        right = x >= cx
+        el(group, "text", str(data.get("label", node)), x=x + (r + 5 if right else -r - 5), y=y + 4, font_size=12,
+           fill=INK, text_anchor="start" if right else "end", stroke="#ffffff", stroke_width=3, paint_order="stroke")
+    return root

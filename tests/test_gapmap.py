@@ -1,0 +1,196 @@
+"""The gap map's cells against the review's counts and against facets.select_studies, computed independently."""
+
+# ruff: noqa: F811  (fixtures imported from visuals_fixtures are redefined as test parameters)
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from evidencemap.errors import InvalidParameter
+from evidencemap.facets import Selection, facet_counts
+from evidencemap.gapmap import CAVEAT, build_gap_map
+from evidencemap.store import EvidenceMap
+from evidencemap.svgdraw import bubble_map, serialise
+from evidencemap.vocabulary import Vocabulary, load_vocabulary
+from visuals_fixtures import bundled, map_with_extra_study, refs, studies_with, vocabulary  # noqa: F401
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_gap_map_emotional_support_online_matches_review(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    # 3.3.1: emotional support and validation (35, 36, 38, 39, 40, 41, 42, 43, 45); online (36, 38, 40, 42, 44, 45)
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    cell = gap_map.cell("emotional-support-validation", "online")
+    assert [s.ref for s in cell.studies] == [36, 38, 40, 42, 45]
+    assert cell.count == 5 and not cell.gap
+    assert gap_map.row_totals["emotional-support-validation"] == 9
+    assert gap_map.col_totals["online"] == 6
+
+
+def test_gap_map_burnout_community_based_matches_review(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    # 3.3.3: burnout (39, 40, 41, 42, 44, 45); 3.3.1: community-based (38, 39, 40, 41, 43, 45)
+    gap_map = build_gap_map(bundled, vocabulary, rows="challenge", cols="modality")
+    cell = gap_map.cell("emotional-vulnerability-burnout", "community-based")
+    assert [s.ref for s in cell.studies] == [39, 40, 41, 45]
+    assert gap_map.row_totals["emotional-vulnerability-burnout"] == 6
+    assert gap_map.col_totals["community-based"] == 6
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols"),
+    [
+        ("component", "delivery"),
+        ("modality,component", "outcome"),
+        ("modality,component", "challenge"),
+        ("challenge", "modality"),
+        ("outcome", "design"),
+        ("delivery", "evidence-type"),
+        ("year", "country"),
+    ],
+)
+def test_gap_map_crossed_facets_yield_the_cells_the_data_implies(
+    bundled: EvidenceMap, vocabulary: Vocabulary, rows: str, cols: str
+) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows=rows, cols=cols)
+    expected_keys = {(r.key, c.key) for r in gap_map.rows.values for c in gap_map.cols.values}
+    assert set(gap_map.cells) == expected_keys
+    for cell in gap_map.cells.values():
+        expected = studies_with(bundled, vocabulary, **{cell.row.facet.name: [cell.row.slug]}) & studies_with(
+            bundled, vocabulary, **{cell.col.facet.name: [cell.col.slug]}
+        )
+        assert {s.iri for s in cell.studies} == expected, cell.key
+        assert cell.gap == (not expected)
+
+
+def test_gap_map_gaps_are_exactly_the_empty_cells(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    data = build_gap_map(bundled, vocabulary).to_dict()
+    empty = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in data["cells"] if c["count"] == 0]
+    assert data["gaps"] == empty
+    cells = len(data["cells"])
+    assert data["counts"] == {"cells": cells, "filled": cells - len(empty), "gaps": len(empty)}
+    # no included study used mindfulness exercises: its whole row is a gap
+    assert sum(1 for g in data["gaps"] if g["row"] == "mindfulness") == len(data["cols"]["values"])
+
+
+def test_gap_map_defaults_are_modality_and_component_by_outcome(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    data = build_gap_map(bundled, vocabulary).to_dict()
+    assert [f["name"] for f in data["rows"]["facets"]] == ["modality", "component"]
+    assert [f["name"] for f in data["cols"]["facets"]] == ["outcome"]
+    assert [v["slug"] for v in data["rows"]["values"]] == [
+        c.slug for name in ("modality", "component") for c in vocabulary.facet(name).concepts
+    ]
+    assert data["total"] == 11
+
+
+def test_gap_map_concept_counts_narrower_concepts(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    # "in person" has no study of its own: its studies are in a clinical (35, 37, 39, 41) or community setting (43)
+    gap_map = build_gap_map(bundled, vocabulary, rows="delivery", cols="modality")
+    assert gap_map.row_totals["in-person"] == 5
+    in_person = gap_map.cell("in-person", "structured-manualized")
+    clinical = gap_map.cell("clinical-setting", "structured-manualized")
+    assert [s.ref for s in in_person.studies] == [35, 37] == [s.ref for s in clinical.studies]
+    assert next(v for v in gap_map.rows.values if v.slug == "clinical-setting").depth == 1
+
+
+def test_gap_map_filters_restrict_the_studies(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    selection = Selection.parse(vocabulary, {"delivery": ["online"]})
+    gap_map = build_gap_map(bundled, vocabulary, rows="challenge", cols="modality", selection=selection)
+    assert len(gap_map.studies) == 6
+    cell = gap_map.cell("emotional-vulnerability-burnout", "community-based")
+    expected = studies_with(
+        bundled, vocabulary, delivery=["online"], challenge=["emotional-vulnerability-burnout"],
+        modality=["community-based"],
+    )
+    assert {s.iri for s in cell.studies} == expected
+    assert refs(bundled, expected) == [40, 45]
+    assert gap_map.to_dict()["filters"] == {"delivery": ["online"]}
+
+
+def test_gap_map_breakdown_by_design_and_evidence_type(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    cell = gap_map.cell("emotional-support-validation", "online")
+    selection = Selection.parse(vocabulary, {"component": ["emotional-support-validation"], "delivery": ["online"]})
+    for facet in gap_map.breakdown:
+        expected = {
+            next(c.slug for c in facet.concepts if c.iri == iri): n
+            for iri, n in facet_counts(bundled, facet, selection).items()
+        }
+        got = {slug: n for slug, _, n in gap_map.breakdown_of(cell, facet) if slug != "not-stated"}
+        assert got == expected, facet.name
+    # 45 (a theoretical review) states no evidence type
+    assert ("not-stated", "not stated", 1) in gap_map.breakdown_of(cell, vocabulary.facet("evidence-type"))
+    assert [f.name for f in gap_map.breakdown] == ["design", "evidence-type"]
+
+
+def test_gap_map_payload_says_no_study_was_appraised(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    data = build_gap_map(bundled, vocabulary).to_dict()
+    assert data["caveat"] == CAVEAT
+    assert "appraises no study's quality" in data["caveat"]
+    assert "neither encodes the strength or quality of evidence" in data["caveat"]
+
+
+def test_gap_map_unknown_facet_is_refused_with_the_valid_ones(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        build_gap_map(bundled, vocabulary, rows="colour")
+    assert "challenge" in str(raised.value.hint)
+
+
+def test_gap_map_cell_names_are_row_colon_col(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    assert gap_map.parse_cell("emotional-support-validation:online").key == "emotional-support-validation:online"
+    with pytest.raises(InvalidParameter):
+        gap_map.parse_cell("online:emotional-support-validation")
+
+
+def test_gap_map_csv_is_the_matrix(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    table = list(csv.reader(io.StringIO(gap_map.to_csv())))
+    assert len(table) == 1 + len(gap_map.rows.values)
+    assert len(table[0]) == 2 + len(gap_map.cols.values)
+    online = next(i for i, h in enumerate(table[0]) if h.endswith("[delivery:online]"))
+    row = next(r for r in table if r[1].endswith("[emotional-support-validation]"))
+    assert int(row[online]) == 5
+
+
+def test_gap_map_svg_bubble_area_is_proportional_to_studies(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    root = ET.fromstring(serialise(bubble_map(gap_map, None)))
+    assert root.tag == f"{SVG}svg"
+    assert root.find(f"{SVG}title") is not None and root.find(f"{SVG}desc") is not None
+    areas = {}
+    for group in root.iter(f"{SVG}g"):
+        if "cell" in (group.get("class") or "").split() and group.get("data-count") != "0":
+            circle = group.find(f"{SVG}circle")
+            assert circle is not None
+            areas[group.get("data-cell")] = (int(group.get("data-count", "0")), float(circle.get("r", "0")) ** 2)
+    filled = [c for c in gap_map.cells.values() if not c.gap]
+    assert set(areas) == {c.key for c in filled}
+    largest = max(n for n, _ in areas.values())
+    top = next(a for n, a in areas.values() if n == largest)
+    for n, area in areas.values():
+        assert area / top == pytest.approx(n / largest, rel=0.01)
+
+
+def test_gap_map_svg_colour_legend_uses_each_design_once(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary)
+    root = ET.fromstring(serialise(bubble_map(gap_map, vocabulary.facet("design"))))
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
+    fills = [c.get("fill") for c in legend.iter(f"{SVG}circle") if c.get("fill") != "#ffffff"]
+    assert len(fills) == len(set(fills)) >= len(vocabulary.facet("design").concepts)
+
+
+def test_gap_map_follows_a_study_added_to_the_data(tmp_path: Path) -> None:
+    evidence_map = map_with_extra_study(tmp_path)
+    vocab = load_vocabulary(evidence_map)
+    cell = build_gap_map(evidence_map, vocab, rows="component", cols="delivery").cell(
+        "emotional-support-validation", "online"
+    )
+    assert [s.ref for s in cell.studies] == [36, 38, 40, 42, 45, 99]
+    burnout = build_gap_map(evidence_map, vocab, rows="challenge", cols="modality").cell(
+        "emotional-vulnerability-burnout", "community-based"
+    )
+    assert [s.ref for s in burnout.studies] == [39, 40, 41, 45, 99]
