@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 from . import namespaces as ns
 from .errors import NotFound
-from .store import EvidenceMap
+from .store import EvidenceMap, materialise
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -146,7 +146,9 @@ def _run(evidence_map: EvidenceMap, sparql: str, bindings: Mapping[str, Term] | 
     query text (``evidence_map.iri``) before appending a ``VALUES`` block of the map's own terms, which must not be
     rebased a second time (a base may itself start with the canonical base)."""
     substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-    return evidence_map.store.query(sparql, use_default_graph_as_union=True, substitutions=substitutions or None)
+    return materialise(
+        evidence_map.store.query(sparql, use_default_graph_as_union=True, substitutions=substitutions or None)
+    )
 
 
 def exists(evidence_map: EvidenceMap, iri: str) -> bool:

@@ -7,7 +7,7 @@ Internal queries are written with the canonical IRIs and rebased here when the m
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +60,18 @@ class EvidenceMap:
     def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *, union: bool = True) -> Any:
         """Run an internal SPARQL query; ``bindings`` are substituted for variables (never pasted into the text).
 
-        :returns: a bool for ASK, an iterator of triples for CONSTRUCT/DESCRIBE, of solutions for SELECT.
+        Results are read to the end here: pyoxigraph's result iterators may not be dropped on another thread, which
+        a web server's thread pool or the garbage collector would otherwise do.
+
+        :returns: a bool for ASK, a list of triples for CONSTRUCT/DESCRIBE, :class:`Solutions` for SELECT.
         """
         substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-        return self.store.query(
-            rebase(sparql, self.settings.base_iri),
-            use_default_graph_as_union=union,
-            substitutions=substitutions or None,
+        return materialise(
+            self.store.query(
+                rebase(sparql, self.settings.base_iri),
+                use_default_graph_as_union=union,
+                substitutions=substitutions or None,
+            )
         )
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[dict[str, Any]]:
@@ -93,6 +98,23 @@ class EvidenceMap:
         for g in self.store.named_graphs():
             if isinstance(g, ox.NamedNode):
                 yield g.value
+
+
+class Solutions(list[ox.QuerySolution]):
+    """The solutions of a SELECT query, read to the end, with the query's variables."""
+
+    def __init__(self, variables: list[ox.Variable], rows: Iterable[ox.QuerySolution]) -> None:
+        super().__init__(rows)
+        self.variables = variables
+
+
+def materialise(result: Any) -> Any:
+    """A pyoxigraph query result as plain Python containers, read in the calling thread."""
+    if isinstance(result, ox.QuerySolutions):
+        return Solutions(list(result.variables), result)
+    if isinstance(result, ox.QueryTriples):
+        return list(result)
+    return bool(result)
 
 
 def to_python(term: Binding) -> Any:

@@ -1,0 +1,633 @@
+"""Study records read from the store: a summary for lists and a detail with every fact and its provenance.
+
+A list of studies is read with a fixed number of SPARQL queries per batch of 500 studies, never one per study: the
+bibliographic records, the facet values, and (unless only the values are wanted) the support kind and the review
+section of each value. Each query is restricted to the wanted studies by a VALUES block of IRIs taken from the
+store, never from user input. A study's detail adds its findings and the source notes on them.
+
+Which properties are read as facet values, and under which names, comes from the vocabulary: a facet whose path is
+one property describes the study itself, a facet whose path goes through ``evm:evaluates`` describes the
+intervention the study evaluated. The last part of the module reads the record of the review that includes them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from . import namespaces as ns
+from .errors import NotFound
+from .store import EvidenceMap
+from .vocabulary import Facet, Vocabulary, scheme_slug
+
+EVALUATES = ns.EVM + "evaluates"
+BATCH = 500  # studies per VALUES block
+
+PREFIXES = "".join(
+    f"PREFIX {p}: <{iri}>\n"
+    for p, iri in (
+        ("evm", ns.EVM), ("rdf", ns.RDF), ("rdfs", ns.RDFS), ("dcterms", ns.DCTERMS), ("prov", ns.PROV),
+        ("oa", ns.OA), ("fabio", ns.FABIO), ("prism", ns.PRISM), ("schema", ns.SCHEMA),
+    )
+)
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """A concept as the value of one of a study's facts."""
+
+    iri: str
+    slug: str
+    label: str
+    facet: str
+    scheme: str
+    support: str | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class InterventionSummary:
+    iri: str
+    label: str | None
+    description: str | None
+    facets: dict[str, list[ValueRef]]
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    iri: str
+    id: str
+    ref: int
+    citation: str | None
+    title: str | None
+    year: int | None
+    doi: str | None
+    authors: str | None
+    journal: str | None
+    report: str | None
+    facets: dict[str, list[ValueRef]]
+    intervention: InterventionSummary | None
+
+    @property
+    def doi_url(self) -> str | None:
+        return f"https://doi.org/{self.doi}" if self.doi else None
+
+    def values(self, facet: str) -> list[ValueRef]:
+        """The study's values of ``facet``, whether the facet describes the study or its intervention."""
+        if facet in self.facets:
+            return self.facets[facet]
+        return self.intervention.facets.get(facet, []) if self.intervention else []
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One finding about a study or its intervention, with where the review says so."""
+
+    finding: str
+    subject: str
+    subject_kind: str
+    facet: str | None
+    property: str
+    property_label: str
+    value: ValueRef
+    support: str | None
+    rationale: str | None
+    detail: str | None
+    evidence_type: ValueRef | None
+    passage: str | None
+    section: str | None
+    section_title: str | None
+    quote: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StudyDetail:
+    summary: StudySummary
+    bibliographic_citation: str | None
+    url: str | None
+    facts: list[Fact]
+    notes: list[str]
+
+
+def values_block(variable: str, iris: Iterable[str]) -> str:
+    """A VALUES block binding ``variable`` to IRIs (serialised by pyoxigraph)."""
+    return f"VALUES ?{variable} {{ {' '.join(str(ox.NamedNode(i)) for i in iris)} }}"
+
+
+def facet_placement(facet: Facet) -> str:
+    """``study`` when the facet's path is one property of the study, ``intervention`` when it is one property of
+    the evaluated intervention, ``other`` for any longer path (read, but listed with the study's own facets)."""
+    if len(facet.path) == 1:
+        return "study"
+    if len(facet.path) == 2 and facet.path[0] == EVALUATES:
+        return "intervention"
+    return "other"
+
+
+RECORDS_QUERY = PREFIXES + """
+SELECT ?study ?slug ?ref ?citation ?report ?title ?year ?doi ?authors ?journal ?url ?bibliographic
+       ?intervention ?ilabel ?idescription
+WHERE {
+  %s
+  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .
+  OPTIONAL { ?study evm:slug ?slug }
+  OPTIONAL { ?study evm:shortCitation ?citation }
+  OPTIONAL {
+    ?study evm:reportedIn ?report .
+    OPTIONAL { ?report dcterms:title ?title }
+    OPTIONAL { ?report fabio:hasPublicationYear ?year }
+    OPTIONAL { ?report prism:doi ?doi }
+    OPTIONAL { ?report evm:authors ?authors }
+    OPTIONAL { ?report prism:publicationName ?journal }
+    OPTIONAL { ?report schema:url ?url }
+    OPTIONAL { ?report dcterms:bibliographicCitation ?bibliographic }
+  }
+  OPTIONAL {
+    ?study evm:evaluates ?intervention .
+    OPTIONAL { ?intervention rdfs:label ?ilabel }
+    OPTIONAL { ?intervention dcterms:description ?idescription }
+  }
+}
+ORDER BY ?ref ?study
+"""
+
+
+def _facet_branch(facet: Facet) -> str:
+    """One UNION branch: the facet's values, the node they are stated on (?subject) and the last property."""
+    nodes = ["?study", *[f"?_n{i}" for i in range(1, len(facet.path))], "?value"]
+    steps = " ".join(f"{nodes[i]} <{p}> {nodes[i + 1]} ." for i, p in enumerate(facet.path))
+    return f"{{ {steps} BIND({nodes[-2]} AS ?subject) BIND(<{facet.path[-1]}> AS ?p) BIND(<{facet.iri}> AS ?facet) }}"
+
+
+def facet_values_query(vocabulary: Vocabulary, study_values: str) -> str:
+    """Every concept-facet value of the studies, with the node it is stated on and the property that states it."""
+    branches = "\n  UNION ".join(_facet_branch(f) for f in vocabulary.concept_facets)
+    return PREFIXES + f"SELECT ?study ?facet ?value ?subject ?p WHERE {{\n  {study_values}\n  {branches}\n}}"
+
+
+# How each statement about a study or its intervention rests on the review. Required joins only: an OPTIONAL on the
+# findings makes pyoxigraph scan every finding of the map (seconds at 10,000 studies); a finding that lacks a support
+# kind or a passage (which the shapes forbid) still has its value listed, just without provenance.
+_FINDINGS_OF = """
+  {{ ?finding rdf:subject ?study ; rdf:predicate ?p ; rdf:object ?value ; {tail} . BIND(?study AS ?subject) }}
+  UNION {{ ?study evm:evaluates ?subject . ?finding rdf:subject ?subject ; rdf:predicate ?p ; rdf:object ?value ;
+           {tail} . }}"""
+SUPPORT_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?support WHERE {\n  %s" + _FINDINGS_OF.format(
+    tail="evm:support ?kind"
+) + "\n  ?kind rdfs:label ?support .\n}"
+SECTION_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?section WHERE {\n  %s" + _FINDINGS_OF.format(
+    tail="prov:wasDerivedFrom ?passage"
+) + "\n  ?passage evm:section/evm:sectionNumber ?section .\n}"
+
+
+FACTS_QUERY = PREFIXES + """
+SELECT ?study ?finding ?subject ?p ?plabel ?value ?support ?rationale ?detail ?etype ?passage ?section ?stitle ?quote
+WHERE {
+  %s
+  { ?finding rdf:subject ?study . BIND(?study AS ?subject) }
+  UNION { ?study evm:evaluates ?subject . ?finding rdf:subject ?subject }
+  ?finding a evm:Finding ; rdf:predicate ?p ; rdf:object ?value .
+  OPTIONAL { ?p rdfs:label ?plabel }
+  OPTIONAL { ?finding evm:support/rdfs:label ?support }
+  OPTIONAL { ?finding evm:rationale ?rationale }
+  OPTIONAL { ?finding evm:detail ?detail }
+  OPTIONAL { ?finding evm:findingEvidenceType ?etype }
+  OPTIONAL {
+    ?finding prov:wasDerivedFrom ?passage .
+    OPTIONAL { ?passage evm:section ?sec . ?sec evm:sectionNumber ?section . OPTIONAL { ?sec dcterms:title ?stitle } }
+    OPTIONAL { ?passage oa:hasSelector/oa:exact ?quote }
+  }
+}
+"""
+
+NOTES_QUERY = PREFIXES + """
+SELECT ?subject ?comment WHERE { %s ?subject evm:sourceNote/rdfs:comment ?comment } ORDER BY ?subject ?comment
+"""
+
+STUDY_BY_SLUG = PREFIXES + "SELECT ?study WHERE { VALUES ?slug { %s } ?study evm:slug ?slug ; a evm:IncludedStudy }"
+STUDY_BY_REF = PREFIXES + (
+    "SELECT ?study WHERE { VALUES ?ref { %s } ?study evm:referenceNumber ?ref ; a evm:IncludedStudy }"
+)
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,199}")
+ALL_SLUGS = PREFIXES + "SELECT ?slug WHERE { ?study a evm:IncludedStudy ; evm:slug ?slug } ORDER BY ?slug"
+
+
+class _Concepts:
+    """Concept lookups by IRI for one vocabulary (Vocabulary.concept_by_iri scans every facet)."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.by_iri = {c.iri: (f, c) for f in vocabulary.concept_facets for c in f.concepts}
+        self.made: dict[tuple[str, str | None, str | None], ValueRef] = {}
+
+    def ref(self, iri: str, support: str | None = None, section: str | None = None) -> ValueRef:
+        """The (immutable, so shared) value for a concept with that support and section."""
+        key = (iri, support, section)
+        if key not in self.made:
+            self.made[key] = self._make(iri, support, section)
+        return self.made[key]
+
+    def _make(self, iri: str, support: str | None, section: str | None) -> ValueRef:
+        found = self.by_iri.get(iri)
+        if found is None:
+            slug = iri.rstrip("/").rsplit("/", 1)[-1]
+            return ValueRef(iri, slug, slug, "", "", support, section)
+        facet, concept = found
+        return ValueRef(
+            iri, concept.slug, concept.pref_label, facet.name, scheme_slug(concept.scheme), support, section
+        )
+
+
+def _facet_values(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, study_values: str, provenance: bool = True
+) -> dict[str, dict[str, list[ValueRef]]]:
+    """``{study IRI: {facet name: [value, ...]}}`` in the vocabulary's order of values, each with its support kind
+    and review section when ``provenance`` (cited wins over derived when one statement has findings of both)."""
+    facets_by_iri = {f.iri: f for f in vocabulary.concept_facets}
+    support: dict[tuple[str, str, str], str] = {}
+    section: dict[tuple[str, str, str], str] = {}
+    if provenance:
+        for row in evidence_map.select(SUPPORT_QUERY % study_values):
+            key = (str(row["subject"]), str(row["p"]), str(row["value"]))
+            if support.get(key) != "cited":
+                support[key] = str(row["support"])
+        for row in evidence_map.select(SECTION_QUERY % study_values):
+            section.setdefault((str(row["subject"]), str(row["p"]), str(row["value"])), str(row["section"]))
+    seen: dict[tuple[str, str, str], ValueRef] = {}
+    concepts = _Concepts(vocabulary)
+    for row in evidence_map.select(facet_values_query(vocabulary, study_values)):
+        facet = facets_by_iri[row["facet"]]
+        statement = (str(row["subject"]), str(row["p"]), str(row["value"]))
+        seen.setdefault(
+            (row["study"], facet.name, row["value"]),
+            concepts.ref(row["value"], support.get(statement), section.get(statement)),
+        )
+    order = {c.iri: (f.order, c.order, c.pref_label) for f in vocabulary.concept_facets for c in f.concepts}
+    out: dict[str, dict[str, list[ValueRef]]] = defaultdict(lambda: defaultdict(list))
+    for (study, facet_name, _), ref in sorted(seen.items(), key=lambda kv: order.get(kv[0][2], (99, 0, kv[0][2]))):
+        out[study][facet_name].append(ref)
+    return out
+
+
+def _summaries(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, iris: Sequence[str] | None, provenance: bool = True
+) -> tuple[list[StudySummary], dict[str, dict[str, object]]]:
+    study_values = values_block("study", iris) if iris is not None else "?study a evm:IncludedStudy ."
+    records: dict[str, dict[str, object]] = {}
+    for row in evidence_map.select(RECORDS_QUERY % study_values):
+        records.setdefault(row["study"], row)
+    values = _facet_values(evidence_map, vocabulary, study_values, provenance)
+    placement = {f.name: facet_placement(f) for f in vocabulary.concept_facets}
+    summaries = []
+    for iri, row in records.items():
+        by_facet = values.get(iri, {})
+        own = {n: list(by_facet.get(n, [])) for n, where in placement.items() if where != "intervention"}
+        intervention = None
+        if "intervention" in row:
+            intervention = InterventionSummary(
+                iri=str(row["intervention"]),
+                label=_opt(row.get("ilabel")),
+                description=_opt(row.get("idescription")),
+                facets={n: list(by_facet.get(n, [])) for n, where in placement.items() if where == "intervention"},
+            )
+        summaries.append(
+            StudySummary(
+                iri=iri,
+                id=str(row.get("slug") or iri.rstrip("/").rsplit("/", 1)[-1]),
+                ref=int(str(row["ref"])),
+                citation=_opt(row.get("citation")),
+                title=_opt(row.get("title")),
+                year=int(str(row["year"])) if str(row.get("year", "")).isdigit() else None,
+                doi=_opt(row.get("doi")),
+                authors=_opt(row.get("authors")),
+                journal=_opt(row.get("journal")),
+                report=_opt(row.get("report")),
+                facets=own,
+                intervention=intervention,
+            )
+        )
+    if iris is not None:
+        position = {iri: i for i, iri in enumerate(iris)}
+        summaries.sort(key=lambda s: position.get(s.iri, len(position)))
+    return summaries, records
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def study_summaries(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, iris: Sequence[str] | None = None, *, provenance: bool = True
+) -> list[StudySummary]:
+    """Summaries of the studies ``iris`` in that order (every included study, by reference number, when None);
+    without ``provenance`` the values carry no support kind or section (two queries fewer, for exports)."""
+    if iris is None:
+        return _summaries(evidence_map, vocabulary, None, provenance)[0]
+    # A VALUES block of thousands of IRIs is slow (superlinear in pyoxigraph), so long lists are read in batches.
+    out: list[StudySummary] = []
+    for start in range(0, len(iris), BATCH):
+        out.extend(_summaries(evidence_map, vocabulary, iris[start:start + BATCH], provenance)[0])
+    return out
+
+
+def find_study(evidence_map: EvidenceMap, identifier: str) -> str:
+    """The IRI of the study with that slug (``blay-2025``) or reference number (``35``).
+
+    :raises NotFound: naming the closest slugs.
+    """
+    # Only a well-formed identifier reaches the query, as a literal serialised by pyoxigraph (a VALUES block, which
+    # the engine uses as an index lookup; a substitution is applied after a scan of every slug).
+    if IDENTIFIER.fullmatch(identifier):
+        if identifier.isdigit():
+            term = ox.Literal(str(int(identifier)), datatype=ox.NamedNode(ns.XSD + "integer"))
+            rows = evidence_map.select(STUDY_BY_REF % term)
+        else:
+            rows = evidence_map.select(STUDY_BY_SLUG % ox.Literal(identifier))
+        if rows:
+            return str(rows[0]["study"])
+    slugs = [str(r["slug"]) for r in evidence_map.select(ALL_SLUGS)]
+    close = difflib.get_close_matches(identifier, slugs, n=5, cutoff=0.5)
+    hint = f"Did you mean: {', '.join(close)}?" if close else "Studies are named by slug (e.g. " + (
+        ", ".join(slugs[:3]) + ") or by their reference number in the review."
+    )
+    raise NotFound(f"No study {identifier!r} in this map.", hint=hint)
+
+
+def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) -> StudyDetail:
+    """The study in full: its summary and every fact about it or its intervention, with provenance.
+
+    :raises NotFound: when no included study has that IRI.
+    """
+    summaries, records = _summaries(evidence_map, vocabulary, [iri])
+    if not summaries:
+        raise NotFound(f"No included study {iri!r}.")
+    summary, record = summaries[0], records[iri]
+    facets_by_property = {f.path[-1]: f for f in vocabulary.concept_facets}
+    rows = evidence_map.select(FACTS_QUERY % values_block("study", [iri]))
+    subjects = {iri, *(r for r in (summary.report, summary.intervention and summary.intervention.iri) if r)}
+    subjects.update(str(r["finding"]) for r in rows)
+    notes: dict[str, list[str]] = defaultdict(list)
+    for row in evidence_map.select(NOTES_QUERY % values_block("subject", sorted(subjects))):
+        notes[str(row["subject"])].append(str(row["comment"]))
+    facts: dict[str, Fact] = {}
+    concepts = _Concepts(vocabulary)
+    for row in rows:
+        finding = str(row["finding"])
+        if finding in facts:
+            continue
+        prop = str(row["p"])
+        facet = facets_by_property.get(prop)
+        facts[finding] = Fact(
+            finding=finding,
+            subject=str(row["subject"]),
+            subject_kind="study" if row["subject"] == iri else "intervention",
+            facet=facet.name if facet else None,
+            property=prop,
+            property_label=str(row.get("plabel") or prop.rsplit("#", 1)[-1]),
+            value=concepts.ref(str(row["value"])),
+            support=_opt(row.get("support")),
+            rationale=_opt(row.get("rationale")),
+            detail=_opt(row.get("detail")),
+            evidence_type=concepts.ref(str(row["etype"])) if "etype" in row else None,
+            passage=_opt(row.get("passage")),
+            section=_opt(row.get("section")),
+            section_title=_opt(row.get("stitle")),
+            quote=_opt(row.get("quote")),
+            notes=notes.get(finding, []),
+        )
+    facet_order = {f.name: f.order for f in vocabulary.facets}
+    value_order = {c.iri: c.order for f in vocabulary.concept_facets for c in f.concepts}
+    ordered = sorted(
+        facts.values(),
+        key=lambda f: (facet_order.get(f.facet or "", 99), value_order.get(f.value.iri, 0), f.finding),
+    )
+    own_notes = [n for s in (iri, summary.report, summary.intervention and summary.intervention.iri) if s
+                 for n in notes.get(s, [])]
+    return StudyDetail(
+        summary=summary,
+        bibliographic_citation=_opt(record.get("bibliographic")),
+        url=_opt(record.get("url")),
+        facts=ordered,
+        notes=list(dict.fromkeys(own_notes)),
+    )
+
+
+# -- the review that includes the studies --------------------------------------------------------------------------
+
+# The record's fields and the properties that hold them. Read as (review, property, value) rows rather than with one
+# OPTIONAL per field: pyoxigraph evaluates an OPTIONAL by scanning every triple of its property (every report title
+# of a large map) before joining.
+REVIEW_FIELDS = {
+    "slug": ns.EVM + "slug",
+    "title": ns.DCTERMS + "title",
+    "authors": ns.EVM + "authors",
+    "citation": ns.EVM + "shortCitation",
+    "journal": ns.PRISM + "publicationName",
+    "volume_pages": ns.EVM + "volumePages",
+    "year": ns.FABIO + "hasPublicationYear",
+    "doi": ns.PRISM + "doi",
+    "url": ns.SCHEMA + "url",
+    "issued": ns.DCTERMS + "issued",
+    "license": ns.DCTERMS + "license",
+    "rights": ns.DCTERMS + "rights",
+    "description": ns.DCTERMS + "description",
+    "search_date": ns.EVM + "searchDate",
+    "search_start": ns.EVM + "searchPeriodStart",
+    "search_end": ns.EVM + "searchPeriodEnd",
+    "keywords": ns.SCHEMA + "keywords",
+    "methodology": ns.EVM + "methodology",
+    "languages": ns.DCTERMS + "language",
+}
+LIST_FIELDS = ("keywords", "methodology", "languages")
+
+REVIEWS_QUERY = PREFIXES + f"""
+SELECT ?review ?p ?value WHERE {{
+  ?review a evm:ScopingReview ; ?p ?value .
+  FILTER(?p IN ({", ".join(f"<{iri}>" for iri in REVIEW_FIELDS.values())}))
+}}
+"""
+REVIEW_STUDY_COUNTS = PREFIXES + """
+SELECT ?review (COUNT(DISTINCT ?study) AS ?studies) WHERE { ?review a evm:ScopingReview ; evm:includesStudy ?study }
+GROUP BY ?review
+"""
+
+
+
+
+
+
+# The parts of a review (search sources, eligibility criteria, flow stages, notes) with all their properties, and the
+# section and quote of each part. One UNION branch per kind of part, with the review's IRI written in: bound this
+# way the engine reads only the review's own triples (a review of 10,000 studies has 10,000 evm:includesStudy).
+REVIEW_PARTS = (ns.EVM + "searchedSource", ns.EVM + "eligibilityCriterion", ns.EVM + "flowStage",
+                ns.EVM + "sourceNote")
+PART_HOPS = (
+    ("section", "?node evm:section ?s . ?s evm:sectionNumber ?value ."),
+    ("section", "?node prov:wasDerivedFrom ?s . ?s evm:sectionNumber ?value ."),
+    ("quote", "?node prov:wasDerivedFrom ?s . ?s oa:hasSelector ?selector . ?selector oa:exact ?value ."),
+)
+
+
+def review_parts_query(review: ox.NamedNode) -> str:
+    branches = " UNION ".join(
+        f"{{ {review} <{link}> ?node . ?node ?p ?value . BIND(<{link}> AS ?link) }}" for link in REVIEW_PARTS
+    )
+    return PREFIXES + f"SELECT ?link ?node ?p ?value WHERE {{ {branches} }}"
+
+
+def review_hops_query(review: ox.NamedNode) -> str:
+    branches = " UNION ".join(
+        f'{{ {review} <{link}> ?node . {pattern} BIND("{kind}" AS ?kind) }}'
+        for link in REVIEW_PARTS for kind, pattern in PART_HOPS
+    )
+    return PREFIXES + f"SELECT ?node ?kind ?value WHERE {{ {branches} }}"
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """The bibliographic record of a review: what every page credits, with its licence."""
+
+    iri: str
+    slug: str
+    title: str | None
+    authors: str | None
+    citation: str | None
+    journal: str | None
+    volume_pages: str | None
+    year: int | None
+    doi: str | None
+    url: str | None
+    issued: str | None
+    license: str | None
+    rights: str | None
+    description: str | None
+    search_date: str | None
+    search_period: str | None
+    keywords: list[str]
+    methodology: list[str]
+    languages: list[str]
+    study_count: int
+
+
+@dataclass(frozen=True)
+class SearchSource:
+    iri: str
+    label: str | None
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    iri: str
+    element: str | None
+    label: str | None
+    description: str | None
+    section: str | None
+
+
+@dataclass(frozen=True)
+class FlowStage:
+    iri: str
+    order: int
+    phase: str | None
+    label: str
+    records: int
+    derived: bool
+    rationale: str | None
+    section: str | None
+    quote: str | None
+
+
+@dataclass(frozen=True)
+class ReviewDetails:
+    sources: list[SearchSource]
+    criteria: list[Criterion]
+    flow: list[FlowStage]
+    notes: list[str]
+
+
+def reviews(evidence_map: EvidenceMap, *, count_studies: bool = True) -> list[ReviewRecord]:
+    """Every review of the map, the one including most studies first (by IRI, with ``study_count`` 0, when not
+    ``count_studies``: enough for the attribution every page shows)."""
+    field_of = {iri: name for name, iri in REVIEW_FIELDS.items()}
+    values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in evidence_map.select(REVIEWS_QUERY):
+        values[str(row["review"])][field_of[str(row["p"])]].append(str(row["value"]))
+    counts = (
+        {str(r["review"]): int(str(r["studies"])) for r in evidence_map.select(REVIEW_STUDY_COUNTS)}
+        if count_studies else {}
+    )
+    for iri in counts:
+        values.setdefault(iri, defaultdict(list))
+    out = []
+    for iri, fields in values.items():
+        one = {name: (sorted(v)[0] if v else None) for name, v in fields.items() if name not in LIST_FIELDS}
+        start, end = one.get("search_start"), one.get("search_end")
+        year = one.get("year")
+        out.append(
+            ReviewRecord(
+                iri=iri,
+                slug=one.get("slug") or iri.rstrip("/").rsplit("/", 1)[-1],
+                title=one.get("title"),
+                authors=one.get("authors"),
+                citation=one.get("citation"),
+                journal=one.get("journal"),
+                volume_pages=one.get("volume_pages"),
+                year=int(year) if year and year.isdigit() else None,
+                doi=one.get("doi"),
+                url=one.get("url"),
+                issued=one.get("issued"),
+                license=one.get("license"),
+                rights=one.get("rights"),
+                description=one.get("description"),
+                search_date=one.get("search_date"),
+                search_period=f"{start}–{end}" if start and end else start or end,
+                keywords=sorted(set(fields.get("keywords", []))),
+                methodology=sorted(set(fields.get("methodology", []))),
+                languages=sorted(set(fields.get("languages", []))),
+                study_count=counts.get(iri, 0),
+            )
+        )
+    return sorted(out, key=lambda r: (-r.study_count, r.iri))
+
+
+def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
+    """The review's search sources, eligibility criteria, selection flow and notes on its text."""
+    review = ox.NamedNode(review_iri)
+    parts: dict[str, dict[str, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
+    for row in evidence_map.select(review_parts_query(review)):
+        local = str(row["p"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        parts[str(row["link"])][str(row["node"])].setdefault(local, row["value"])
+    hops: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in evidence_map.select(review_hops_query(review)):
+        hops[str(row["node"])].setdefault(str(row["kind"]), str(row["value"]))
+
+    def of(link: str) -> list[tuple[str, dict[str, object]]]:
+        return sorted(parts[ns.EVM + link].items())
+
+    sources = [SearchSource(iri, _opt(p.get("label")), _opt(p.get("type"))) for iri, p in of("searchedSource")]
+    criteria = [
+        Criterion(iri, _opt(p.get("pccElement")), _opt(p.get("label")), _opt(p.get("description")),
+                  hops[iri].get("section"))
+        for iri, p in of("eligibilityCriterion")
+    ]
+    flow = [
+        FlowStage(
+            iri=iri, order=int(str(p["flowOrder"])), phase=_opt(p.get("flowPhase")), label=str(p.get("label", iri)),
+            records=int(str(p["recordCount"])), derived=p.get("countDerived") is True,
+            rationale=_opt(p.get("rationale")), section=hops[iri].get("section"), quote=hops[iri].get("quote"),
+        )
+        for iri, p in of("flowStage")
+        if "flowOrder" in p and "recordCount" in p
+    ]
+    return ReviewDetails(
+        sources=sorted(sources, key=lambda x: (x.kind or "", x.label or "")),
+        criteria=criteria,
+        flow=sorted(flow, key=lambda x: x.order),
+        notes=[str(p["comment"]) for _, p in of("sourceNote") if "comment" in p],
+    )

@@ -1,0 +1,388 @@
+"""The page models: each is the JSON body of an /api endpoint (and so its OpenAPI schema) and the context of the
+HTML page that shows the same view. ``rdf_type`` names the term of the JSON-LD context (web/jsonld.py) that types
+the object when the client asks for JSON-LD."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_STUDY = "https://w3id.org/evidencemap/data/study/jewell-2022"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    rdf_type: ClassVar[str | None] = None
+
+
+class ErrorBody(BaseModel):
+    ok: bool = Field(False, description="Always false for an error.")
+    error: str = Field(description="What went wrong, in words a person can act on.")
+    status: int = Field(description="The HTTP status code.")
+    hint: str | None = Field(None, description="What would be valid (e.g. 'Use one of: ...').")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": False, "error": "Unknown facet 'color'.", "status": 422,
+                                         "hint": "Use one of: design, delivery, challenge."}]}
+    )
+
+
+class ConceptRef(Model):
+    """A concept of the vocabulary, as the value of a facet."""
+
+    rdf_type: ClassVar[str | None] = "Concept"
+    iri: str = Field(description="The concept's IRI.", examples=["https://w3id.org/evidencemap/concept/delivery/online"])
+    slug: str = Field(description="The concept's slug: the value to use in facet parameters.", examples=["online"])
+    label: str = Field(description="The concept's preferred label.", examples=["online"])
+    facet: str = Field(description="The name of the facet the concept is a value of.", examples=["delivery"])
+    scheme: str = Field(description="The slug of the concept scheme.", examples=["delivery"])
+
+
+class FactValue(ConceptRef):
+    """A concept as a study has it: with how the review supports it and where."""
+
+    support: str | None = Field(None, description="'cited' (the review names the study for it) or 'derived' "
+                                "(forced by the review's text; the study page gives the rationale).",
+                                examples=["cited"])
+    section: str | None = Field(None, description="The review section that supports it.", examples=["3.3.1"])
+
+
+class Intervention(Model):
+    """The intervention a study evaluated, with the facets that describe it."""
+
+    rdf_type: ClassVar[str | None] = "Intervention"
+    iri: str = Field(description="The intervention's IRI.")
+    label: str | None = Field(None, description="The intervention's name.")
+    description: str | None = Field(None, description="A short description from the review.")
+    facets: dict[str, list[FactValue]] = Field(
+        description="Values of every facet that describes the intervention (modality, delivery, component, "
+        "schedule, facilitation, ... as the vocabulary defines them), keyed by facet name; [] when the review "
+        "states none."
+    )
+
+
+class Reason(Model):
+    """Why a study is in a filtered list: which of its values satisfied which chosen facet."""
+
+    facet: str = Field(description="The facet name.", examples=["challenge"])
+    chosen: list[str] = Field(description="The values asked for in this facet.",
+                              examples=[["emotional-vulnerability-burnout"]])
+    value: FactValue = Field(description="The study's own value that matched (the chosen one or a narrower one).")
+
+
+class StudyLinks(Model):
+    html: str = Field(description="The study's page.", examples=["/studies/jewell-2022"])
+    json_: str = Field(alias="json", description="The study in full, as JSON.", examples=["/api/studies/jewell-2022"])
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
+
+
+class Study(Model):
+    """One included study, summarised."""
+
+    rdf_type: ClassVar[str | None] = "IncludedStudy"
+    iri: str = Field(description="The study's IRI.", examples=[EXAMPLE_STUDY])
+    id: str = Field(description="The study's slug, used in URLs.", examples=["jewell-2022"])
+    ref: int = Field(description="The study's reference number in the review.", examples=[44])
+    citation: str | None = Field(None, description="Short citation.", examples=["Jewell et al. 2022"])
+    title: str | None = Field(None, description="Title of the study's report.")
+    year: int | None = Field(None, description="Publication year of the report.", examples=[2022])
+    doi: str | None = Field(None, description="DOI of the report, or null.", examples=["10.1186/s40479-022-00203-y"])
+    doi_url: str | None = Field(None, description="The DOI as a link, or null.")
+    authors: str | None = Field(None, description="Authors as the reference list gives them.")
+    journal: str | None = Field(None, description="Journal or source of the report.")
+    report: str | None = Field(None, description="IRI of the study's report.")
+    facets: dict[str, list[FactValue]] = Field(
+        description="Values of every facet that describes the study itself (design, evidence type, outcome, "
+        "challenge, country, ... as the vocabulary defines them), keyed by facet name; [] when the review does not "
+        "tie the study to a value (e.g. a country it counts without naming the studies)."
+    )
+    intervention: Intervention | None = Field(None, description="The intervention the study evaluated.")
+    why: list[Reason] = Field(default_factory=list, description="Why the study matches the filters ([] unfiltered).")
+    links: StudyLinks
+
+
+class Fact(Model):
+    """One finding about a study or its intervention, with its provenance in the review."""
+
+    rdf_type: ClassVar[str | None] = "Finding"
+    finding: str = Field(description="The finding's IRI.")
+    subject: str = Field(description="IRI of what the fact is about: the study or its intervention.")
+    subject_kind: str = Field(description="'study' or 'intervention'.", examples=["intervention"])
+    facet: str | None = Field(None, description="The facet of the property, if any.", examples=["delivery"])
+    property: str = Field(description="The property's IRI.", examples=["https://w3id.org/evidencemap/ontology#delivery"])
+    property_label: str = Field(description="The property's label.", examples=["delivery"])
+    value: ConceptRef = Field(description="The concept the fact states.")
+    support: str | None = Field(None, description="'cited' or 'derived'.", examples=["cited"])
+    rationale: str | None = Field(None, description="For a derived fact: why the review's text forces it.")
+    detail: str | None = Field(None, description="What the review says of this study for this fact.")
+    evidence_type: ConceptRef | None = Field(None, description="Quantitative or qualitative, for outcome facts.")
+    passage: str | None = Field(None, description="IRI of the supporting passage.")
+    section: str | None = Field(None, description="Review section number.", examples=["3.3.1"])
+    section_title: str | None = Field(None, description="Review section title.")
+    quote: str | None = Field(None, description="The review's words, verbatim.")
+    notes: list[str] = Field(default_factory=list, description="Notes on inconsistencies of the source text.")
+
+
+class StudyDetail(Study):
+    """One included study in full."""
+
+    bibliographic_citation: str | None = Field(None, description="The reference-list entry.")
+    url: str | None = Field(None, description="Link to the report.")
+    facts: list[Fact] = Field(description="Every fact about the study or its intervention, with provenance.")
+    notes: list[str] = Field(default_factory=list, description="Notes on the source about this study.")
+
+
+class ValueCount(Model):
+    """A facet value with the number of studies that have it."""
+
+    value: str = Field(description="The value as a parameter: a concept slug, or a year.", examples=["online"])
+    label: str = Field(description="The value's label.", examples=["online"])
+    iri: str | None = Field(None, description="The concept's IRI (null for years).")
+    count: int = Field(description="Studies of the current list with this value (or a narrower one).")
+    depth: int = Field(0, description="Depth in the concept hierarchy (0 for top concepts).")
+    selected: bool = Field(False, description="Whether the value is among the current filters.")
+    toggle_url: str = Field(description="/api/studies URL of the list with this value added or removed.")
+
+
+class FacetCounts(Model):
+    """One facet with the counts of its values among the filtered studies."""
+
+    rdf_type: ClassVar[str | None] = "Facet"
+    iri: str = Field(description="The facet's IRI.")
+    name: str = Field(description="The facet's name: the query parameter.", examples=["delivery"])
+    label: str = Field(description="The facet's label.", examples=["delivery"])
+    values: list[ValueCount]
+
+
+class ListLinks(Model):
+    self_: str = Field(alias="self", description="This view: a stable URL to share.",
+                       examples=["/api/studies?delivery=online&challenge=emotional-vulnerability-burnout"])
+    html: str = Field(description="The same view as a page.")
+    csv: str = Field(description="The same view as CSV, one row per study.")
+    next: str | None = Field(None, description="The next page, if any.")
+    prev: str | None = Field(None, description="The previous page, if any.")
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
+
+
+class StudyList(Model):
+    """A filtered, paged list of studies with the facet counts of the filtered set."""
+
+    total: int = Field(description="How many studies match the filters.", examples=[4])
+    limit: int = Field(description="Page size.", examples=[50])
+    offset: int = Field(description="Studies skipped before this page.", examples=[0])
+    filters: dict[str, list[str]] = Field(
+        description="The filters in force, by facet name (values of a facet OR-ed, facets AND-ed).",
+        examples=[{"delivery": ["online"], "challenge": ["emotional-vulnerability-burnout"]}],
+    )
+    sparql: str = Field(description="The SPARQL query that selected the studies.")
+    studies: list[Study]
+    facets: list[FacetCounts] = Field(description="Every facet with its value counts among the matching studies.")
+    links: ListLinks
+
+
+class ConceptInfo(Model):
+    """A facet value with its labels and definition."""
+
+    rdf_type: ClassVar[str | None] = "Concept"
+    iri: str | None = Field(None, description="The concept's IRI (null for years).")
+    slug: str = Field(description="The value as a parameter.", examples=["online"])
+    label: str = Field(description="Preferred label.")
+    alt_labels: list[str] = Field(default_factory=list, description="Synonyms (skos:altLabel).")
+    hidden_labels: list[str] = Field(default_factory=list, description="Misspellings and variants (skos:hiddenLabel).")
+    definition: str | None = Field(None, description="Definition.")
+    notation: str | None = Field(None, description="Code (e.g. ISO 3166-1 for countries).")
+    broader: list[str] = Field(default_factory=list, description="Slugs of the broader concepts.")
+    depth: int = Field(0, description="Depth in the concept hierarchy.")
+    count: int = Field(description="How many included studies have it (or a narrower value).")
+    url: str | None = Field(None, description="The concept's page.")
+
+
+class FacetInfo(Model):
+    """A facet: a dimension by which studies are filtered and counted."""
+
+    rdf_type: ClassVar[str | None] = "Facet"
+    iri: str
+    name: str = Field(description="The query parameter name.", examples=["challenge"])
+    label: str = Field(description="Label.", examples=["challenge"])
+    alt_labels: list[str] = Field(default_factory=list, description="Other words for the facet.")
+    definition: str | None = None
+    scheme: str | None = Field(None, description="Slug of the facet's concept scheme (null for years).")
+    values: list[ConceptInfo]
+
+
+class FacetsPage(Model):
+    total: int = Field(description="How many studies the map includes.", examples=[11])
+    facets: list[FacetInfo]
+
+
+class Mapping(Model):
+    relation: str = Field(description="SKOS mapping relation.", examples=["closeMatch"])
+    target: str = Field(description="IRI in another vocabulary (MeSH, schema.org, ...).")
+
+
+class ConceptDetail(ConceptInfo):
+    facet: str = Field(description="The facet name.")
+    facet_label: str = Field(description="The facet label.")
+    scheme: str = Field(description="The concept scheme's slug.")
+    broader_concepts: list[ConceptRef] = Field(default_factory=list)
+    narrower_concepts: list[ConceptRef] = Field(default_factory=list)
+    mappings: list[Mapping] = Field(default_factory=list)
+
+
+class ConceptPage(Model):
+    concept: ConceptDetail
+    total: int = Field(description="How many studies have the concept or a narrower one.")
+    studies: list[Study] = Field(description="Those studies.")
+    studies_url: str = Field(description="/api/studies URL of the same list.")
+
+
+class ReviewInfo(Model):
+    """The review's bibliographic record and licence."""
+
+    rdf_type: ClassVar[str | None] = "ScopingReview"
+    iri: str
+    slug: str
+    title: str | None = None
+    authors: str | None = None
+    citation: str | None = None
+    journal: str | None = None
+    volume_pages: str | None = None
+    year: int | None = None
+    doi: str | None = None
+    url: str | None = None
+    issued: str | None = None
+    license: str | None = Field(None, description="IRI of the licence.")
+    rights: str | None = Field(None, description="The rights statement.")
+    description: str | None = None
+    search_date: str | None = None
+    search_period: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    methodology: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    study_count: int = Field(description="Included studies in the map.")
+
+
+class SearchSourceInfo(Model):
+    rdf_type: ClassVar[str | None] = "SearchSource"
+    iri: str
+    label: str | None = None
+    kind: str | None = Field(None, description="'database' or 'grey literature'.")
+
+
+class CriterionInfo(Model):
+    rdf_type: ClassVar[str | None] = "EligibilityCriterion"
+    iri: str
+    element: str | None = Field(None, description="PCC element: Population, Concept, Context, Other.")
+    label: str | None = None
+    description: str | None = None
+    section: str | None = None
+
+
+class FlowStageInfo(Model):
+    rdf_type: ClassVar[str | None] = "FlowStage"
+    iri: str
+    order: int
+    phase: str | None = None
+    label: str
+    records: int = Field(description="Number of records or studies at this stage.")
+    derived: bool = Field(description="True when the number is not printed but follows from the printed ones.")
+    rationale: str | None = None
+    section: str | None = None
+    quote: str | None = None
+
+
+class ClaimRow(Model):
+    """One count the review states, recomputed from the per-study facts."""
+
+    iri: str
+    label: str
+    section: str
+    kind: str
+    stated: int = Field(description="The number the review prints.")
+    recomputed: int | None = Field(None, description="The number the map gives (null when not attributable).")
+    verdict: str = Field(description="'agrees', 'disagrees' or 'not attributable to studies'.")
+    studies: list[int] = Field(default_factory=list, description="Reference numbers of the studies counted.")
+    stated_studies: list[int] = Field(default_factory=list, description="Reference numbers the review cites.")
+    attribution: str | None = None
+    quote: str | None = None
+    explanation: list[str] = Field(default_factory=list)
+
+
+class ReviewPage(Model):
+    review: ReviewInfo
+    sources: list[SearchSourceInfo]
+    criteria: list[CriterionInfo]
+    flow: list[FlowStageInfo] = Field(description="The PRISMA-ScR flow, stage by stage.")
+    claims: list[ClaimRow] = Field(description="The claims check: every stated count, recomputed.")
+    claims_summary: dict[str, int] = Field(description="How many claims got each verdict.")
+    notes: list[str] = Field(default_factory=list, description="Notes on the review's own text.")
+
+
+class MatchInfo(Model):
+    """Words of the question and what they were read as."""
+
+    text: str = Field(description="The words as typed.", examples=["online"])
+    kind: str = Field(description="'concept', 'value' (a year) or 'facet'.")
+    facet: str = Field(description="The facet name.", examples=["delivery"])
+    facet_label: str
+    concept: ConceptRef | None = Field(None, description="The concept, for kind 'concept'.")
+    value: str | None = Field(None, description="The value, for kind 'value'.")
+    matched_label: str = Field(description="The vocabulary label the words matched.")
+    used_as: str = Field(description="'filter', 'any value' (studies with any value of the facet) or 'question' "
+                         "(the facet whose values are asked for).")
+    alternatives: list[ConceptRef] = Field(default_factory=list, description="Other concepts with the same label.")
+
+
+class CorrectionInfo(Model):
+    word: str = Field(description="The word as typed.", examples=["burnuot"])
+    corrected: str = Field(description="The vocabulary word it was read as.", examples=["burnout"])
+
+
+class Interpretation(Model):
+    matches: list[MatchInfo]
+    ignored: list[str] = Field(description="Words not read as any concept.")
+    unknown: list[str] = Field(description="Ignored words that are not common question words.")
+    corrections: list[CorrectionInfo]
+    filters: dict[str, list[str]] = Field(description="The filters, as /api/studies parameters.")
+    summary: str = Field(description="The interpretation in one sentence.")
+
+
+class AnswerValue(Model):
+    value: str
+    label: str
+    iri: str | None = None
+    count: int = Field(description="Matching studies with this value (or a narrower one).")
+    url: str | None = Field(None, description="The value's concept page.")
+    studies_url: str = Field(description="/api/studies URL of the matching studies that have this value.")
+
+
+class AskAnswer(Model):
+    """A question, how it was read, and the answer."""
+
+    question: str
+    intent: str = Field(description="'studies', 'count' or 'values'.", examples=["studies"])
+    understood: bool = Field(description="False when no concept was recognised: nothing was searched.")
+    message: str = Field("", description="Anything the reader should know about the reading.")
+    interpretation: Interpretation
+    sparql: str | None = Field(None, description="The SPARQL that selected the studies (as /api/studies runs).")
+    values_sparql: str | None = Field(None, description="The SPARQL that counted the values, for 'values'.")
+    total: int = Field(description="How many studies match.")
+    values: list[AnswerValue] = Field(default_factory=list, description="For 'values': the values with counts.")
+    values_facet: str | None = Field(None, description="For 'values': the facet asked about.")
+    without_value: int | None = Field(None, description="For 'values': matching studies with no value of it.")
+    studies: list[Study] = Field(default_factory=list, description="The matching studies (paged).")
+    limit: int
+    offset: int
+    suggestions: list[ConceptRef] = Field(default_factory=list, description="Concepts close to unknown words.")
+    studies_url: str | None = Field(None, description="/api/studies URL of the same studies: a stable link.")
+
+
+class HomePage(Model):
+    """The home page: the question box, the answer to the question asked (if any) and every facet."""
+
+    total: int = Field(description="How many studies the map includes.")
+    facets: list[FacetInfo]
+    answer: AskAnswer | None = None

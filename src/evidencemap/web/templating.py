@@ -1,0 +1,73 @@
+"""The Jinja2 templates of the HTML pages, and the helper that renders a page model with its JSON twin.
+
+Every page (this package's and other routers') should render through :data:`templates`: its context processor adds
+``site``, the attribution of the review(s) the map is built from, read from the store, which base.html shows in
+the footer of every page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from ..studies import reviews
+from .models import ReviewInfo
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def licence_text(iri: str | None) -> str | None:
+    """A readable name for a licence IRI when the map gives no label: its host and path."""
+    if not iri:
+        return None
+    parts = urlsplit(iri)
+    return (parts.netloc + parts.path).rstrip("/") or iri
+
+
+def site_context(request: Request) -> dict[str, Any]:
+    """What every page may use: ``site``, the reviews the map is built from (with licence and attribution, shown by
+    base.html), and ``facet_labels``, the label of each facet by name."""
+    context = getattr(request.app.state, "context", None)
+    if context is None:
+        return {"site": [], "facet_labels": {}}
+    return {
+        "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
+        "facet_labels": {f.name: f.label for f in context.vocabulary.facets},
+    }
+
+
+def emphasis(text: str | None) -> Markup:
+    """Text with the reference list's *starred* journal names in italics (everything else escaped)."""
+    return Markup(re.sub(r"\*([^*]+)\*", r"<i>\1</i>", str(escape(text or ""))))
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[site_context])
+templates.env.globals["licence_text"] = licence_text
+templates.env.filters["emphasis"] = emphasis
+templates.env.globals["urlencode"] = lambda params: urlencode(params, doseq=True)
+
+
+def render(
+    request: Request,
+    name: str,
+    page: BaseModel | None,
+    *,
+    json_url: str | None,
+    status_code: int = 200,
+    title: str | None = None,
+    **extra: Any,
+) -> Response:
+    """An HTML page whose context is the page model (``page``) and whose JSON twin is ``json_url``, announced in a
+    ``Link: rel="alternate"`` header as well as on the page."""
+    headers = {"Link": f'<{json_url}>; rel="alternate"; type="application/json"'} if json_url else None
+    context = {"page": page, "json_url": json_url, "title": title, **extra}
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)

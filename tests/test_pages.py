@@ -1,0 +1,244 @@
+"""The HTML pages: which template renders which page model, the JSON twin of each page, the facet and question
+forms, DOI links, the review's attribution (read from the map) on every page, and the error page."""
+
+from __future__ import annotations
+
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jinja2
+import pytest
+from fastapi import FastAPI
+from jinja2 import meta
+
+from evidencemap.settings import Settings
+from evidencemap.store import EvidenceMap
+from evidencemap.web.app import create_app
+from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
+from evidencemap.web.templating import TEMPLATES_DIR
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+HTML = {"accept": "text/html"}
+MY_TEMPLATES = ["base.html", "home.html", "studies.html", "study.html", "concept.html", "review.html", "error.html",
+                "study_macros.html"]
+PAGES = ["/", "/ask?q=which+online+studies+reported+burnout", "/studies", "/studies?delivery=online",
+         "/studies/jewell-2022", "/concepts/delivery/online", "/review"]
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text of the page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())]
+
+    @property
+    def content(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def page(client: httpx.Client, path: str, status: int = 200) -> tuple[Any, Elements]:
+    response = client.get(path, headers=HTML)
+    assert response.status_code == status, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+    return response, Elements(response.text)
+
+
+# -- each page: its template, its page model and its JSON twin ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "template", "model", "json_url"),
+    [
+        ("/", "home.html", HomePage, "/api/facets"),
+        ("/ask?q=which+online+studies+reported+burnout", "home.html", HomePage,
+         "/api/ask?q=which+online+studies+reported+burnout"),
+        ("/studies?challenge=emotional-vulnerability-burnout&delivery=online", "studies.html", StudyList,
+         "/api/studies?delivery=online&challenge=emotional-vulnerability-burnout"),
+        ("/studies/jewell-2022", "study.html", StudyDetail, "/api/studies/jewell-2022"),
+        ("/review", "review.html", ReviewPage, "/api/review"),
+    ],
+)
+def test_page_renders_its_model_and_links_its_json(
+    client: httpx.Client, path: str, template: str, model: type, json_url: str
+) -> None:
+    response, html = page(client, path)
+    assert response.template.name == template
+    assert isinstance(response.context["page"], model)
+    assert response.context["json_url"] == json_url
+    assert html.find("a", id="json-link", href=json_url)
+    assert f"<{json_url}>" in response.headers["link"]
+    assert client.get(json_url).status_code == 200
+
+
+def test_concept_page_links_its_json(client: httpx.Client) -> None:
+    response, html = page(client, "/concepts/challenge/emotional-vulnerability-burnout")
+    assert response.template.name == "concept.html"
+    assert html.find("a", id="json-link", href="/api/concepts/challenge/emotional-vulnerability-burnout")
+    assert response.context["page"].total == 6
+
+
+# -- forms -------------------------------------------------------------------------------------------------------
+
+
+def test_home_has_the_question_box_and_the_facet_form(client: httpx.Client, app: FastAPI) -> None:
+    _, html = page(client, "/")
+    assert html.find("form", id="ask-form", method="get", action="/ask")
+    assert html.find("input", id="q", name="q") and html.find("label", for_="q")
+    assert html.find("form", id="facet-form", method="get", action="/studies")
+    boxes = html.find("input", type="checkbox")
+    expected = {(f.name, c.slug) for f in app.state.context.vocabulary.concept_facets for c in f.concepts}
+    assert expected <= {(b["name"], b["value"]) for b in boxes}
+
+
+def test_studies_page_ticks_the_chosen_facets(client: httpx.Client) -> None:
+    response, html = page(client, "/studies?delivery=online")
+    online = html.find("input", id="facet-delivery-online")
+    assert online and "checked" in online[0] and online[0]["name"] == "delivery"
+    assert "checked" not in html.find("input", id="facet-delivery-in-person")[0]
+    assert response.context["page"].total == 6
+    assert html.find("a", id="csv-link", href="/api/studies?delivery=online&format=csv")
+
+
+def test_every_input_has_a_label(client: httpx.Client) -> None:
+    for path in PAGES:
+        _, html = page(client, path)
+        labelled = {a["for"] for a in html.find("label")}
+        inputs = [a for t, a in html.tags if t == "input" and a.get("type") != "hidden"]
+        assert inputs == [] or all(a.get("id") in labelled for a in inputs), path
+
+
+# -- content -----------------------------------------------------------------------------------------------------
+
+
+def test_every_study_links_to_its_doi(client: httpx.Client) -> None:
+    response, html = page(client, "/studies")
+    hrefs = {a["href"] for a in html.find("a")}
+    studies = response.context["page"].studies
+    assert len(studies) == 11
+    for study in studies:
+        if study.doi:
+            assert f"https://doi.org/{study.doi}" in hrefs, study.id
+        assert f"/studies/{study.id}" in hrefs
+
+
+def test_answer_page_shows_the_studies_and_how_the_question_was_read(client: httpx.Client) -> None:
+    response, html = page(client, "/ask?q=which+online+studies+reported+burnout")
+    answer = response.context["page"].answer
+    assert [s.ref for s in answer.studies] == [40, 42, 44, 45]
+    ids = {a.get("id") for _, a in html.tags}
+    assert {"study-bates-2023", "study-dahlenburg-2024", "study-jewell-2022", "study-leon-2022"} <= ids
+    assert "Studies with delivery online and challenge emotional vulnerability and burnout." in html.content
+    assert html.find("a", id="open-filtered",
+                     href="/studies?delivery=online&challenge=emotional-vulnerability-burnout")
+
+
+def test_values_answer_page_lists_the_challenges(client: httpx.Client) -> None:
+    _, html = page(client, "/ask?q=what+challenges+did+online+studies+report%3F")
+    assert html.find("table", id="answer-values")
+    assert "online and digital challenges" in html.content
+
+
+def test_unrecognised_question_page_suggests_concepts(client: httpx.Client) -> None:
+    _, html = page(client, "/ask?q=zumba")
+    assert html.find("p", id="not-understood") and html.find("ul", id="suggestions")
+
+
+def test_study_page_shows_every_fact_with_its_source(client: httpx.Client) -> None:
+    response, html = page(client, "/studies/jewell-2022")
+    detail = response.context["page"]
+    assert html.find("a", id="doi-link", href="https://doi.org/10.1186/s40479-022-00203-y")
+    assert len([a for a in html.find("div") if a.get("class") == "fact"]) == len(detail.facts)
+    assert "Online and digital challenges (n = 4) were" in html.content
+    assert "Why derived:" in html.content
+
+
+def test_review_page_shows_prisma_numbers_and_the_claims_check(client: httpx.Client) -> None:
+    response, html = page(client, "/review")
+    assert html.find("table", id="prisma-flow") and html.find("table", id="claims")
+    assert "2,114" in html.content and "2,048" in html.content
+    claims = response.context["page"].claims
+    assert len([a for t, a in html.tags if t == "tr" and a.get("class", "").startswith("verdict-")]) == len(claims)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_attribution_and_licence_on_every_page(client: httpx.Client, path: str) -> None:
+    _, html = page(client, path)
+    assert html.find("a", rel="license", href="https://creativecommons.org/licenses/by/4.0/")
+    assert html.find("a", href="https://doi.org/10.3389/fpsyt.2025.1663685")
+    assert "Dufour A-S, Nadeau L and Cailhol L" in html.content
+    assert len(html.find("h1")) == 1
+
+
+def test_attribution_is_read_from_the_map(tmp_path: Path) -> None:
+    review = tmp_path / "review.ttl"
+    review.write_text(
+        """@prefix evm: <https://w3id.org/evidencemap/ontology#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+<https://w3id.org/evidencemap/data/review/other-2030> a evm:ScopingReview ;
+    dcterms:title "Another review"@en ; evm:authors "Other A" ;
+    dcterms:license <https://example.org/licence> .
+""",
+        encoding="utf-8",
+    )
+    settings = Settings(data=[review])
+    other = create_app(settings, EvidenceMap.load(settings))
+    html = Elements(TestClient(other).get("/studies", headers=HTML).text)
+    assert "Another review" in html.content and "Other A" in html.content
+    assert html.find("a", rel="license", href="https://example.org/licence")
+    assert "Dufour" not in html.content
+
+
+# -- errors ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "needle"),
+    [
+        ("/studies/nope", 404, "No study 'nope'"),
+        ("/ask?q=", 400, "The question is empty."),
+        ("/studies?color=red", 400, "Unknown facet 'color'."),
+        ("/concepts/delivery/moon", 404, "No concept 'moon'"),
+        ("/studies?limit=abc", 422, "limit"),
+    ],
+)
+def test_errors_are_pages_for_browsers(client: httpx.Client, path: str, status: int, needle: str) -> None:
+    response, html = page(client, path, status=status)
+    assert response.template.name == "error.html"
+    assert needle in html.content
+    assert html.find("h1", id="error-status")
+
+
+# -- the contract between templates and page models ---------------------------------------------------------------
+
+CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
+                "page_url"}
+GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "cycler", "joiner", "namespace"}
+
+
+@pytest.mark.parametrize("name", MY_TEMPLATES)
+def test_templates_use_only_documented_context_keys(name: str) -> None:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR))
+    macros_source = (TEMPLATES_DIR / "study_macros.html").read_text(encoding="utf-8")
+    macros = {m.name for m in environment.parse(macros_source).find_all(jinja2.nodes.Macro)}
+    source = (TEMPLATES_DIR / name).read_text(encoding="utf-8")
+    # imported macros are reported as undeclared too
+    undeclared = meta.find_undeclared_variables(environment.parse(source)) - macros
+    assert undeclared <= CONTEXT_KEYS | GLOBALS, undeclared - CONTEXT_KEYS - GLOBALS
