@@ -64,3 +64,20 @@ def test_jsonld_context_maps_every_facet_of_the_vocabulary(app: FastAPI) -> None
     for facet in vocabulary.concept_facets:
         assert context[facet.name]["@id"] == facet.path[-1]
     assert context["iri"] == "@id" and context["ref"]["@id"] == "evm:referenceNumber"
+
+
+def test_jsonld_under_another_base_expands_to_store_triples() -> None:
+    from fastapi.testclient import TestClient
+    from rdflib import Graph
+
+    from evidencemap.settings import Settings
+    from evidencemap.web.app import create_app
+
+    base = "http://127.0.0.1:8000/"
+    app = create_app(Settings(base_iri=base, sparql_workers=1))
+    with TestClient(app) as client:
+        body = client.get("/api/studies/blay-2025", headers={"Accept": "application/ld+json"}).text
+    graph = Graph().parse(data=body, format="json-ld")
+    predicates = {str(p) for p in graph.predicates()}
+    assert base + "ontology#referenceNumber" in predicates
+    assert not any(p.startswith("https://w3id.org/evidencemap/") for p in predicates)

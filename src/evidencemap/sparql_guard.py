@@ -18,14 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from pyparsing import ParseBaseException
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import Variable
+from typing import TYPE_CHECKING
 
 from .errors import BadRequest, QueryRefused
+
+if TYPE_CHECKING:
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+# rdflib's SPARQL grammar is imported on first use: the workers import it (and warm it) before forking; the
+# server process, which only relays queries, never pays for it.
 
 QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 
@@ -52,6 +54,8 @@ class InspectedQuery:
     """What the guard learnt from a query it accepts."""
 
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    has_dataset: bool  # the query names its own dataset (FROM / FROM NAMED)
+    prefixes: dict[str, str]  # the query's PREFIX declarations, to write graph results with them
 
 
 def inspect_query(text: str) -> InspectedQuery:
@@ -62,6 +66,11 @@ def inspect_query(text: str) -> InspectedQuery:
     :raises QueryRefused: for SPARQL Update operations (``LOAD`` among them) and for ``SERVICE``.
     :raises BadRequest: for text that is not SPARQL, with the line and column the parser stopped at.
     """
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     try:
         parsed = parseQuery(text)
     except ParseBaseException as exc:
@@ -82,11 +91,19 @@ def inspect_query(text: str) -> InspectedQuery:
             f"(the query calls {', '.join(services)}).",
             hint="Run the federated part against the other endpoint yourself, or download its data.",
         )
-    return InspectedQuery(form=QUERY_FORMS[algebra.name])
+    dataset = algebra.get("datasetClause")
+    prefixes = {
+        str(decl.get("prefix") or ""): str(decl["iri"])
+        for decl in parsed[0]
+        if isinstance(decl, CompValue) and decl.name == "PrefixDecl"
+    }
+    return InspectedQuery(QUERY_FORMS[algebra.name], isinstance(dataset, list) and bool(dataset), prefixes)
 
 
 def walk(node: object) -> Iterator[CompValue]:
     """Every algebra or syntax node under ``node``, at any depth (inside expressions and EXISTS too)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     stack = [node]
     while stack:
         current = stack.pop()
@@ -100,6 +117,8 @@ def walk(node: object) -> Iterator[CompValue]:
 
 
 def _describe_service(node: CompValue) -> str:
+    from rdflib.term import Variable
+
     term = node.get("term")
     if isinstance(term, Variable):
         return f"?{term}"
@@ -107,6 +126,9 @@ def _describe_service(node: CompValue) -> str:
 
 
 def _refuse_if_update(text: str) -> None:
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseUpdate
+
     try:
         update = parseUpdate(text)
     except (ParseBaseException, RecursionError):

@@ -557,7 +557,7 @@ def reviews(evidence_map: EvidenceMap, *, count_studies: bool = True) -> list[Re
     field_of = {iri: name for name, iri in REVIEW_FIELDS.items()}
     values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in evidence_map.select(REVIEWS_QUERY):
-        values[str(row["review"])][field_of[str(row["p"])]].append(str(row["value"]))
+        values[str(row["review"])][field_of[evidence_map.canonical(str(row["p"]))]].append(str(row["value"]))
     counts = (
         {str(r["review"]): int(str(r["studies"])) for r in evidence_map.select(REVIEW_STUDY_COUNTS)}
         if count_studies else {}

@@ -143,7 +143,8 @@ def respond(request: Request, model: BaseModel, vocabulary: Vocabulary, fmt: str
     """The model as JSON, or as JSON-LD when asked for."""
     media = negotiate(request, (JSON, JSONLD), fmt)
     if media == JSONLD:
-        return JSONResponse(to_jsonld(model, vocabulary), media_type=JSONLD)
+        base_iri = request.app.state.context.settings.base_iri
+        return JSONResponse(to_jsonld(model, vocabulary, base_iri), media_type=JSONLD)
     return JSONResponse(model.model_dump(mode="json", by_alias=True))
 
 

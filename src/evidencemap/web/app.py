@@ -10,8 +10,12 @@ from fastapi import FastAPI
 from .. import __version__
 from ..settings import Settings
 from ..store import EvidenceMap
+from . import visuals
 from .context import AppContext
 from .errors import install_error_handlers
+from .linked import install_linked_data
+from .pages import install as install_clinician_pages
+from .sparql import install_sparql
 
 
 def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | None = None) -> FastAPI:
@@ -28,4 +32,8 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     )
     app.state.context = context
     install_error_handlers(app)
+    install_sparql(app, context)
+    visuals.install(app)
+    install_linked_data(app)
+    install_clinician_pages(app)
     return app

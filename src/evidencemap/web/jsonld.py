@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import namespaces as ns
+from ..loading import rebase
 from ..studies import facet_placement
 from ..vocabulary import Vocabulary
 
@@ -32,9 +33,10 @@ def _ref(iri: str) -> dict[str, str]:
     return {"@id": iri, "@type": "@id"}
 
 
-def jsonld_context(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
-    """The @context of every JSON-LD response; with a vocabulary, the facet names are mapped too."""
-    prefixes = {name: ns.PREFIXES[name] for name in
+def jsonld_context(vocabulary: Vocabulary | None = None, base_iri: str = ns.CANONICAL_BASE) -> dict[str, Any]:
+    """The @context of every JSON-LD response; with a vocabulary, the facet names are mapped too. ``base_iri`` is
+    the base the map is served under (the ontology namespace moves with it)."""
+    prefixes = {name: rebase(ns.PREFIXES[name], base_iri) for name in
                 ("evm", "rdf", "rdfs", "xsd", "skos", "prov", "dcterms", "oa", "fabio", "prism", "schema")}
     context: dict[str, Any] = {
         "@version": 1.1,
@@ -152,7 +154,9 @@ def _typed(model: Any, data: Any) -> Any:
     return data
 
 
-def to_jsonld(model: BaseModel, vocabulary: Vocabulary | None = None) -> dict[str, Any]:
+def to_jsonld(
+    model: BaseModel, vocabulary: Vocabulary | None = None, base_iri: str = ns.CANONICAL_BASE
+) -> dict[str, Any]:
     """The JSON-LD document of a response model: its JSON, typed, under the context."""
     body = _typed(model, model.model_dump(mode="json", by_alias=True))
-    return {"@context": jsonld_context(vocabulary), **body}
+    return {"@context": jsonld_context(vocabulary, base_iri), **body}

@@ -276,7 +276,7 @@ def dump(filename: str, request: Request, context: Context) -> Response:
 
 @router.get("/context.jsonld", summary="The JSON-LD context of the REST API's JSON-LD responses")
 def context_document(context: Context) -> Response:
-    body = jsonld_context(context.vocabulary)
+    body = jsonld_context(context.vocabulary, context.settings.base_iri)
     document = body if "@context" in body else {"@context": body}
     return Response(json.dumps(document, indent=2, ensure_ascii=False), media_type="application/ld+json")
 

@@ -1,0 +1,150 @@
+"""One /sparql query, start to finish, inside a worker process: guard, execute on the store, serialise with the cap.
+
+Requests and outcomes are plain picklable data, because they cross a process boundary; errors travel as
+:class:`QueryFailure` and are raised again in the server as the same :mod:`evidencemap.errors` class.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from . import errors
+from .sparql_guard import SparqlSyntaxError, engine_syntax_error, inspect_query
+from .sparql_results import MEDIA_TYPES, SERIALISERS, Written, write_boolean, write_solutions, write_triples
+
+log = logging.getLogger("evidencemap.sparql")
+
+FORM_KINDS = {"SELECT": "tabular", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A query as the protocol layer understood it.
+
+    ``serialisers`` maps each kind of result (``tabular``, ``boolean``, ``graph``) to the serialiser the client's
+    ``Accept`` (or ``format``) chose for it; a kind that is missing is one the client cannot accept (406).
+    ``default_graphs`` / ``named_graphs`` are the protocol's ``default-graph-uri`` / ``named-graph-uri``
+    (None when the request names no dataset). ``base_iri`` resolves relative IRIs in the query.
+    """
+
+    text: str
+    serialisers: Mapping[str, str]
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    union_default_graph: bool = True
+    max_rows: int = 10_000
+    base_iri: str | None = None
+    prefixes: Mapping[str, str] = field(default_factory=dict)
+    accept: str = ""
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    form: str
+    serialiser: str
+    body: bytes
+    rows: int
+    truncated: bool
+    seconds: float
+    private_bytes: int = 0  # memory the worker holds for itself after the query (0 when not measurable)
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.serialiser]
+
+
+@dataclass(frozen=True)
+class QueryFailure:
+    """An error raised while running a query, as data."""
+
+    error: str
+    message: str
+    hint: str | None = None
+    line: int = 0
+    column: int = 0
+    excerpt: str = ""
+
+    @classmethod
+    def of(cls, exc: errors.EvidenceMapError) -> QueryFailure:
+        if isinstance(exc, SparqlSyntaxError):
+            return cls("SparqlSyntaxError", exc.message, exc.hint, exc.line, exc.column, exc.excerpt)
+        return cls(type(exc).__name__, exc.message, exc.hint)
+
+    def exception(self) -> errors.EvidenceMapError:
+        if self.error == "SparqlSyntaxError":
+            return SparqlSyntaxError(self.message, line=self.line, column=self.column, excerpt=self.excerpt)
+        kind = getattr(errors, self.error, None)
+        if not (isinstance(kind, type) and issubclass(kind, errors.EvidenceMapError)):
+            kind = QueryFailed
+        return kind(self.message, hint=self.hint)
+
+
+class QueryFailed(errors.EvidenceMapError):
+    """The engine failed on a query it had accepted, or the worker running it died (500)."""
+
+    status = 500
+
+
+def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
+    """Guard, run and serialise one query.
+
+    :raises QueryRefused: for updates, ``LOAD`` and ``SERVICE`` (nothing is executed).
+    :raises BadRequest: for syntax errors, with line and column.
+    :raises NotAcceptable: when the client accepts no format this query's results can be written in.
+    """
+    started = time.perf_counter()
+    inspected = inspect_query(request.text)
+    form = inspected.form
+    kind = FORM_KINDS[form]
+    serialiser = request.serialisers.get(kind)
+    if serialiser is None:
+        offered = ", ".join(MEDIA_TYPES[s] for s in SERIALISERS[kind])
+        raise errors.NotAcceptable(
+            f"A {form} query's results cannot be sent as any type the request accepts "
+            f"({request.accept or 'no Accept header'}).",
+            hint=f"Accept one of: {offered}.",
+        )
+    try:
+        result = store.query(request.text, base_iri=request.base_iri, **_dataset(request, inspected.has_dataset))
+        written = _write(result, serialiser, request, {**request.prefixes, **inspected.prefixes})
+    except SyntaxError as exc:
+        raise engine_syntax_error(str(exc), request.text) from None
+    return QueryOutcome(form, serialiser, written.body, written.rows, written.truncated,
+                        time.perf_counter() - started)
+
+
+def run_query_safely(store: ox.Store, request: QueryRequest) -> QueryOutcome | QueryFailure:
+    """:func:`run_query`, with every error turned into a :class:`QueryFailure` (unexpected ones logged)."""
+    try:
+        return run_query(store, request)
+    except errors.EvidenceMapError as exc:
+        return QueryFailure.of(exc)
+    except Exception as exc:
+        log.exception("query failed in the engine")
+        return QueryFailure("QueryFailed", f"The query engine failed on this query: {exc}")
+
+
+def _dataset(request: QueryRequest, query_names_dataset: bool) -> dict[str, object]:
+    """The protocol's dataset, which replaces the query's FROM / FROM NAMED (SPARQL 1.1 Protocol 2.1.4); else the
+    query's own; else the store's default graph, or the union of the named graphs when the settings say so."""
+    if request.default_graphs is None and request.named_graphs is None:
+        # pyoxigraph lets the union flag override FROM, so it is only set for queries without a dataset clause
+        return {"use_default_graph_as_union": request.union_default_graph and not query_names_dataset}
+    return {
+        "default_graph": [ox.NamedNode(g) for g in request.default_graphs or ()],
+        "named_graphs": [ox.NamedNode(g) for g in request.named_graphs or ()],
+    }
+
+
+def _write(result: object, serialiser: str, request: QueryRequest, prefixes: Mapping[str, str]) -> Written:
+    if isinstance(result, ox.QueryBoolean):
+        return write_boolean(bool(result), serialiser)
+    if isinstance(result, ox.QuerySolutions):
+        return write_solutions(result, serialiser, request.max_rows)
+    assert isinstance(result, ox.QueryTriples)
+    return write_triples(result, serialiser, request.max_rows, prefixes)

@@ -1,0 +1,195 @@
+"""The /sparql query editor for browsers: a plain form (it works without JavaScript), the named queries of
+``api/queries`` as examples, and results rendered as an HTML table with the row cap stated when it cut them.
+
+The page model is built here; ``templates/sparql.html`` only lays it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from fastapi import Request
+from fastapi.responses import Response
+
+from ..errors import EvidenceMapError
+from ..namespaces import PREFIXES
+from ..queries import NamedQuery, load_named_queries
+from ..sparql_execution import QueryOutcome
+from ..sparql_guard import SparqlSyntaxError
+from ..store import Binding
+from .context import AppContext
+from .templating import templates
+
+FORMAT_CHOICES = (
+    ("html", "Table in this page"),
+    ("json", "JSON (SPARQL results; JSON-LD for graphs)"),
+    ("xml", "XML (SPARQL results; RDF/XML for graphs)"),
+    ("csv", "CSV"),
+    ("tsv", "TSV"),
+    ("turtle", "Turtle (CONSTRUCT, DESCRIBE)"),
+    ("ntriples", "N-Triples (CONSTRUCT, DESCRIBE)"),
+    ("jsonld", "JSON-LD (CONSTRUCT, DESCRIBE)"),
+    ("rdfxml", "RDF/XML (CONSTRUCT, DESCRIBE)"),
+)
+STARTER_BODY = (
+    "SELECT ?class (COUNT(?thing) AS ?things)\nWHERE { ?thing a ?class }\nGROUP BY ?class\nORDER BY DESC(?things)\n"
+)
+
+
+@dataclass
+class Example:
+    name: str
+    title: str
+    description: str
+    text: str
+    parameters: list[str]
+    bound_text: str | None  # the query with its parameters' defaults bound by a VALUES clause
+
+
+@dataclass
+class Cell:
+    text: str
+    href: str | None = None
+    note: str | None = None  # language tag or datatype of a literal
+
+
+@dataclass
+class ResultView:
+    form: str
+    columns: list[str]
+    rows: list[list[Cell | None]]
+    boolean: bool | None
+    count: int
+    truncated: bool
+    row_limit: int
+    seconds: float
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+
+
+def with_values(text: str, bindings: Mapping[str, Binding]) -> str:
+    """``text`` with a trailing VALUES clause binding the given variables (terms serialised by pyoxigraph).
+
+    >>> with_values("SELECT ?x WHERE { ?x ?p ?o }", {"p": ox.NamedNode("http://example.org/p")})
+    'SELECT ?x WHERE { ?x ?p ?o }\\nVALUES (?p) { (<http://example.org/p>) }\\n'
+    """
+    if not bindings:
+        return text
+    names = " ".join(f"?{name}" for name in bindings)
+    terms = " ".join(str(term) for term in bindings.values())
+    return f"{text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+
+
+def examples(context: AppContext) -> list[Example]:
+    out = []
+    for query in load_named_queries():
+        out.append(Example(
+            name=query.name,
+            title=query.title,
+            description=query.description,
+            text=query.text,
+            parameters=[f"?{p.name} = {p.default}" for p in query.parameters if p.default],
+            bound_text=_bound(query, context),
+        ))
+    return out
+
+
+def _bound(query: NamedQuery, context: AppContext) -> str | None:
+    try:
+        bindings = query.bindings(context.vocabulary, {}, defaults=True)
+    except EvidenceMapError:  # a map whose vocabulary lacks the default concept
+        return None
+    return with_values(query.text, bindings) if bindings else None
+
+
+def starter_query(context: AppContext) -> str:
+    prefixes = "".join(f"PREFIX {k}: <{context.evidence_map.iri(v)}>\n" for k, v in PREFIXES.items())
+    return prefixes + STARTER_BODY
+
+
+def result_view(outcome: QueryOutcome, row_limit: int, downloads: list[tuple[str, str]]) -> ResultView:
+    """The worker's answer (SPARQL JSON, or N-Triples for graphs) as table rows."""
+    boolean, columns, rows = None, [], []
+    if outcome.serialiser == "json":
+        data = json.loads(outcome.body)
+        if "boolean" in data:
+            boolean = bool(data["boolean"])
+        else:
+            columns = list(data["head"]["vars"])
+            rows = [[_cell(b.get(c)) for c in columns] for b in data["results"]["bindings"]]
+    else:
+        columns = ["subject", "predicate", "object"]
+        rows = [
+            [_term_cell(t.subject), _term_cell(t.predicate), _term_cell(t.object)]
+            for t in ox.parse(outcome.body, format=ox.RdfFormat.N_TRIPLES)
+        ]
+    return ResultView(outcome.form, columns, rows, boolean, outcome.rows, outcome.truncated, row_limit,
+                      outcome.seconds, downloads)
+
+
+def _cell(value: dict[str, Any] | None) -> Cell | None:
+    if value is None:
+        return None
+    if value["type"] == "uri":
+        return Cell(value["value"], href=value["value"])
+    if value["type"] == "bnode":
+        return Cell(f"_:{value['value']}")
+    if value["type"] == "triple":
+        parts = value["value"]
+        return Cell(" ".join(c.text for c in (_cell(parts[k]) for k in ("subject", "predicate", "object")) if c))
+    return Cell(value["value"], note=value.get("xml:lang") or _short(value.get("datatype")))
+
+
+def _term_cell(term: object) -> Cell:
+    if isinstance(term, ox.NamedNode):
+        return Cell(term.value, href=term.value)
+    if isinstance(term, ox.Literal):
+        note = term.language or _short(term.datatype.value)
+        return Cell(term.value, note=note if note != "string" else None)
+    return Cell(str(term))
+
+
+def _short(datatype: str | None) -> str | None:
+    return datatype.rsplit("#", 1)[-1] if datatype else None
+
+
+def _downloads(query: str) -> list[tuple[str, str]]:
+    return [(label, "/sparql?" + urlencode({"query": query, "format": value}))
+            for value, label in FORMAT_CHOICES if value != "html"]
+
+
+async def render_editor(
+    request: Request, context: AppContext, query: str, fmt: str | None, *, error: EvidenceMapError | None = None,
+    result: ResultView | None = None,
+) -> Response:
+    """The editor page, with the query, and its results or error when there are any."""
+    settings = context.settings
+    error_view = None
+    if error is not None:
+        error_view = {"status": error.status, "message": error.message, "hint": error.hint, "excerpt": ""}
+        if isinstance(error, SparqlSyntaxError):
+            error_view.update(excerpt=error.excerpt, line=error.line, column=error.column)
+    page = {
+        "query": query or starter_query(context),
+        "format": (fmt or "html").lower(),
+        "formats": FORMAT_CHOICES,
+        "examples": [asdict(e) for e in examples(context)],
+        "limits": {"timeout": settings.query_timeout, "max_rows": settings.max_rows,
+                   "max_query_length": settings.max_query_length},
+        "result": asdict(result) if result else None,
+        "error": error_view,
+    }
+    status = error.status if error is not None else 200
+    return await asyncio.to_thread(templates.TemplateResponse, request, "sparql.html", page, status_code=status)
+
+
+async def render_results(
+    request: Request, context: AppContext, query: str, fmt: str | None, outcome: QueryOutcome
+) -> Response:
+    view = result_view(outcome, context.settings.max_rows, _downloads(query))
+    return await render_editor(request, context, query, fmt, result=view)

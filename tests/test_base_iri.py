@@ -1,0 +1,41 @@
+"""The whole surface works when the map is served under another base IRI (settings.base_iri)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
+
+from evidencemap.settings import Settings
+from evidencemap.web.app import create_app
+
+BASE = "http://127.0.0.1:8000/"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(base_iri=BASE, sparql_workers=1))) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/studies?delivery=online", "/review", "/gapmap", "/network", "/concepts/delivery/online", "/validation"],
+)
+def test_pages_render_under_another_base(client: TestClient, path: str) -> None:
+    response = client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == 200, response.text[-500:]
+
+
+def test_study_iri_resolves_under_another_base(client: TestClient) -> None:
+    response = client.get("/data/study/blay-2025", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=response.text, format="turtle")
+    assert (URIRef(BASE + "data/study/blay-2025"), None, None) in graph
+
+
+def test_api_answers_under_another_base(client: TestClient) -> None:
+    body = client.get("/api/studies", params={"delivery": "online", "challenge": "emotional-vulnerability-burnout"}).json()
+    assert [s["ref"] for s in body["studies"]] == [40, 42, 44, 45]
+    assert body["studies"][0]["iri"] == BASE + "data/study/bates-2023"

@@ -1,0 +1,110 @@
+"""The guard decides from the parsed query (rdflib's parser and algebra), before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from evidencemap.errors import BadRequest, QueryRefused
+from evidencemap.sparql_guard import SparqlSyntaxError, engine_syntax_error, inspect_query
+
+SERVICE_PLACES = {
+    "top level": "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    "silent, variable endpoint": "SELECT * WHERE { ?x ?y ?svc SERVICE SILENT ?svc { ?s ?p ?o } }",
+    "in OPTIONAL": "SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE <http://example.org/sparql> { ?s ?q ?r } } }",
+    "in FILTER EXISTS": "SELECT * WHERE { ?s ?p ?o FILTER EXISTS { SERVICE <http://example.org/s> { ?s ?q ?r } } }",
+    "in a subquery": "ASK { { SELECT ?s WHERE { SERVICE <http://example.org/sparql> { ?s ?q ?r } } } }",
+    "in MINUS": "SELECT * WHERE { ?s ?p ?o MINUS { SERVICE <http://example.org/sparql> { ?s ?q ?r } } }",
+    "in UNION": "DESCRIBE ?s WHERE { { ?s ?p ?o } UNION { SERVICE <http://example.org/sparql> { ?s ?b ?c } } }",
+    "in a projected EXISTS": "SELECT (EXISTS { SERVICE <http://example.org/s> { ?a ?b ?c } } AS ?e) WHERE { ?s ?p ?o }",
+    "in BIND": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o BIND(NOT EXISTS { SERVICE <http://e.org/> { ?a ?b ?c } }\n"
+               "AS ?e) }",
+    "in ORDER BY": "SELECT * WHERE { ?s ?p ?o } ORDER BY (EXISTS { SERVICE <http://example.org/s> { ?a ?b ?c } })",
+    "in HAVING": "SELECT ?s WHERE { ?s ?p ?o } GROUP BY ?s HAVING (EXISTS { SERVICE <http://e.org/s> { ?a ?b ?c } })",
+    "in GRAPH": "SELECT * WHERE { GRAPH ?g { SERVICE <http://example.org/sparql> { ?s ?p ?o } } }",
+}
+
+
+@pytest.mark.parametrize("query", SERVICE_PLACES.values(), ids=SERVICE_PLACES.keys())
+def test_inspect_query_refuses_service_anywhere(query: str) -> None:
+    with pytest.raises(QueryRefused) as caught:
+        inspect_query(query)
+    assert caught.value.message.startswith("SERVICE is refused"), caught.value.message
+
+
+def test_inspect_query_names_the_service_called() -> None:
+    with pytest.raises(QueryRefused) as caught:
+        inspect_query(SERVICE_PLACES["top level"])
+    assert "<http://example.org/sparql>" in caught.value.message
+
+
+def test_inspect_query_accepts_the_word_service_in_data() -> None:
+    """Text search would refuse this; the parsed query has no SERVICE."""
+    query = 'SELECT * WHERE { ?s <http://example.org/SERVICE> "SERVICE <http://example.org/>" } # SERVICE'
+    assert inspect_query(query).form == "SELECT"
+
+
+@pytest.mark.parametrize(
+    ("update", "keyword"),
+    [
+        ("LOAD <http://example.org/data.ttl>", "LOAD"),
+        ("LOAD SILENT <http://example.org/data.ttl> INTO GRAPH <http://example.org/g>", "LOAD"),
+        ("CLEAR ALL", "CLEAR"),
+        ("DROP GRAPH <http://example.org/g>", "DROP"),
+        ("INSERT DATA { <http://example.org/s> <http://example.org/p> 1 }", "INSERT DATA"),
+        ("DELETE WHERE { ?s ?p ?o }", "DELETE WHERE"),
+        ("PREFIX ex: <http://example.org/> DELETE { ?s ex:p ?o } INSERT { ?s ex:q ?o } WHERE { ?s ex:p ?o }",
+         "DELETE/INSERT"),
+    ],
+)
+def test_inspect_query_refuses_updates_naming_them(update: str, keyword: str) -> None:
+    with pytest.raises(QueryRefused) as caught:
+        inspect_query(update)
+    assert keyword in caught.value.message
+    assert "read-only" in str(caught.value)
+
+
+def test_inspect_query_refuses_load_as_never_fetching() -> None:
+    with pytest.raises(QueryRefused) as caught:
+        inspect_query("LOAD <http://example.org/data.ttl>")
+    assert caught.value.message.startswith("LOAD is refused: this endpoint never fetches data")
+
+
+@pytest.mark.parametrize(
+    ("query", "form"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", "SELECT"),
+        ("ASK {}", "ASK"),
+        ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT"),
+        ("DESCRIBE <http://example.org/>", "DESCRIBE"),
+    ],
+)
+def test_inspect_query_reports_the_form(query: str, form: str) -> None:
+    assert inspect_query(query).form == form
+
+
+def test_inspect_query_reports_a_dataset_clause_and_prefixes() -> None:
+    inspected = inspect_query("PREFIX ex: <http://example.org/> ASK FROM <http://example.org/g> { ?s ex:p ?o }")
+    assert inspected.has_dataset is True
+    assert inspected.prefixes == {"ex": "http://example.org/"}
+    assert inspect_query("ASK { ?s ?p ?o }").has_dataset is False
+
+
+def test_inspect_query_syntax_error_has_line_and_column() -> None:
+    with pytest.raises(SparqlSyntaxError) as caught:
+        inspect_query("SELECT ?s\nWHERE { ?s ?p ?o ")
+    error = caught.value
+    assert (error.status, error.line, error.column) == (400, 2, 18)
+    assert "line 2, column 18" in error.message
+    assert error.excerpt.splitlines() == ["WHERE { ?s ?p ?o ", " " * 17 + "^"]
+
+
+def test_inspect_query_unparseable_text_is_a_bad_request_not_a_refusal() -> None:
+    with pytest.raises(BadRequest) as caught:
+        inspect_query("please list the studies")
+    assert not isinstance(caught.value, QueryRefused)
+
+
+def test_engine_syntax_error_reads_oxigraph_positions() -> None:
+    error = engine_syntax_error("error at 2:3: expected OPTIONAL", "SELECT *\nWHERE {\n}")
+    assert (error.line, error.column) == (2, 3)
+    assert error.excerpt == "WHERE {\n  ^"

@@ -1,0 +1,145 @@
+"""The worker pool on its own (no HTTP): answers, recycling of workers that stopped sharing the store, recovery
+when the zygote dies, a clean stop, and the network isolation of the worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import pyoxigraph as ox
+import pytest
+
+from evidencemap import sparql_workers
+from evidencemap.settings import Settings
+from evidencemap.sparql_execution import QueryFailed, QueryRequest
+from evidencemap.sparql_guard import SparqlSyntaxError
+from evidencemap.sparql_workers import WorkerPool, process_alive
+
+SERIALISERS = {"tabular": "json", "boolean": "json", "graph": "turtle"}
+ASK = QueryRequest("ASK { ?s ?p ?o }", SERIALISERS)
+
+
+def _store() -> ox.Store:
+    store = ox.Store()
+    for i in range(50):
+        store.add(ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                          ox.Literal(str(i)), ox.NamedNode("http://example.org/g")))
+    return store
+
+
+async def _started(pool: WorkerPool) -> WorkerPool:
+    pool.start()
+    assert pool._startup is not None
+    await pool._startup
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def running_pool(workers: int = 1) -> AsyncIterator[WorkerPool]:
+    pool = await _started(WorkerPool(_store(), Settings(sparql_workers=workers, query_timeout=2.0)))
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+def test_pool_answers_and_raises_query_errors() -> None:
+    async def body() -> None:
+        async with running_pool() as pool:
+            outcome = await pool.run(ASK)
+            assert json.loads(outcome.body) == {"head": {}, "boolean": True}
+            assert outcome.private_bytes > 0  # measured by the worker (Linux)
+            with pytest.raises(SparqlSyntaxError):
+                await pool.run(QueryRequest("ASK {", SERIALISERS))
+            assert (await pool.run(ASK)).form == "ASK"
+
+    asyncio.run(body())
+
+
+def test_pool_recycles_a_worker_that_stopped_sharing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sparql_workers, "RECYCLE_MIN_BYTES", 0)  # every worker counts as bloated after a query
+    monkeypatch.setattr(sparql_workers, "RECYCLE_SHARE", 0.0)
+
+    async def body() -> None:
+        async with running_pool() as pool:
+            before = pool.worker_pids()
+            await pool.run(ASK)
+            for _ in range(100):
+                if pool.worker_pids() and pool.worker_pids() != before:
+                    break
+                await asyncio.sleep(0.02)
+            assert pool.recycled == 1 and len(pool.worker_pids()) == 1 and pool.worker_pids() != before
+            await asyncio.sleep(0.1)
+            assert not process_alive(before[0])
+            assert (await pool.run(ASK)).form == "ASK"
+
+    asyncio.run(body())
+
+
+def test_pool_recovers_when_the_zygote_dies() -> None:
+    async def body() -> None:
+        async with running_pool() as pool:
+            assert pool.zygote.process is not None
+            os.kill(pool.zygote.process.pid, signal.SIGKILL)
+            await asyncio.sleep(0.2)  # its workers die with it
+            with pytest.raises(QueryFailed):
+                await pool.run(ASK)
+            outcome = await pool.run(ASK)  # waits for the new zygote and workers
+            assert outcome.form == "ASK" and pool.restarts == 1
+
+    asyncio.run(body())
+
+
+def test_pool_stop_leaves_no_process() -> None:
+    async def body() -> list[int]:
+        pool = await _started(WorkerPool(_store(), Settings(sparql_workers=2)))
+        assert pool.zygote.process is not None
+        pids = [pool.zygote.process.pid, *pool.worker_pids()]
+        await pool.stop()
+        return pids
+
+    pids = asyncio.run(body())
+    deadline = time.monotonic() + 5
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(process_alive(pid) for pid in pids)
+
+
+def test_pool_stop_while_loading_does_not_wait() -> None:
+    async def body() -> float:
+        pool = WorkerPool(_store(), Settings())
+        pool.start()
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        await pool.stop()
+        return time.perf_counter() - started
+
+    assert asyncio.run(body()) < 0.5
+
+
+def test_zygote_network_isolation_blocks_connections() -> None:
+    """Defence in depth: a process isolated as the zygote isolates itself cannot reach even a local server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        probe = (
+            "import socket, sys\n"
+            "from evidencemap.sparql_zygote import isolate_network\n"
+            "if not isolate_network(): sys.exit(3)\n"
+            f"try: socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            "except OSError: sys.exit(0)\n"
+            "sys.exit(1)\n"
+        )
+        code = subprocess.run([sys.executable, "-c", probe], timeout=30).returncode
+    if code == 3:
+        pytest.skip("this kernel does not let unprivileged processes create namespaces")
+    assert code == 0
