@@ -36,6 +36,7 @@ def test_study_iri_resolves_under_another_base(client: TestClient) -> None:
 
 
 def test_api_answers_under_another_base(client: TestClient) -> None:
-    body = client.get("/api/studies", params={"delivery": "online", "challenge": "emotional-vulnerability-burnout"}).json()
+    params = {"delivery": "online", "challenge": "emotional-vulnerability-burnout"}
+    body = client.get("/api/studies", params=params).json()
     assert [s["ref"] for s in body["studies"]] == [40, 42, 44, 45]
     assert body["studies"][0]["iri"] == BASE + "data/study/bates-2023"
