@@ -6,19 +6,14 @@ import contextlib
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from app_support import TestClient
 from evidencemap.settings import Settings
-
-with warnings.catch_warnings():
-    # starlette warns at import time that it would prefer httpx2 to httpx (as in visuals_fixtures.py)
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 __all__ = ["TestClient", "free_port", "running_server", "wait_until_answering"]
 

@@ -200,6 +200,20 @@ def test_studies_unacceptable_media_type_is_406(client: httpx.Client) -> None:
     assert "application/json" in body["hint"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json;q=0.5, application/ld+json", "application/ld+json"),
+        ("text/csv;q=0.9, application/json;q=0.1", "text/csv"),
+        ("*/*, text/csv;q=0", "application/json"),
+    ],
+)
+def test_studies_accept_q_values_decide_the_media_type(client: httpx.Client, accept: str, media_type: str) -> None:
+    response = client.get("/api/studies", headers={"accept": accept})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == media_type
+
+
 # -- /api/studies/{id} -------------------------------------------------------------------------------------------
 
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
+from app_support import TestClient, app_fixtures
 from evidencemap.settings import Settings
-from evidencemap.web.app import create_app
 
 BASE = "http://127.0.0.1:8000/"
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(base_iri=BASE, sparql_workers=1))) as test_client:
-        yield test_client
+app, client = app_fixtures(Settings(base_iri=BASE, sparql_workers=1))
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ forms, DOI links, the review's attribution (read from the map) on every page, an
 
 from __future__ import annotations
 
-import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,12 @@ import pytest
 from fastapi import FastAPI
 from jinja2 import meta
 
+from app_support import TestClient
 from evidencemap.settings import Settings
 from evidencemap.store import EvidenceMap
 from evidencemap.web.app import create_app
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
 from evidencemap.web.templating import TEMPLATES_DIR
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 HTML = {"accept": "text/html"}
 MY_TEMPLATES = ["base.html", "home.html", "studies.html", "study.html", "concept.html", "review.html", "error.html",
@@ -224,6 +220,23 @@ def test_errors_are_pages_for_browsers(client: httpx.Client, path: str, status: 
     assert response.template.name == "error.html"
     assert needle in html.content
     assert html.find("h1", id="error-status")
+
+
+@pytest.mark.parametrize(
+    ("accept", "page_wanted"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        ("application/json;q=0.5, text/html", True),
+        ("text/html;q=0.5, application/json", False),
+        ("text/html, application/json", False),  # a tie: JSON
+        ("*/*", False),
+        ("image/png", False),
+    ],
+)
+def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, page_wanted: bool) -> None:
+    response = client.get("/studies/nope", headers={"accept": accept})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html" if page_wanted else "application/json")
 
 
 # -- the contract between templates and page models ---------------------------------------------------------------

@@ -3,14 +3,10 @@ table with the row cap stated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
 
-import pytest
-from fastapi import FastAPI
-
+from app_support import app_fixtures
 from evidencemap.queries import load_named_queries
-from evidencemap.web.app import create_app
 from sparql_support import PREFIX, TEST_SETTINGS, TestClient
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -33,15 +29,7 @@ class FormFields(HTMLParser):
             self.fields.append(str(values["name"]))
 
 
-@pytest.fixture(scope="module")
-def app() -> FastAPI:
-    return create_app(TEST_SETTINGS)
-
-
-@pytest.fixture(scope="module")
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
+app, client = app_fixtures(TEST_SETTINGS)
 
 
 def test_editor_is_served_to_browsers_without_a_query(client: TestClient) -> None:

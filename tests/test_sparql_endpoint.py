@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 
+from app_support import app_fixtures
 from evidencemap.queries import get_named_query, load_named_queries
 from evidencemap.sparql_workers import process_alive
 from evidencemap.web.app import create_app
@@ -25,15 +25,7 @@ JSON_RESULTS = "application/sparql-results+json"
 STUDIES = PREFIX + "SELECT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref } ORDER BY ?ref"
 
 
-@pytest.fixture(scope="module")
-def app() -> FastAPI:
-    return create_app(TEST_SETTINGS)
-
-
-@pytest.fixture(scope="module")
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
+app, client = app_fixtures(TEST_SETTINGS)
 
 
 def _bindings(response: httpx.Response) -> list[dict[str, str]]:

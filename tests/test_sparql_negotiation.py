@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from evidencemap.errors import BadRequest, NotAcceptable
-from evidencemap.web.negotiation import OFFERS, choose, media_types, negotiate, parse_accept, quality
+from evidencemap.web.negotiation import (
+    OFFERS,
+    choose,
+    media_types,
+    negotiate,
+    not_acceptable,
+    parse_accept,
+    preferred,
+    quality,
+)
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 SPARQLWRAPPER_JSON = "application/sparql-results+json,application/json,text/javascript,application/javascript"
@@ -98,3 +107,33 @@ def test_choose_breaks_ties_by_server_order() -> None:
 def test_media_types_lists_each_once() -> None:
     listed = media_types()
     assert len(listed) == len(set(listed)) and "application/sparql-results+json" in listed
+
+
+# -- the same parser for /api, the linked-data documents and the error pages ---------------------------------------
+
+API = ("application/json", "application/ld+json", "text/csv")
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/json"),
+        ("*/*", "application/json"),
+        ("application/ld+json", "application/ld+json"),
+        ("application/json;q=0.5, application/ld+json", "application/ld+json"),
+        ("application/ld+json, application/json", "application/json"),  # a tie: the server's order
+        ("text/*;q=0.9, */*;q=0.1", "text/csv"),
+        ("*/*, application/json;q=0", "application/ld+json"),
+        (BROWSER, "application/json"),
+        ("image/png", None),
+    ],
+)
+def test_preferred_reads_q_values_and_breaks_ties_by_the_offer_order(accept: str | None, expected: str | None) -> None:
+    assert preferred(accept, API) == expected
+
+
+def test_not_acceptable_names_the_header_and_what_would_do() -> None:
+    error = not_acceptable(" image/png ", API)
+    assert isinstance(error, NotAcceptable) and error.status == 406
+    assert error.message == "Cannot answer with 'image/png'."
+    assert error.hint == "Use one of: application/json, application/ld+json, text/csv."

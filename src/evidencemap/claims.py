@@ -21,11 +21,7 @@ AGREES = "agrees"
 DISAGREES = "disagrees"
 NOT_ATTRIBUTABLE = "not attributable to studies"
 
-PREFIXES = f"""PREFIX evm: <{ns.EVM}>
-PREFIX rdfs: <{ns.RDFS}>
-PREFIX prov: <{ns.PROV}>
-PREFIX oa: <{ns.OA}>
-"""
+PREFIXES = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa"))
 
 CLAIMS_QUERY = PREFIXES + """
 SELECT ?claim ?kind ?label ?stated ?section ?attribution ?quote ?stage ?includedCount
@@ -89,7 +85,7 @@ class ClaimResult:
 
     @property
     def slug(self) -> str:
-        return self.iri.rstrip("/").rsplit("/", 1)[-1]
+        return ns.last_segment(self.iri)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from .errors import InvalidParameter
 from .store import Binding, EvidenceMap
 from .vocabulary import Concept, Facet, Vocabulary
 
-PREFIXES = f"PREFIX evm: <{ns.EVM}>\nPREFIX skos: <{ns.SKOS}>\n"
+PREFIXES = ns.sparql_prefixes(("evm", "skos"))
 YEAR_TYPE = ox.NamedNode(ns.XSD + "gYear")
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from . import namespaces as ns
 from .errors import InvalidParameter
 from .facets import PREFIXES, Selection
 from .store import EvidenceMap
@@ -327,7 +328,7 @@ def _studies(
             iri=iri,
             ref=int(row["ref"]),
             citation=str(row.get("citation", row.get("slug", iri))),
-            slug=str(row.get("slug", iri.rstrip("/").rsplit("/", 1)[-1])),
+            slug=str(row.get("slug", ns.last_segment(iri))),
             values={name: tuple(v) for name, v in values[iri].items()},
         )
         for iri, row in info.items()

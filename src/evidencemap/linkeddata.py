@@ -112,12 +112,7 @@ def path_for_iri(evidence_map: EvidenceMap, iri: str) -> str | None:
 
 # -- descriptions -------------------------------------------------------------------------------------------------
 
-_PREFIX_LINES = """
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX evm: <https://w3id.org/evidencemap/ontology#>
-"""
+_PREFIX_LINES = ns.sparql_prefixes(("rdf", "skos", "prov", "evm"))
 
 EXISTS = "ASK { ?r ?p ?o }"
 

@@ -29,9 +29,7 @@ RDF_EXTENSIONS: dict[str, ox.RdfFormat] = {
 }
 
 # A finding asserts its statement (see evm:Finding in the ontology); this is the whole of the "inference".
-MATERIALISE_FINDINGS = f"""
-PREFIX rdf: <{ns.RDF}>
-PREFIX evm: <{ns.EVM}>
+MATERIALISE_FINDINGS = ns.sparql_prefixes(("rdf", "evm")) + f"""
 INSERT {{ GRAPH <{ns.GRAPH_INFERRED}> {{ ?s ?p ?o }} }}
 WHERE {{ GRAPH ?g {{ ?finding a evm:Finding ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o . }} }}
 """

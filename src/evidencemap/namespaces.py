@@ -46,6 +46,12 @@ PREFIXES: dict[str, str] = {
 }
 
 
+def last_segment(iri: str) -> str:
+    """The last path segment of an IRI (``.../data/study/blay-2025`` -> ``blay-2025``): the slug of a resource
+    whose data give none, or of a concept scheme."""
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
 def sparql_prefixes(names: tuple[str, ...] | None = None) -> str:
     """The PREFIX lines for the given prefix names (all known prefixes by default)."""
     chosen = names if names is not None else tuple(PREFIXES)

@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from . import namespaces as ns
 from .errors import BadRequest, NotFound
 from .facets import PREFIXES, Selection
 from .store import EvidenceMap
@@ -72,7 +73,7 @@ def study_concept_graph(
     for row in evidence_map.select(bipartite_query(facets, selection or Selection())):
         study = row["study"]
         if study not in graph:
-            slug = str(row.get("slug", study.rstrip("/").rsplit("/", 1)[-1]))
+            slug = str(row.get("slug", ns.last_segment(study)))
             graph.add_node(
                 study, kind="study", bipartite=0, label=str(row.get("citation", slug)), ref=int(row["ref"]),
                 slug=slug, iri=study,

@@ -14,16 +14,14 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from . import namespaces as ns
 from . import svgdraw as svg
 from .errors import NotFound
-from .facets import PREFIXES
 from .store import EvidenceMap
 
 STAGES_QUERY = (
-    PREFIXES
-    + """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?review ?title ?citation ?stage ?label ?phase ?order ?count ?derived ?rationale WHERE {
+    ns.sparql_prefixes(("evm", "rdfs", "dcterms"))
+    + """SELECT ?review ?title ?citation ?stage ?label ?phase ?order ?count ?derived ?rationale WHERE {
   ?review a evm:ScopingReview ; evm:flowStage ?stage .
   OPTIONAL { ?review dcterms:title ?title }
   OPTIONAL { ?review evm:shortCitation ?citation }
@@ -34,7 +32,7 @@ SELECT ?review ?title ?citation ?stage ?label ?phase ?order ?count ?derived ?rat
 )
 
 LINKS_QUERY = (
-    PREFIXES
+    ns.sparql_prefixes(("evm",))
     + """SELECT ?stage ?relation ?target WHERE {
   ?review a evm:ScopingReview ; evm:flowStage ?stage .
   VALUES ?relation { evm:previousStage evm:removedStage evm:addedStage evm:sumOf }
@@ -103,7 +101,7 @@ def load_flow(evidence_map: EvidenceMap, review: str | None = None) -> Flow:
     """
     rows = evidence_map.select(STAGES_QUERY)
     reviews = list(dict.fromkeys(r["review"] for r in rows))
-    chosen = [r for r in reviews if review is None or r == review or r.rstrip("/").rsplit("/", 1)[-1] == review]
+    chosen = [r for r in reviews if review is None or r == review or ns.last_segment(r) == review]
     if not chosen:
         hint = f"Reviews with a flow: {', '.join(reviews)}." if reviews else "This map has no evm:FlowStage."
         raise NotFound(f"No PRISMA flow for review {review!r}." if review else "No PRISMA flow in this map.", hint=hint)
@@ -113,7 +111,7 @@ def load_flow(evidence_map: EvidenceMap, review: str | None = None) -> Flow:
     for r in rows:
         if r["review"] == iri and r["stage"] not in stages:
             stages[r["stage"]] = Stage(
-                iri=r["stage"], key=r["stage"].rstrip("/").rsplit("/", 1)[-1], label=str(r["label"]),
+                iri=r["stage"], key=ns.last_segment(r["stage"]), label=str(r["label"]),
                 phase=str(r["phase"]), order=int(r["order"]), count=int(r["count"]),
                 derived=bool(r.get("derived", False)), rationale=str(r.get("rationale", "")),
             )

@@ -107,7 +107,7 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
         raise errors.NotAcceptable(
             f"A {form} query's results cannot be sent as any type the request accepts "
             f"({request.accept or 'no Accept header'}).",
-            hint=f"Accept one of: {offered}.",
+            hint=f"Use one of: {offered}.",
         )
     try:
         result = store.query(request.text, base_iri=request.base_iri, **_dataset(request, inspected.has_dataset))

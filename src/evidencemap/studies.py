@@ -7,7 +7,7 @@ store, never from user input. A study's detail adds its findings and the source 
 
 Which properties are read as facet values, and under which names, comes from the vocabulary: a facet whose path is
 one property describes the study itself, a facet whose path goes through ``evm:evaluates`` describes the
-intervention the study evaluated. The last part of the module reads the record of the review that includes them.
+intervention the study evaluated. The record of the review that includes them is read by reviews.py.
 """
 
 from __future__ import annotations
@@ -28,13 +28,7 @@ from .vocabulary import Facet, Vocabulary, scheme_slug
 EVALUATES = ns.EVM + "evaluates"
 BATCH = 500  # studies per VALUES block
 
-PREFIXES = "".join(
-    f"PREFIX {p}: <{iri}>\n"
-    for p, iri in (
-        ("evm", ns.EVM), ("rdf", ns.RDF), ("rdfs", ns.RDFS), ("dcterms", ns.DCTERMS), ("prov", ns.PROV),
-        ("oa", ns.OA), ("fabio", ns.FABIO), ("prism", ns.PRISM), ("schema", ns.SCHEMA),
-    )
-)
+PREFIXES = ns.sparql_prefixes(("evm", "rdf", "rdfs", "dcterms", "prov", "oa", "fabio", "prism", "schema"))
 
 
 @dataclass(frozen=True)
@@ -235,7 +229,7 @@ class _Concepts:
     def _make(self, iri: str, support: str | None, section: str | None) -> ValueRef:
         found = self.by_iri.get(iri)
         if found is None:
-            slug = iri.rstrip("/").rsplit("/", 1)[-1]
+            slug = ns.last_segment(iri)
             return ValueRef(iri, slug, slug, "", "", support, section)
         facet, concept = found
         return ValueRef(
@@ -291,22 +285,22 @@ def _summaries(
         if "intervention" in row:
             intervention = InterventionSummary(
                 iri=str(row["intervention"]),
-                label=_opt(row.get("ilabel")),
-                description=_opt(row.get("idescription")),
+                label=optional_text(row.get("ilabel")),
+                description=optional_text(row.get("idescription")),
                 facets={n: list(by_facet.get(n, [])) for n, where in placement.items() if where == "intervention"},
             )
         summaries.append(
             StudySummary(
                 iri=iri,
-                id=str(row.get("slug") or iri.rstrip("/").rsplit("/", 1)[-1]),
+                id=str(row.get("slug") or ns.last_segment(iri)),
                 ref=int(str(row["ref"])),
-                citation=_opt(row.get("citation")),
-                title=_opt(row.get("title")),
+                citation=optional_text(row.get("citation")),
+                title=optional_text(row.get("title")),
                 year=int(str(row["year"])) if str(row.get("year", "")).isdigit() else None,
-                doi=_opt(row.get("doi")),
-                authors=_opt(row.get("authors")),
-                journal=_opt(row.get("journal")),
-                report=_opt(row.get("report")),
+                doi=optional_text(row.get("doi")),
+                authors=optional_text(row.get("authors")),
+                journal=optional_text(row.get("journal")),
+                report=optional_text(row.get("report")),
                 facets=own,
                 intervention=intervention,
             )
@@ -317,7 +311,8 @@ def _summaries(
     return summaries, records
 
 
-def _opt(value: object) -> str | None:
+def optional_text(value: object) -> str | None:
+    """A value read from a query row as text; None when unbound or empty."""
     return None if value is None or value == "" else str(value)
 
 
@@ -390,14 +385,14 @@ def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) ->
             property=prop,
             property_label=str(row.get("plabel") or prop.rsplit("#", 1)[-1]),
             value=concepts.ref(str(row["value"])),
-            support=_opt(row.get("support")),
-            rationale=_opt(row.get("rationale")),
-            detail=_opt(row.get("detail")),
+            support=optional_text(row.get("support")),
+            rationale=optional_text(row.get("rationale")),
+            detail=optional_text(row.get("detail")),
             evidence_type=concepts.ref(str(row["etype"])) if "etype" in row else None,
-            passage=_opt(row.get("passage")),
-            section=_opt(row.get("section")),
-            section_title=_opt(row.get("stitle")),
-            quote=_opt(row.get("quote")),
+            passage=optional_text(row.get("passage")),
+            section=optional_text(row.get("section")),
+            section_title=optional_text(row.get("stitle")),
+            quote=optional_text(row.get("quote")),
             notes=notes.get(finding, []),
         )
     facet_order = {f.name: f.order for f in vocabulary.facets}
@@ -410,224 +405,8 @@ def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) ->
                  for n in notes.get(s, [])]
     return StudyDetail(
         summary=summary,
-        bibliographic_citation=_opt(record.get("bibliographic")),
-        url=_opt(record.get("url")),
+        bibliographic_citation=optional_text(record.get("bibliographic")),
+        url=optional_text(record.get("url")),
         facts=ordered,
         notes=list(dict.fromkeys(own_notes)),
-    )
-
-
-# -- the review that includes the studies --------------------------------------------------------------------------
-
-# The record's fields and the properties that hold them. Read as (review, property, value) rows rather than with one
-# OPTIONAL per field: pyoxigraph evaluates an OPTIONAL by scanning every triple of its property (every report title
-# of a large map) before joining.
-REVIEW_FIELDS = {
-    "slug": ns.EVM + "slug",
-    "title": ns.DCTERMS + "title",
-    "authors": ns.EVM + "authors",
-    "citation": ns.EVM + "shortCitation",
-    "journal": ns.PRISM + "publicationName",
-    "volume_pages": ns.EVM + "volumePages",
-    "year": ns.FABIO + "hasPublicationYear",
-    "doi": ns.PRISM + "doi",
-    "url": ns.SCHEMA + "url",
-    "issued": ns.DCTERMS + "issued",
-    "license": ns.DCTERMS + "license",
-    "rights": ns.DCTERMS + "rights",
-    "description": ns.DCTERMS + "description",
-    "search_date": ns.EVM + "searchDate",
-    "search_start": ns.EVM + "searchPeriodStart",
-    "search_end": ns.EVM + "searchPeriodEnd",
-    "keywords": ns.SCHEMA + "keywords",
-    "methodology": ns.EVM + "methodology",
-    "languages": ns.DCTERMS + "language",
-}
-LIST_FIELDS = ("keywords", "methodology", "languages")
-
-REVIEWS_QUERY = PREFIXES + f"""
-SELECT ?review ?p ?value WHERE {{
-  ?review a evm:ScopingReview ; ?p ?value .
-  FILTER(?p IN ({", ".join(f"<{iri}>" for iri in REVIEW_FIELDS.values())}))
-}}
-"""
-REVIEW_STUDY_COUNTS = PREFIXES + """
-SELECT ?review (COUNT(DISTINCT ?study) AS ?studies) WHERE { ?review a evm:ScopingReview ; evm:includesStudy ?study }
-GROUP BY ?review
-"""
-
-
-
-
-
-
-# The parts of a review (search sources, eligibility criteria, flow stages, notes) with all their properties, and the
-# section and quote of each part. One UNION branch per kind of part, with the review's IRI written in: bound this
-# way the engine reads only the review's own triples (a review of 10,000 studies has 10,000 evm:includesStudy).
-REVIEW_PARTS = (ns.EVM + "searchedSource", ns.EVM + "eligibilityCriterion", ns.EVM + "flowStage",
-                ns.EVM + "sourceNote")
-PART_HOPS = (
-    ("section", "?node evm:section ?s . ?s evm:sectionNumber ?value ."),
-    ("section", "?node prov:wasDerivedFrom ?s . ?s evm:sectionNumber ?value ."),
-    ("quote", "?node prov:wasDerivedFrom ?s . ?s oa:hasSelector ?selector . ?selector oa:exact ?value ."),
-)
-
-
-def review_parts_query(review: ox.NamedNode) -> str:
-    branches = " UNION ".join(
-        f"{{ {review} <{link}> ?node . ?node ?p ?value . BIND(<{link}> AS ?link) }}" for link in REVIEW_PARTS
-    )
-    return PREFIXES + f"SELECT ?link ?node ?p ?value WHERE {{ {branches} }}"
-
-
-def review_hops_query(review: ox.NamedNode) -> str:
-    branches = " UNION ".join(
-        f'{{ {review} <{link}> ?node . {pattern} BIND("{kind}" AS ?kind) }}'
-        for link in REVIEW_PARTS for kind, pattern in PART_HOPS
-    )
-    return PREFIXES + f"SELECT ?node ?kind ?value WHERE {{ {branches} }}"
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """The bibliographic record of a review: what every page credits, with its licence."""
-
-    iri: str
-    slug: str
-    title: str | None
-    authors: str | None
-    citation: str | None
-    journal: str | None
-    volume_pages: str | None
-    year: int | None
-    doi: str | None
-    url: str | None
-    issued: str | None
-    license: str | None
-    rights: str | None
-    description: str | None
-    search_date: str | None
-    search_period: str | None
-    keywords: list[str]
-    methodology: list[str]
-    languages: list[str]
-    study_count: int
-
-
-@dataclass(frozen=True)
-class SearchSource:
-    iri: str
-    label: str | None
-    kind: str | None
-
-
-@dataclass(frozen=True)
-class Criterion:
-    iri: str
-    element: str | None
-    label: str | None
-    description: str | None
-    section: str | None
-
-
-@dataclass(frozen=True)
-class FlowStage:
-    iri: str
-    order: int
-    phase: str | None
-    label: str
-    records: int
-    derived: bool
-    rationale: str | None
-    section: str | None
-    quote: str | None
-
-
-@dataclass(frozen=True)
-class ReviewDetails:
-    sources: list[SearchSource]
-    criteria: list[Criterion]
-    flow: list[FlowStage]
-    notes: list[str]
-
-
-def reviews(evidence_map: EvidenceMap, *, count_studies: bool = True) -> list[ReviewRecord]:
-    """Every review of the map, the one including most studies first (by IRI, with ``study_count`` 0, when not
-    ``count_studies``: enough for the attribution every page shows)."""
-    field_of = {iri: name for name, iri in REVIEW_FIELDS.items()}
-    values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for row in evidence_map.select(REVIEWS_QUERY):
-        values[str(row["review"])][field_of[evidence_map.canonical(str(row["p"]))]].append(str(row["value"]))
-    counts = (
-        {str(r["review"]): int(str(r["studies"])) for r in evidence_map.select(REVIEW_STUDY_COUNTS)}
-        if count_studies else {}
-    )
-    for iri in counts:
-        values.setdefault(iri, defaultdict(list))
-    out = []
-    for iri, fields in values.items():
-        one = {name: (sorted(v)[0] if v else None) for name, v in fields.items() if name not in LIST_FIELDS}
-        start, end = one.get("search_start"), one.get("search_end")
-        year = one.get("year")
-        out.append(
-            ReviewRecord(
-                iri=iri,
-                slug=one.get("slug") or iri.rstrip("/").rsplit("/", 1)[-1],
-                title=one.get("title"),
-                authors=one.get("authors"),
-                citation=one.get("citation"),
-                journal=one.get("journal"),
-                volume_pages=one.get("volume_pages"),
-                year=int(year) if year and year.isdigit() else None,
-                doi=one.get("doi"),
-                url=one.get("url"),
-                issued=one.get("issued"),
-                license=one.get("license"),
-                rights=one.get("rights"),
-                description=one.get("description"),
-                search_date=one.get("search_date"),
-                search_period=f"{start}–{end}" if start and end else start or end,
-                keywords=sorted(set(fields.get("keywords", []))),
-                methodology=sorted(set(fields.get("methodology", []))),
-                languages=sorted(set(fields.get("languages", []))),
-                study_count=counts.get(iri, 0),
-            )
-        )
-    return sorted(out, key=lambda r: (-r.study_count, r.iri))
-
-
-def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
-    """The review's search sources, eligibility criteria, selection flow and notes on its text."""
-    review = ox.NamedNode(review_iri)
-    parts: dict[str, dict[str, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
-    for row in evidence_map.select(review_parts_query(review)):
-        local = str(row["p"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-        parts[str(row["link"])][str(row["node"])].setdefault(local, row["value"])
-    hops: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in evidence_map.select(review_hops_query(review)):
-        hops[str(row["node"])].setdefault(str(row["kind"]), str(row["value"]))
-
-    def of(link: str) -> list[tuple[str, dict[str, object]]]:
-        return sorted(parts[ns.EVM + link].items())
-
-    sources = [SearchSource(iri, _opt(p.get("label")), _opt(p.get("type"))) for iri, p in of("searchedSource")]
-    criteria = [
-        Criterion(iri, _opt(p.get("pccElement")), _opt(p.get("label")), _opt(p.get("description")),
-                  hops[iri].get("section"))
-        for iri, p in of("eligibilityCriterion")
-    ]
-    flow = [
-        FlowStage(
-            iri=iri, order=int(str(p["flowOrder"])), phase=_opt(p.get("flowPhase")), label=str(p.get("label", iri)),
-            records=int(str(p["recordCount"])), derived=p.get("countDerived") is True,
-            rationale=_opt(p.get("rationale")), section=hops[iri].get("section"), quote=hops[iri].get("quote"),
-        )
-        for iri, p in of("flowStage")
-        if "flowOrder" in p and "recordCount" in p
-    ]
-    return ReviewDetails(
-        sources=sorted(sources, key=lambda x: (x.kind or "", x.label or "")),
-        criteria=criteria,
-        flow=sorted(flow, key=lambda x: x.order),
-        notes=[str(p["comment"]) for _, p in of("sourceNote") if "comment" in p],
     )

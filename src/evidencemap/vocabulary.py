@@ -112,9 +112,9 @@ class Vocabulary:
         :raises NotFound: listing the schemes.
         """
         for f in self.facets:
-            if f.scheme is not None and f.scheme.rstrip("/").rsplit("/", 1)[-1] == scheme_slug:
+            if f.scheme is not None and ns.last_segment(f.scheme) == scheme_slug:
                 return f
-        schemes = ", ".join(f.scheme.rsplit("/", 1)[-1] for f in self.facets if f.scheme)
+        schemes = ", ".join(ns.last_segment(f.scheme) for f in self.facets if f.scheme)
         raise NotFound(f"No concept scheme {scheme_slug!r}.", hint=f"Schemes: {schemes}.")
 
     def concept_by_iri(self, iri: str) -> tuple[Facet, Concept] | None:
@@ -129,10 +129,7 @@ class Vocabulary:
         return tuple(f for f in self.facets if f.is_concept_facet)
 
 
-FACETS_QUERY = """
-PREFIX evm: <https://w3id.org/evidencemap/ontology#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+FACETS_QUERY = ns.sparql_prefixes(("evm", "rdfs", "skos")) + """
 SELECT ?facet ?name ?label ?definition ?order ?scheme ?list
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
 WHERE {
@@ -144,9 +141,7 @@ WHERE {
 GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?list
 """
 
-CONCEPTS_QUERY = """
-PREFIX evm: <https://w3id.org/evidencemap/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+CONCEPTS_QUERY = ns.sparql_prefixes(("evm", "skos")) + """
 SELECT ?concept ?scheme ?pref ?definition ?notation ?order
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
        (GROUP_CONCAT(DISTINCT ?hidden; separator="\\u001f") AS ?hiddens)
@@ -164,8 +159,7 @@ WHERE {
 GROUP BY ?concept ?scheme ?pref ?definition ?notation ?order
 """
 
-MAPPINGS_QUERY = """
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+MAPPINGS_QUERY = ns.sparql_prefixes(("skos",)) + """
 SELECT ?concept ?relation ?target WHERE {
   ?concept a skos:Concept ; ?relation ?target .
   VALUES ?relation { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch }
@@ -206,7 +200,7 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
         concepts_by_scheme[row["scheme"]].append(
             Concept(
                 iri=iri,
-                slug=iri.rstrip("/").rsplit("/", 1)[-1],
+                slug=ns.last_segment(iri),
                 scheme=row["scheme"],
                 pref_label=row["pref"],
                 alt_labels=_split(row.get("alts")),
@@ -241,7 +235,7 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
 
 
 def scheme_slug(iri: str) -> str:
-    return iri.rstrip("/").rsplit("/", 1)[-1]
+    return ns.last_segment(iri)
 
 
 __all__ = ["MAPPING_PROPERTIES", "Concept", "Facet", "Vocabulary", "load_vocabulary", "ns", "scheme_slug"]

@@ -1,8 +1,10 @@
 """The clinicians' REST API under /api: facets, studies (filtered, paged, counted, as JSON, JSON-LD or CSV), one
-study, one concept, the review with its claims check, and plain-English questions.
+study and one concept; :data:`router` also carries the review (web/api_review.py) and the questions
+(web/api_ask.py), so the app registers the whole API at once (pages.install).
 
 Each endpoint builds one page model (web/models.py); pages.py renders the same models as HTML. Facet parameters are
-named after the facets of the vocabulary and validated against it before any query is built.
+named after the facets of the vocabulary and validated against it before any query is built. What the endpoints
+share (negotiation, paging, links, the study model) is in web/api_common.py.
 """
 
 from __future__ import annotations
@@ -11,64 +13,52 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from .. import ask as asking
-from ..claims import check_claims, summary
-from ..errors import BadRequest, InvalidParameter, NotAcceptable, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..facets import Choice, Selection, facet_counts, select_studies, studies_query
-from ..settings import Settings
-from ..studies import StudySummary, find_study, review_details, reviews, study_detail, study_summaries
+from ..studies import StudySummary, find_study, study_detail, study_summaries
 from ..vocabulary import Concept, Facet, Vocabulary, scheme_slug
+from .api_ask import router as ask_router
+from .api_common import (
+    CSV,
+    ERRORS,
+    JSON,
+    JSONLD,
+    LD,
+    Format,
+    Limit,
+    Offset,
+    canonical_params,
+    negotiate,
+    paging,
+    respond,
+    study_model,
+    url,
+)
+from .api_review import router as review_router
 from .context import AppContext, get_context
-from .jsonld import to_jsonld
 from .models import (
-    AnswerValue,
-    AskAnswer,
-    ClaimRow,
     ConceptDetail,
     ConceptInfo,
     ConceptPage,
     ConceptRef,
-    CorrectionInfo,
-    CriterionInfo,
-    ErrorBody,
     FacetCounts,
     FacetInfo,
     FacetsPage,
-    FlowStageInfo,
-    Interpretation,
     ListLinks,
     Mapping,
-    MatchInfo,
-    Reason,
-    ReviewInfo,
-    ReviewPage,
-    SearchSourceInfo,
-    Study,
     StudyDetail,
-    StudyLinks,
     StudyList,
     ValueCount,
 )
 
 router = APIRouter(prefix="/api", tags=["clinicians"])
 
-JSON, JSONLD, CSV = "application/json", "application/ld+json", "text/csv"
 RESERVED = ("limit", "offset", "format")
-FORMATS = {"json": JSON, "jsonld": JSONLD, "csv": CSV}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Unknown facet, value or question; the message lists valid ones."},
-    404: {"model": ErrorBody, "description": "No such study, scheme or concept."},
-    406: {"model": ErrorBody, "description": "None of the accepted media types can be produced."},
-    422: {"model": ErrorBody, "description": "A parameter of the wrong type (e.g. limit=abc)."},
-}
-LD = {200: {"content": {JSONLD: {}}, "description": "JSON by default; JSON-LD with Accept: application/ld+json."}}
 FacetFilters = {
     "parameters": [
         {
@@ -85,67 +75,6 @@ FacetFilters = {
         }
     ]
 }
-
-Limit = Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings).")]
-Offset = Annotated[int, Query(ge=0, description="Studies to skip.")]
-Format = Annotated[str | None, Query(description="json or jsonld (and csv for /api/studies): overrides Accept.")]
-
-
-def paging(settings: Settings, limit: int | None) -> int:
-    """The page size: ``limit``, or the default; :raises InvalidParameter: above the maximum."""
-    if limit is None:
-        return settings.default_page_size
-    if limit > settings.max_page_size:
-        raise InvalidParameter(f"limit={limit} is too large.", hint=f"Use at most {settings.max_page_size}.")
-    return limit
-
-
-def url(path: str, params: Sequence[tuple[str, str]]) -> str:
-    return f"{path}?{urlencode(list(params))}" if params else path
-
-
-# -- content negotiation -------------------------------------------------------------------------------------------
-
-
-def negotiate(request: Request, offered: Sequence[str], fmt: str | None = None) -> str:
-    """The media type to answer with: ``format`` first, then the Accept header's preference (JSON when none).
-
-    :raises InvalidParameter: for an unknown format; :raises NotAcceptable: when Accept rules out every offer.
-    """
-    if fmt:
-        if fmt not in FORMATS or FORMATS[fmt] not in offered:
-            valid = ", ".join(k for k, v in FORMATS.items() if v in offered)
-            raise InvalidParameter(f"Unknown format {fmt!r}.", hint=f"Use one of: {valid}.")
-        return FORMATS[fmt]
-    accept = request.headers.get("accept", "").strip()
-    if not accept:
-        return offered[0]
-    best, best_q = None, 0.0
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for p in params:
-            if p.startswith("q="):
-                try:
-                    q = float(p[2:])
-                except ValueError:
-                    q = 0.0
-        matches = [o for o in offered if media in (o, "*/*") or (media.endswith("/*") and o.startswith(media[:-1]))]
-        candidate = media if media in offered else (matches[0] if matches else None)
-        if candidate and q > best_q:
-            best, best_q = candidate, q
-    if best is None:
-        raise NotAcceptable(f"Cannot answer with {accept!r}.", hint=f"Use one of: {', '.join(offered)}.")
-    return best
-
-
-def respond(request: Request, model: BaseModel, vocabulary: Vocabulary, fmt: str | None = None) -> Response:
-    """The model as JSON, or as JSON-LD when asked for."""
-    media = negotiate(request, (JSON, JSONLD), fmt)
-    if media == JSONLD:
-        base_iri = request.app.state.context.settings.base_iri
-        return JSONResponse(to_jsonld(model, vocabulary, base_iri), media_type=JSONLD)
-    return JSONResponse(model.model_dump(mode="json", by_alias=True))
 
 
 # -- filters -------------------------------------------------------------------------------------------------------
@@ -171,22 +100,6 @@ def parse_selection(vocabulary: Vocabulary, items: Iterable[tuple[str, str]]) ->
         except InvalidParameter as exc:
             raise BadRequest(exc.message, hint=exc.hint) from None
     return Selection.parse(vocabulary, grouped)
-
-
-def canonical_params(selection: Selection) -> list[tuple[str, str]]:
-    """The selection as query parameters in a stable order (facet order, then value order): a shareable URL."""
-    params: list[tuple[str, str]] = []
-    for choice in sorted(selection.choices, key=lambda c: c.facet.order):
-        if choice.facet.is_concept_facet:
-            params.extend((choice.facet.name, c.slug) for c in sorted(choice.concepts, key=lambda c: c.order))
-        else:
-            params.extend((choice.facet.name, v) for v in sorted(choice.literals))
-    return params
-
-
-def _with(selection: Selection, facet: Facet, value: str) -> list[tuple[str, str]]:
-    params = canonical_params(selection)
-    return params if (facet.name, value) in params else [*params, (facet.name, value)]
 
 
 def toggled(selection: Selection, facet: Facet, value: str) -> list[tuple[str, str]]:
@@ -235,32 +148,6 @@ def facet_count_models(ctx: AppContext, selection: Selection) -> list[FacetCount
 
 
 # -- studies -------------------------------------------------------------------------------------------------------
-
-
-def reasons(summary_: StudySummary, selection: Selection) -> list[Reason]:
-    """Which of the study's values satisfy each chosen facet (a chosen concept or a narrower one)."""
-    out = []
-    for choice in selection.choices:
-        if not choice.facet.is_concept_facet:
-            continue
-        chosen = {c.iri for c in choice.concepts}
-        by_iri = {c.iri: c for c in choice.facet.concepts}
-        for value in summary_.values(choice.facet.name):
-            concept = by_iri.get(value.iri)
-            if concept and any(a.iri in chosen for a in choice.facet.ancestors(concept)):
-                out.append(Reason(facet=choice.facet.name, chosen=[c.slug for c in choice.concepts],
-                                  value=dataclasses.asdict(value)))  # type: ignore[arg-type]
-    return out
-
-
-def study_model(summary_: StudySummary, selection: Selection | None = None) -> Study:
-    data = dataclasses.asdict(summary_)
-    data.update(
-        doi_url=summary_.doi_url,
-        why=reasons(summary_, selection) if selection else [],
-        links=StudyLinks(html=f"/studies/{summary_.id}", json=f"/api/studies/{summary_.id}"),
-    )
-    return Study.model_validate(data)
 
 
 def build_study_list(ctx: AppContext, selection: Selection, limit: int | None, offset: int) -> StudyList:
@@ -413,113 +300,6 @@ def get_concept(
     return respond(request, build_concept_page(ctx, scheme, slug, limit, offset), ctx.vocabulary, format)
 
 
-# -- the review ----------------------------------------------------------------------------------------------------
-
-
-def build_review_page(ctx: AppContext) -> ReviewPage:
-    found = reviews(ctx.evidence_map)
-    if not found:
-        raise NotFound("This map holds no review record.")
-    record = found[0]
-    details = review_details(ctx.evidence_map, record.iri)
-    results = check_claims(ctx.evidence_map, ctx.vocabulary)
-    return ReviewPage(
-        review=ReviewInfo.model_validate(record),
-        sources=[SearchSourceInfo.model_validate(s) for s in details.sources],
-        criteria=[CriterionInfo.model_validate(c) for c in details.criteria],
-        flow=[FlowStageInfo.model_validate(f) for f in details.flow],
-        claims=[ClaimRow.model_validate(dataclasses.asdict(r)) for r in results],
-        claims_summary=summary(results),
-        notes=details.notes,
-    )
-
-
-@router.get("/review", response_model=ReviewPage, responses={**LD, **ERRORS}, summary="The review and its claims")
-def get_review(request: Request, ctx: Annotated[AppContext, Depends(get_context)], format: Format = None) -> Response:
-    """The review's record and licence, eligibility criteria, search, PRISMA-ScR flow, and the claims check: every
-    count the review states, recomputed from the per-study facts."""
-    return respond(request, build_review_page(ctx), ctx.vocabulary, format)
-
-
-# -- questions -----------------------------------------------------------------------------------------------------
-
-
-def _concept_ref(target: asking.Target) -> ConceptRef | None:
-    c = target.concept
-    if c is None:
-        return None
-    return ConceptRef(iri=c.iri, slug=c.slug, label=c.pref_label, facet=target.facet.name,
-                      scheme=scheme_slug(c.scheme))
-
-
-def describe(answer: asking.Answer) -> str:
-    """The interpretation in one sentence."""
-    if not answer.understood:
-        return "Nothing in the question was recognised."
-    parts = []
-    for choice in answer.selection.choices:
-        names = [c.pref_label for c in choice.concepts] or list(choice.literals)
-        if any(m.used_as == "any value" and m.target.facet is choice.facet for m in answer.matches):
-            parts.append(f"any {choice.facet.label}")
-        else:
-            parts.append(f"{choice.facet.label} {' or '.join(names)}")
-    scope = "studies with " + " and ".join(parts) if parts else "included studies"
-    if answer.intent == "count":
-        return f"How many {scope}."
-    if answer.intent == "values" and answer.values_facet is not None:
-        return f"Each {answer.values_facet.label}, with how many {scope} have it."
-    sentence = scope if parts else "all " + scope
-    return sentence[0].upper() + sentence[1:] + "."
-
-
-def build_answer(ctx: AppContext, question: str, limit: int | None, offset: int) -> AskAnswer:
-    answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
-    size = paging(ctx.settings, limit)
-    summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
-    values = []
-    if answer.values_facet is not None:
-        by_iri = {c.iri: c for c in answer.values_facet.concepts}
-        for key, count in answer.values:
-            c = by_iri.get(key)
-            value = c.slug if c else key
-            values.append(AnswerValue(
-                value=value, label=c.pref_label if c else key, iri=c.iri if c else None, count=count,
-                url=f"/concepts/{scheme_slug(c.scheme)}/{c.slug}" if c else None,
-                studies_url=url("/api/studies", _with(answer.selection, answer.values_facet, value)),
-            ))
-    matches = [
-        MatchInfo(
-            text=m.text, kind=m.target.kind, facet=m.target.facet.name, facet_label=m.target.facet.label,
-            concept=_concept_ref(m.target), value=m.target.literal, matched_label=m.target.label, used_as=m.used_as,
-            alternatives=[r for r in (_concept_ref(t) for t in m.alternatives) if r],
-        )
-        for m in answer.matches
-    ]
-    return AskAnswer(
-        question=answer.question, intent=answer.intent, understood=answer.understood, message=answer.message,
-        interpretation=Interpretation(
-            matches=matches, ignored=answer.ignored, unknown=answer.unknown,
-            corrections=[CorrectionInfo(word=c.word, corrected=c.corrected) for c in answer.corrections],
-            filters=answer.selection.as_params(), summary=describe(answer),
-        ),
-        sparql=answer.sparql, values_sparql=answer.values_sparql, total=answer.total, values=values,
-        values_facet=answer.values_facet.name if answer.values_facet else None, without_value=answer.without_value,
-        studies=[study_model(s, answer.selection) for s in summaries], limit=size, offset=offset,
-        suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
-                                facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],
-        studies_url=url("/api/studies", canonical_params(answer.selection)) if answer.understood else None,
-    )
-
-
-@router.get("/ask", response_model=AskAnswer, responses={**LD, **ERRORS}, summary="Ask a question in plain English")
-def get_ask(
-    request: Request, ctx: Annotated[AppContext, Depends(get_context)],
-    q: Annotated[str, Query(description="The question, e.g. 'which online studies reported burnout'.",
-                            examples=["which online studies reported burnout"])] = "",
-    limit: Limit = None, offset: Offset = 0, format: Format = None,
-) -> Response:
-    """A plain-English question, read through the vocabulary's labels and synonyms into facets, then answered by
-    the same query as /api/studies: the studies, a count ("how many ..."), or the values of a facet ("what
-    challenges did online studies report?"). The answer shows which words matched which concepts and which were
-    ignored. A question in which nothing is recognised says so and suggests concepts."""
-    return respond(request, build_answer(ctx, q, limit, offset), ctx.vocabulary, format)
+# The review's and the questions' endpoints, after this module's own (the order of the OpenAPI document).
+router.include_router(review_router)
+router.include_router(ask_router)

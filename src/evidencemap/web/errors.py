@@ -11,13 +11,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import EvidenceMapError
+from .negotiation import preferred
 
 log = logging.getLogger("evidencemap")
 
+JSON, HTML = "application/json", "text/html"
+
 
 def wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "application/json" not in accept and not request.url.path.startswith("/api")
+    """Whether the error should be a page: outside /api, when ``Accept`` rates HTML above JSON (a tie, ``*/*`` or
+    no header gets JSON)."""
+    if request.url.path.startswith("/api"):
+        return False
+    return preferred(request.headers.get("accept"), (JSON, HTML)) == HTML
 
 
 def error_response(request: Request, status: int, message: str, hint: str | None = None) -> Response:

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, OWL, RDF, SH
@@ -33,8 +32,8 @@ from ..ontology_docs import ontology_doc
 from .context import AppContext, get_context
 from .errors import error_response
 from .jsonld import jsonld_context
-from .negotiation import parse_accept, quality
-from .templating import STATIC_DIR, templates
+from .negotiation import best, not_acceptable, parse_accept
+from .templating import mount_static, templates
 
 router = APIRouter(tags=["linked data"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -48,25 +47,25 @@ VOID_LINK = f'<{VOID_PATH}>; rel="describedby"; type="text/turtle"'
 
 def choose_format(accept: str | None) -> ld.DocumentFormat | None:
     """The document format the client prefers (the server's order breaks ties); None when none is acceptable."""
-    ranges = parse_accept(accept)
-    scored = [
-        (max(quality(ranges, media) for media in (fmt.media_type, *fmt.aliases)), -i, fmt)
-        for i, fmt in enumerate(ld.FORMATS)
-    ]
-    q, _, fmt = max(scored, key=lambda t: (t[0], t[1]))
-    return fmt if q > 0 else None
+    return best(ld.FORMATS, parse_accept(accept), lambda fmt: (fmt.media_type, *fmt.aliases))
 
 
-def not_acceptable(request: Request) -> Response:
-    offered = ", ".join(f.media_type for f in ld.FORMATS)
-    response = error_response(
-        request,
-        406,
-        f"None of the media types in Accept: {request.headers.get('accept', '')} is offered for this resource.",
-        f"Use one of: {offered}.",
-    )
+def refuse(request: Request) -> Response:
+    """The 406 (with ``Vary: Accept``) for an ``Accept`` header that rules out every document format."""
+    error = not_acceptable(request.headers.get("accept"), (f.media_type for f in ld.FORMATS))
+    response = error_response(request, error.status, error.message, error.hint)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def see_other(request: Request, stem: str, headers: dict[str, str] | None = None) -> Response:
+    """303 to the document ``<stem>.<extension>`` in the format the ``Accept`` header prefers, or the 406."""
+    chosen = choose_format(request.headers.get("accept"))
+    if chosen is None:
+        return refuse(request)
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}{stem}.{chosen.extension}", status_code=303,
+                            headers={"Vary": "Accept", **(headers or {})})
 
 
 def alternates(request: Request, path: str) -> str:
@@ -189,12 +188,7 @@ def resolve(request: Request, context: AppContext, path: str) -> Response:
     stem, fmt = ld.split_extension(path)
     document = find_document(request, context, stem)
     if fmt is None:
-        chosen = choose_format(request.headers.get("accept"))
-        if chosen is None:
-            return not_acceptable(request)
-        root = request.scope.get("root_path", "")
-        headers = {"Vary": "Accept", "Link": alternates(request, stem)}
-        return RedirectResponse(f"{root}{stem}.{chosen.extension}", status_code=303, headers=headers)
+        return see_other(request, stem, {"Link": alternates(request, stem)})
     if not fmt.is_rdf:
         return document.html(request)
     body = ld.serialise(context.evidence_map, document.triples(), fmt)
@@ -210,6 +204,7 @@ RESOLVES: dict[int | str, dict[str, Any]] = {
     404: {"description": "Nothing in this map has that IRI."},
     406: {"description": "None of the media types in Accept is offered; the message lists those that are."},
 }
+
 
 @router.get("/data/{path:path}", responses=RESOLVES, summary="Resolve a data IRI (303 to a document)")
 def data_resource(path: str, request: Request, context: Context) -> Response:
@@ -243,11 +238,7 @@ def named_graph(path: str, request: Request, context: Context) -> Response:
 
 @router.get("/dataset", responses=RESOLVES, summary="The dataset (303 to its VoID/DCAT description)")
 def dataset_iri(request: Request, context: Context) -> Response:
-    chosen = choose_format(request.headers.get("accept"))
-    if chosen is None:
-        return not_acceptable(request)
-    root = request.scope.get("root_path", "")
-    return RedirectResponse(f"{root}{VOID_PATH}.{chosen.extension}", status_code=303, headers={"Vary": "Accept"})
+    return see_other(request, VOID_PATH)
 
 
 @router.get(VOID_PATH, responses=RESOLVES, summary="VoID and DCAT description of the dataset (Turtle by default)")
@@ -362,6 +353,5 @@ def install_linked_data(app: FastAPI) -> None:
     """Register the linked-data routes (and the static files, when no one has mounted them yet)."""
     app.state.linked_cache = LinkedCache()
     app.include_router(router)
-    if not any(getattr(route, "name", None) == "static" for route in app.routes):
-        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    mount_static(app)
     app.add_middleware(DatasetLinkMiddleware)

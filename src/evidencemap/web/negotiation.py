@@ -1,6 +1,8 @@
-"""Content negotiation for /sparql: which media type to answer with, from ``Accept`` (with q-values) or from the
-``format`` parameter browsers can set, with separate tables for tabular (SELECT), boolean (ASK) and graph
-(CONSTRUCT, DESCRIBE, the service description) results. Pure functions, no request objects.
+"""Content negotiation: which media type to answer with, from ``Accept`` (with q-values, RFC 9110 12.5.1) or from
+a ``format`` parameter. Pure functions, no request objects; every part of the HTTP surface negotiates through them:
+:func:`best` and :func:`preferred` for /api, the linked-data documents and the error pages, :func:`negotiate` for
+/sparql, whose ``format`` values and separate tables for tabular (SELECT), boolean (ASK) and graph (CONSTRUCT,
+DESCRIBE, the service description) results are defined here too.
 
 >>> choose(OFFERS["tabular"], parse_accept("text/csv;q=0.5, application/sparql-results+xml")).media_type
 'application/sparql-results+xml'
@@ -8,14 +10,19 @@
 'text/turtle'
 >>> choose(OFFERS["graph"], parse_accept("application/sparql-results+json")) is None
 True
+>>> preferred("application/ld+json;q=0.5, */*;q=0.1", ("application/json", "application/ld+json"))
+'application/ld+json'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..errors import BadRequest, NotAcceptable
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,19 +137,38 @@ def parse_accept(header: str | None) -> list[MediaRange]:
 
 def quality(ranges: list[MediaRange], media_type: str) -> float:
     """The q the client gives ``media_type``: that of the most specific range naming it (RFC 9110 12.5.1)."""
-    best, q = -1, 0.0
+    closest, q = -1, 0.0
     for r in ranges:
         s = r.specificity(media_type)
-        if s > best:
-            best, q = s, r.q
-    return q if best >= 0 else 0.0
+        if s > closest:
+            closest, q = s, r.q
+    return q if closest >= 0 else 0.0
+
+
+def best(candidates: Sequence[T], ranges: list[MediaRange], media_types: Callable[[T], Iterable[str]]) -> T | None:
+    """The candidate with the highest q above 0, a candidate taking the best q of its media types (a type and its
+    aliases); the candidates' order (the server's preference) breaks ties. None when nothing is acceptable."""
+    scored = [(max((quality(ranges, m) for m in media_types(c)), default=0.0), -i, c) for i, c in enumerate(candidates)]
+    if not scored:
+        return None
+    q, _, chosen = max(scored, key=lambda t: (t[0], t[1]))
+    return chosen if q > 0 else None
 
 
 def choose(offers: tuple[Offer, ...], ranges: list[MediaRange]) -> Offer | None:
     """The offer with the highest q above 0 (the server's order breaks ties); None when nothing is acceptable."""
-    scored = [(quality(ranges, o.media_type), -i, o) for i, o in enumerate(offers)]
-    q, _, offer = max(scored, key=lambda t: (t[0], t[1]))
-    return offer if q > 0 else None
+    return best(offers, ranges, lambda o: (o.media_type,))
+
+
+def preferred(accept: str | None, offered: Sequence[str]) -> str | None:
+    """The media type of ``offered`` that the ``Accept`` header prefers; the first one when it has no preference
+    (no header, ``*/*`` or a tie); None when it rules out every one (answer :func:`not_acceptable`)."""
+    return best(offered, parse_accept(accept), lambda m: (m,))
+
+
+def not_acceptable(accept: str | None, offered: Iterable[str]) -> NotAcceptable:
+    """The 406 for an ``Accept`` header that rules out everything offered, naming what would do."""
+    return NotAcceptable(f"Cannot answer with {(accept or '').strip()!r}.", hint=f"Use one of: {', '.join(offered)}.")
 
 
 def negotiate(accept: str | None, fmt: str | None = None) -> dict[str, Offer]:
@@ -159,10 +185,7 @@ def negotiate(accept: str | None, fmt: str | None = None) -> dict[str, Offer]:
     chosen = {kind: choose(offers, ranges) for kind, offers in OFFERS.items()}
     found = {kind: offer for kind, offer in chosen.items() if offer is not None}
     if not found:
-        raise NotAcceptable(
-            f"None of the types in Accept: {accept} can be produced.",
-            hint=f"Accept one of: {', '.join(media_types())}.",
-        )
+        raise not_acceptable(accept, media_types())
     return found
 
 

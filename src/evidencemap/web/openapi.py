@@ -32,25 +32,6 @@ def current_document() -> dict[str, Any]:
     return create_app(Settings()).openapi()
 
 
-def comparable(document: dict[str, Any]) -> dict[str, Any]:
-    """The document without the operation ids that several operations share.
-
-    FastAPI derives one route's operation id from the first of its methods, a set whose order changes with Python's
-    hash seed: a route serving GET and POST (as /sparql does) gets "..._get" in one process and "..._post" in
-    another, for both operations (FastAPI warns "Duplicate Operation ID"). Dropping such ids keeps the comparison
-    stable until that route declares its own ids.
-    """
-    operations = [op for item in document.get("paths", {}).values() for op in item.values() if isinstance(op, dict)]
-    ids = [op.get("operationId") for op in operations]
-    shared = {i for i in ids if i is not None and ids.count(i) > 1}
-    copy = json.loads(json.dumps(document))
-    for item in copy.get("paths", {}).values():
-        for op in item.values():
-            if isinstance(op, dict) and op.get("operationId") in shared:
-                del op["operationId"]
-    return copy
-
-
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -64,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = current_document()
     if args.check:
         stored = json.loads(target.read_text(encoding="utf-8")) if target.exists() else None
-        if stored is None or comparable(stored) != comparable(document):
+        if stored != document:
             print(f"{target} is out of date; run: python -m evidencemap.web.openapi", file=sys.stderr)
             return 1
         print(f"{target} is up to date")

@@ -7,26 +7,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from .api import (
-    Limit,
-    Offset,
-    build_answer,
-    build_concept_page,
-    build_facets_page,
-    build_review_page,
-    build_study_detail,
-    build_study_list,
-    canonical_params,
-    parse_selection,
-    url,
-)
+from .api import build_concept_page, build_facets_page, build_study_detail, build_study_list, parse_selection
 from .api import router as api_router
+from .api_ask import build_answer
+from .api_common import Limit, Offset, canonical_params, url
+from .api_review import build_review_page
 from .context import AppContext, get_context
 from .models import HomePage
-from .templating import STATIC_DIR, render
+from .templating import mount_static, render
 
 router = APIRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(get_context)]
@@ -92,5 +82,4 @@ def install(app: FastAPI) -> None:
     app.include_router(api_router)
     app.include_router(router)
     app.state.render_error = render_error
-    if not any(getattr(route, "name", None) == "static" for route in app.routes):
-        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    mount_static(app)

@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from ..errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
 from ..namespaces import PREFIXES
@@ -29,7 +28,7 @@ from .errors import error_response, wants_html
 from .negotiation import Offer, negotiate
 from .sparql_editor import render_editor, render_results
 from .sparql_service import service_description
-from .templating import STATIC_DIR
+from .templating import mount_static
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -180,7 +179,10 @@ def _too_long(length: int, limit: int, what: str) -> QueryTooLong:
 # -- answering ------------------------------------------------------------------------------------------------
 
 
-@router.api_route("/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 query endpoint (read-only)")
+# One function, two routes: a route serving several methods gets one operation id for all of them, derived from
+# whichever method its set yields first (which changes with Python's hash seed).
+@router.post("/sparql", summary="SPARQL 1.1 query endpoint (read-only)", operation_id="sparql_sparql_post")
+@router.get("/sparql", summary="SPARQL 1.1 query endpoint (read-only)", operation_id="sparql_sparql_get")
 async def sparql(request: Request) -> Response:
     """Query by GET (``?query=``), by form POST or by POST of ``application/sparql-query``; without a query, the
     service description (Turtle by default) or, for browsers, the query editor."""
@@ -203,7 +205,7 @@ async def _without_query(request: Request, context: AppContext, offers: dict[str
     if offer is None:
         raise NotAcceptable(
             "The service description is RDF and the request accepts no RDF type.",
-            hint="Accept text/turtle, application/n-triples, application/ld+json or application/rdf+xml.",
+            hint="Use one of: text/turtle, application/n-triples, application/ld+json, application/rdf+xml.",
         )
     if offer.serialiser == "html":
         return await render_editor(request, context, "", None)
@@ -320,5 +322,4 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
 
     app.router.lifespan_context = lifespan
     app.include_router(router)
-    if not any(getattr(route, "name", None) == "static" for route in app.routes):
-        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    mount_static(app)

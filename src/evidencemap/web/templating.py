@@ -1,4 +1,5 @@
-"""The Jinja2 templates of the HTML pages, and the helper that renders a page model with its JSON twin.
+"""The Jinja2 templates of the HTML pages, the helper that renders a page model with its JSON twin, and the
+static files every part of the app mounts once (:func:`mount_static`).
 
 Every page (this package's and other routers') should render through :data:`templates`: its context processor adds
 ``site``, the attribution of the review(s) the map is built from, read from the store, which base.html shows in
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ..studies import reviews
+from ..reviews import reviews
 from .models import ReviewInfo
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -48,6 +50,12 @@ def site_context(request: Request) -> dict[str, Any]:
 def emphasis(text: str | None) -> Markup:
     """Text with the reference list's *starred* journal names in italics (everything else escaped)."""
     return Markup(re.sub(r"\*([^*]+)\*", r"<i>\1</i>", str(escape(text or ""))))
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve ``static/`` at /static, unless a part of the app installed before has (each part can be used alone)."""
+    if not any(getattr(route, "name", None) == "static" for route in app.routes):
+        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[site_context])

@@ -7,26 +7,24 @@ showing that cell's studies, and the same matrix is given as a table for screen 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
 from .. import network as net
 from ..errors import InvalidParameter
 from ..facets import Selection
 from ..gapmap import ALTERNATIVE_COLS, DEFAULT_BREAKDOWN, DEFAULT_ROWS, Cell, GapMap, build_gap_map
+from ..linkeddata import path_for_iri
 from ..prisma import prisma_svg
 from ..svgdraw import bubble_map, fragment, network_drawing, serialise
 from ..vocabulary import Facet, Vocabulary
 from .context import AppContext, get_context
-from .templating import templates
+from .templating import mount_static, templates
 
-HERE = Path(__file__).resolve().parent
 router = APIRouter()
 Context = Annotated[AppContext, Depends(get_context)]
 
@@ -39,8 +37,7 @@ EXPORTS = {"graphml": ("application/graphml+xml", net.graphml_bytes), "gexf": ("
 def install(app: FastAPI) -> None:
     """Register the routes (and serve ``static/`` if no other part of the app does yet)."""
     app.include_router(router)
-    if not any(getattr(route, "name", None) == "static" for route in app.routes):
-        app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    mount_static(app)
 
 
 # -- parameters ------------------------------------------------------------------------------------------------
@@ -109,16 +106,10 @@ def _url(path: str, params: dict[str, Any]) -> str:
     return f"{path}?{urlencode(params, doseq=True)}" if params else path
 
 
-def local_path(context: AppContext, iri: str) -> str:
-    """Where this server answers for an IRI of the map (the IRI itself when it is not under the base)."""
-    base = context.settings.base_iri
-    return "/" + iri[len(base):] if iri.startswith(base) else iri
-
-
 def _cell_dict(gap_map: GapMap, cell: Cell, context: AppContext) -> dict[str, Any]:
     data = next(c for c in gap_map.to_dict()["cells"] if c["key"] == cell.key)
     for study in data["studies"]:
-        study["url"] = local_path(context, study["iri"])
+        study["url"] = path_for_iri(context.evidence_map, study["iri"]) or study["iri"]
     if cell.row.facet != cell.col.facet:
         params = {**gap_map.selection.as_params()}
         for value in (cell.row, cell.col):
