@@ -8,9 +8,9 @@ about the study or its intervention, which share of findings is derived, and whi
 passage comes from. Concepts of a scheme that the real map never uses get a small weight, so every concept and every
 level of a hierarchy ("online" and its narrower "hybrid") is exercised.
 
-Each synthetic study has a report (title, year, DOI), an intervention and ~13 ``evm:Finding`` nodes, each pointing to
-a passage (shared by the studies of a block, as a passage of the review cites several studies). Findings are left
-for the product's loader to materialise, as in the real map. The output is N-Triples (or Turtle) in a temporary
+Each synthetic study has a report (title, authors, year, DOI), an intervention and ~13 ``evm:Finding`` nodes, each
+pointing to a passage (shared by the studies of a block, as a passage of the review cites several studies). Findings
+are left for the product's loader to materialise, as in the real map. The output is N-Triples (or Turtle) in a temporary
 folder; generated data is never committed.
 
     python benchmarks/synthetic.py --studies 10000 [--format nt|ttl] [--seed 2025] [--out DIR]
@@ -31,13 +31,14 @@ from pathlib import Path
 
 from evidencemap import namespaces as ns
 from evidencemap.loading import build_store
-from evidencemap.store import EvidenceMap
 from evidencemap.settings import Settings
+from evidencemap.store import EvidenceMap
 
 GENERATOR_VERSION = 2
 PASSAGE_BLOCK = 25  # studies whose findings of one value share a passage
 UNUSED_CONCEPT_WEIGHT = 0.3  # weight (in studies of the real map) of a leaf concept the real map never uses
 DATA = ns.DATA
+RATIONALE = '"Forced by elimination among the counts of the review."'
 XSD = ns.XSD
 
 
@@ -240,7 +241,7 @@ def triples(studies: int, profile: Profile, seed: int = 2025) -> Iterator[str]:
                 yield f"{f} {_iri(evm + 'support')} {_iri(evm + ('Derived' if derived else 'Cited'))} ."
                 yield f"{f} {_iri(ns.PROV + 'wasDerivedFrom')} {_iri(passage)} ."
                 if derived:
-                    yield f"{f} {_iri(evm + 'rationale')} {_lit('Forced by elimination among the counts of the review.')} ."
+                    yield f"{f} {_iri(evm + 'rationale')} {RATIONALE} ."
                 if evidence_types and rng.random() < dim.evidence_type_share:
                     yield f"{f} {_iri(evm + 'findingEvidenceType')} {_iri(rng.choice(evidence_types))} ."
                 if passage not in passages:
