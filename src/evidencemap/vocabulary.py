@@ -15,8 +15,6 @@ from . import namespaces as ns
 from .errors import InvalidParameter, NotFound
 from .store import EvidenceMap, to_python
 
-MAPPING_PROPERTIES = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
-
 
 @dataclass(frozen=True)
 class Concept:
@@ -237,5 +235,3 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
 def scheme_slug(iri: str) -> str:
     return ns.last_segment(iri)
 
-
-__all__ = ["MAPPING_PROPERTIES", "Concept", "Facet", "Vocabulary", "load_vocabulary", "ns", "scheme_slug"]
