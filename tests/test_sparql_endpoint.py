@@ -210,9 +210,10 @@ def test_sparql_runaway_query_is_stopped_while_other_requests_are_answered(app: 
     thread = threading.Thread(target=run_away)
     thread.start()
     time.sleep(0.3)  # let the runaway query reach a worker first
-    for _ in range(3):
-        assert client.get("/sparql", params={"query": STUDIES}).status_code == 200
+    assert client.get("/sparql", params={"query": STUDIES}).status_code == 200
     answered_meanwhile = time.perf_counter()
+    for _ in range(2):
+        assert client.get("/sparql", params={"query": STUDIES}).status_code == 200
     thread.join(timeout=30)
 
     response = runaway["response"]

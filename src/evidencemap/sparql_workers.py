@@ -95,8 +95,14 @@ class Zygote:
 
     def spawn(self) -> Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        with theirs:
-            reply = self._command({"op": "spawn"}, fds=[theirs.fileno()])
+        try:
+            with theirs:
+                reply = self._command({"op": "spawn"}, fds=[theirs.fileno()])
+        except BaseException:
+            # The zygote stopped under us (the server is shutting down while still starting, or it died): our end
+            # of the pair would otherwise stay open until garbage collection.
+            ours.close()
+            raise
         return Worker(int(reply["pid"]), Connection(ours.detach()))
 
     def kill(self, worker: Worker) -> None:
