@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from . import namespaces as ns
 from .errors import InvalidParameter
+from .facet_index import index_of
 from .store import Binding, EvidenceMap
 from .vocabulary import Concept, Facet, Vocabulary
 
@@ -65,6 +66,10 @@ class Selection:
         """The selection as query parameters (a stable, shareable URL)."""
         return {c.facet.name: [x.slug for x in c.concepts] or list(c.literals) for c in self.choices}
 
+    def terms(self) -> list[tuple[Facet, tuple[str, ...], tuple[str, ...]]]:
+        """Each choice as (facet, concept IRIs, literal values): the selection as the facet index reads it."""
+        return [(c.facet, tuple(x.iri for x in c.concepts), c.literals) for c in self.choices]
+
     def without(self, facet_name: str) -> Selection:
         return Selection(tuple(c for c in self.choices if c.facet.name != facet_name))
 
@@ -96,7 +101,16 @@ def studies_query(selection: Selection) -> str:
 
 
 def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
-    """IRIs of the studies matching ``selection``, ordered by their reference number in the review."""
+    """IRIs of the studies matching ``selection``, ordered by their reference number in the review.
+
+    Answered by the map's facet index, which gives what :func:`studies_query` gives (:func:`sparql_select_studies`).
+    """
+    index = index_of(evidence_map)
+    return index.listing(index.matching(selection.terms()))
+
+
+def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
+    """:func:`select_studies` by running :func:`studies_query` (for a store the index does not cover, and tests)."""
     return [row["study"] for row in evidence_map.select(studies_query(selection))]
 
 
@@ -120,5 +134,14 @@ def counts_query(facet: Facet, selection: Selection) -> str:
 
 
 def facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:
-    """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise."""
+    """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise.
+
+    Answered by the map's facet index, which gives what :func:`counts_query` gives (:func:`sparql_facet_counts`).
+    """
+    index = index_of(evidence_map)
+    return index.counts(facet, index.matching(selection.terms()))
+
+
+def sparql_facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:
+    """:func:`facet_counts` by running :func:`counts_query` (for a store the index does not cover, and tests)."""
     return {str(row["value"]): int(row["n"]) for row in evidence_map.select(counts_query(facet, selection))}

@@ -3,8 +3,9 @@
 Either axis is one facet or several stacked (the default rows are the intervention's modality and components; the
 default columns are the outcome domains, with challenges as the alternative column set). A study counts under a
 concept when it has that concept or a narrower one (``skos:broader*``, as in :mod:`evidencemap.facets`), and the
-facet filters of ``/api/studies`` restrict the studies. Everything is read from the store in three queries (the
-studies on each axis and the studies' details), so a study added to the data changes every cell.
+facet filters of ``/api/studies`` restrict the studies. The studies on each axis come from the map's facet index
+(:mod:`evidencemap.facet_index`, read from the store) and the studies' details from one query, so a study added to
+the data changes every cell.
 
 A scoping review maps what has been studied; it appraises no study's quality. Bubble size is a number of studies and
 colour a study design or evidence type: neither ever encodes strength of evidence (see :data:`CAVEAT`).
@@ -19,10 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyoxigraph as ox
 
 from . import namespaces as ns
 from .errors import InvalidParameter
+from .facet_index import index_of
 from .facets import PREFIXES, Selection
 from .store import EvidenceMap
 from .vocabulary import Concept, Facet, Vocabulary
@@ -266,35 +269,6 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
     return Axis(tuple(facets), values)
 
 
-def axis_query(axis: Axis, selection: Selection) -> str:
-    """SPARQL for (study, axis value) pairs: a study is under a concept when it has it or a narrower one.
-
-    Each facet of the axis is a self-contained UNION branch (study type, filters and values inside it): pyoxigraph
-    0.5 evaluates that form in milliseconds where a UNION joined to an outer pattern took seconds at 1,000 studies.
-    """
-    where = selection.patterns()
-    branches = []
-    for facet in axis.facets:
-        terms = " ".join(str(v.term) for v in axis.values if v.facet == facet)
-        if not terms:
-            continue
-        if facet.is_concept_facet:
-            match = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
-        else:
-            match = f"?study {facet.sparql_path()} ?value ."
-        branches.append(
-            "{\n    ?study a evm:IncludedStudy .\n"
-            + (where.replace("\n", "\n  ") + "\n" if where else "")
-            + f"    {match}\n    VALUES ?value {{ {terms} }}\n  }}"
-        )
-    return (
-        PREFIXES
-        + "SELECT DISTINCT ?study ?value WHERE {\n  "
-        + ("\n  UNION ".join(branches) or "FILTER(false)")
-        + "\n}"
-    )
-
-
 def studies_detail_query(selection: Selection, breakdown: Sequence[Facet]) -> str:
     """SPARQL for the studies matching ``selection`` with their citation and direct breakdown values."""
     where = selection.patterns()
@@ -337,16 +311,19 @@ def _studies(
 
 
 def _membership(evidence_map: EvidenceMap, axis: Axis, selection: Selection) -> dict[str, list[str]]:
-    """study IRI -> keys of the axis values it falls under."""
-    term_keys: dict[str, list[str]] = defaultdict(list)
-    for v in axis.values:
-        term_keys[str(v.term)].append(v.key)
+    """study IRI -> keys of the axis values it falls under (a concept covers its narrower ones), from the facet
+    index: the (study, value) pairs of facets.counts_query, restricted to the studies matching ``selection``."""
+    index = index_of(evidence_map)
+    matching = index.matching(selection.terms())
     out: dict[str, list[str]] = defaultdict(list)
-    for solution in evidence_map.query(axis_query(axis, selection)):
-        study = solution["study"].value
-        for key in term_keys.get(str(solution["value"]), []):
-            if key not in out[study]:
-                out[study].append(key)
+    for value in axis.values:
+        has = index.facet(value.facet).masks.get(value.term)
+        if has is None:
+            continue
+        for position in np.flatnonzero(has & matching):
+            keys = out[index.studies[position]]
+            if value.key not in keys:
+                keys.append(value.key)
     return out
 
 

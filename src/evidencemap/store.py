@@ -32,6 +32,8 @@ class EvidenceMap:
     sources: list[Path] = field(default_factory=list)
     loaded_at: float = field(default_factory=time.time)
     load_seconds: float = 0.0
+    # Structures computed from the store and kept with it (the facet index): whatever changes the store drops them.
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> EvidenceMap:

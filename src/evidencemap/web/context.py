@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from ..facet_index import index_of
 from ..settings import Settings
 from ..store import EvidenceMap
 from ..vocabulary import Vocabulary, load_vocabulary
@@ -20,7 +21,9 @@ class AppContext:
     @classmethod
     def build(cls, settings: Settings, evidence_map: EvidenceMap | None = None) -> AppContext:
         evidence_map = evidence_map or EvidenceMap.load(settings)
-        return cls(evidence_map=evidence_map, vocabulary=load_vocabulary(evidence_map), settings=settings)
+        vocabulary = load_vocabulary(evidence_map)
+        index_of(evidence_map).warm(vocabulary.facets)  # before serving, so that no visitor waits for it
+        return cls(evidence_map=evidence_map, vocabulary=vocabulary, settings=settings)
 
 
 def get_context(request: Request) -> AppContext:

@@ -177,7 +177,10 @@ class StudyList(Model):
         description="The filters in force, by facet name (values of a facet OR-ed, facets AND-ed).",
         examples=[{"delivery": ["online"], "challenge": ["emotional-vulnerability-burnout"]}],
     )
-    sparql: str = Field(description="The SPARQL query that selected the studies.")
+    sparql: str = Field(description=(
+        "The SPARQL query that selects these studies (the server answers it from its facet index, which gives the "
+        "same studies; run it on /sparql to check)."
+    ))
     studies: list[Study]
     facets: list[FacetCounts] = Field(description="Every facet with its value counts among the matching studies.")
     links: ListLinks
@@ -367,8 +370,10 @@ class AskAnswer(Model):
     understood: bool = Field(description="False when no concept was recognised: nothing was searched.")
     message: str = Field("", description="Anything the reader should know about the reading.")
     interpretation: Interpretation
-    sparql: str | None = Field(None, description="The SPARQL that selected the studies (as /api/studies runs).")
-    values_sparql: str | None = Field(None, description="The SPARQL that counted the values, for 'values'.")
+    sparql: str | None = Field(
+        None, description="The SPARQL query that selects the studies (as /api/studies gives for these filters)."
+    )
+    values_sparql: str | None = Field(None, description="The SPARQL query that counts the values, for 'values'.")
     total: int = Field(description="How many studies match.")
     values: list[AnswerValue] = Field(default_factory=list, description="For 'values': the values with counts.")
     values_facet: str | None = Field(None, description="For 'values': the facet asked about.")
