@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import pickle
@@ -138,3 +139,19 @@ def test_run_query_safely_returns_picklable_failures(store: ox.Store) -> None:
     assert isinstance(again, SparqlSyntaxError) and again.line == 1
     outcome = run_query_safely(store, QueryRequest("ASK {}", ALL))
     assert isinstance(pickle.loads(pickle.dumps(outcome)), QueryOutcome)
+
+
+@pytest.mark.parametrize("query", [f"SELECT * WHERE {{ <{EX}s> ?p ?o }}", f"CONSTRUCT WHERE {{ <{EX}s> ?p ?o }}"])
+def test_run_query_keeps_no_result_iterator_alive(store: ox.Store, query: str) -> None:
+    """The query's parse leaves reference cycles behind; they must not hold pyoxigraph's result iterator, which a
+    garbage collection on another thread (a server's) could not drop."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        run_query(store, QueryRequest(query, ALL, union_default_graph=False))
+        gc.collect()
+        kept = [type(o).__name__ for o in gc.garbage if isinstance(o, ox.QuerySolutions | ox.QueryTriples)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert kept == []

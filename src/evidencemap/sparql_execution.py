@@ -111,7 +111,13 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
         )
     try:
         result = store.query(request.text, base_iri=request.base_iri, **_dataset(request, inspected.has_dataset))
-        written = _write(result, serialiser, request, {**request.prefixes, **inspected.prefixes})
+        try:
+            written = _write(result, serialiser, request, {**request.prefixes, **inspected.prefixes})
+        finally:
+            # Parsing the query above (rdflib's pyparsing grammar) leaves exceptions in reference cycles that keep
+            # this frame alive, locals included, until a garbage collection, which may run on another thread; and
+            # pyoxigraph's result iterators must be dropped on the thread that made them.
+            del result
     except SyntaxError as exc:
         raise engine_syntax_error(str(exc), request.text) from None
     return QueryOutcome(form, serialiser, written.body, written.rows, written.truncated,
