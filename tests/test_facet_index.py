@@ -149,7 +149,23 @@ def test_the_index_is_built_once_and_rebuilt_after_forget(bundled: EvidenceMap) 
     assert second is not first and second.studies == first.studies
 
 
-def test_the_values_query_is_the_counts_pattern(vocabulary: Vocabulary) -> None:
-    text = facet_index.values_query(vocabulary.facet("delivery"))
-    assert "skos:broader* ?value" in text and "evm:IncludedStudy" in text
-    ox.Store().query(text)  # parses
+def pairs_by_sparql(evidence_map: EvidenceMap, facet: Facet) -> set[tuple[str, ox.NamedNode | ox.Literal]]:
+    return {(study.value, value) for study, value in evidence_map.query(facet_index.values_query(facet))}
+
+
+def pairs_in_index(evidence_map: EvidenceMap, facet: Facet) -> set[tuple[str, ox.NamedNode | ox.Literal]]:
+    index = facet_index.index_of(evidence_map)
+    masks = index.facet(facet).masks
+    return {(index.studies[i], value) for value, mask in masks.items() for i in mask.nonzero()[0]}
+
+
+@pytest.mark.parametrize("which", ["bundled", "synthetic"])
+def test_the_index_holds_the_pairs_of_the_counts_pattern(which: str, request: pytest.FixtureRequest,
+                                                         vocabulary: Vocabulary) -> None:
+    """Read in two steps (direct values, then the hierarchy), the index holds exactly the (study, value) pairs of
+    the one-pattern query ``?study path ?direct . ?direct skos:broader* ?value``."""
+    evidence_map: EvidenceMap = request.getfixturevalue(which)
+    for facet in vocabulary.facets:
+        expected = pairs_by_sparql(evidence_map, facet)
+        assert expected, facet.name
+        assert pairs_in_index(evidence_map, facet) == expected, facet.name

@@ -47,13 +47,22 @@ GROUP BY ?study"""
 
 
 def values_query(facet: Facet) -> str:
-    """The (study, value) pairs of ``facet``, a pair possibly repeated: a concept facet's values with their broader
-    concepts (the pattern of :func:`evidencemap.facets.counts_query`)."""
+    """The (study, value) pairs of ``facet``: the pattern of :func:`evidencemap.facets.counts_query`, where a concept
+    facet's values include their broader concepts. The index reads the same pairs in two cheaper steps (the direct
+    values, then the hierarchy); tests compare the two."""
     if facet.is_concept_facet:
         value = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
     else:
         value = f"?study {facet.sparql_path()} ?value ."
     return PREFIXES + f"SELECT ?study ?value WHERE {{\n  ?study a evm:IncludedStudy .\n  {value}\n}}"
+
+
+def direct_values_query(facet: Facet) -> str:
+    """The values a resource reaches by ``facet``'s path (the index keeps those of the included studies)."""
+    return PREFIXES + f"SELECT ?study ?value WHERE {{ ?study {facet.sparql_path()} ?value }}"
+
+
+BROADER_QUERY = PREFIXES + "SELECT ?narrower ?broader WHERE { ?narrower skos:broader+ ?broader }"
 
 
 @dataclass
@@ -108,14 +117,25 @@ class FacetIndex:
     def _read(self, facet: Facet) -> FacetValues:
         position = {iri: i for i, iri in enumerate(self.studies)}
         by_value: dict[Binding, list[int]] = defaultdict(list)
-        for study, value in self.evidence_map.query(values_query(facet)):
-            if study.value in position:
-                by_value[value].append(position[study.value])
+        for study, value in self.evidence_map.query(direct_values_query(facet)):
+            found = position.get(study.value)
+            if found is not None:
+                by_value[value].append(found)
         masks: dict[Binding, Mask] = {}
         for value, positions in by_value.items():
             mask = np.zeros(self.size, dtype=bool)
             mask[positions] = True
             masks[value] = mask
+        if facet.is_concept_facet:  # a study also has every broader concept of its values (skos:broader*)
+            broader: dict[Binding, set[Binding]] = defaultdict(set)
+            for narrower, ancestor in self.evidence_map.query(BROADER_QUERY):
+                broader[narrower].add(ancestor)
+            for value, mask in list(masks.items()):
+                for ancestor in broader.get(value, ()):
+                    if ancestor in masks:
+                        masks[ancestor] = masks[ancestor] | mask
+                    else:
+                        masks[ancestor] = mask.copy()
         return FacetValues(masks, {value: str(to_python(value)) for value in masks})
 
     # -- the questions of facets.py -------------------------------------------------------------------------------
@@ -165,4 +185,4 @@ def forget(evidence_map: EvidenceMap) -> None:
         evidence_map.derived.pop(_KEY, None)
 
 
-__all__ = ["FacetIndex", "forget", "index_of", "values_query"]
+__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of", "values_query"]
