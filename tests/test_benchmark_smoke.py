@@ -23,6 +23,8 @@ from evidencemap.vocabulary import load_vocabulary
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 STUDIES = 50
+BENCH_SELECTIONS = ["no filter", "delivery=online", "delivery=online & challenge=burnout",
+                    "modality=structured & component=psychoeducation,skill-building"]
 
 
 def run_script(*args: str) -> str:
@@ -88,6 +90,19 @@ def test_benchmark_prints_every_candidate_query_and_target(synthetic_file: Path,
         assert all(cell.endswith(" ms") or cell == "timeout" for cell in cells[1:4]), row
     written = out.read_text(encoding="utf-8")
     assert written.startswith("<!-- bench_store.py: begin -->") and "### Targets of issue 2" in written
+
+
+def test_facet_benchmark_prints_both_columns_for_every_selection(synthetic_file: Path) -> None:
+    printed = run_script(str(BENCH / "bench_facets.py"), "--sizes", str(STUDIES), "--repeat", "1",
+                         "--data-dir", str(synthetic_file.parent))
+    lines = printed.splitlines()
+    assert f"### {STUDIES} studies" in lines
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| selection")]
+    assert [r.split("|")[1].strip() for r in rows] == BENCH_SELECTIONS
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert int(cells[1].replace(",", "")) <= STUDIES
+        assert all(cell.endswith(" ms") for cell in cells[2:]), row
 
 
 def _by_substitution(evidence_map: EvidenceMap, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> list:
