@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,10 @@ from rdflib.compare import to_isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, VOID
 
 from evidencemap import namespaces as ns
+from evidencemap.dataset import description, map_version
 from evidencemap.resources import vocabulary_files
+from evidencemap.settings import Settings
+from evidencemap.store import EvidenceMap
 from evidencemap.web.jsonld import jsonld_context
 
 BASE = "https://w3id.org/evidencemap/"
@@ -23,6 +27,8 @@ DATASET = URIRef(BASE + "dataset")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 CC = Namespace("http://creativecommons.org/ns#")
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
+REPOSITORY = Path(__file__).resolve().parents[1]
+DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3 (rdflib knows DCAT 2)
 GRAPHS = [ns.GRAPH_VOCABULARY, ns.GRAPH_DATA, ns.GRAPH_CLAIMS, ns.GRAPH_INFERRED]
 
 
@@ -70,7 +76,7 @@ def test_void_names_licence_attribution_creators_version_and_endpoint(void: Grap
     assert review["title"] in str(void.value(DATASET, CC.attributionName))
     creators = [void.value(c, FOAF.name) for c in void.objects(DATASET, DCTERMS.creator)]
     assert creators and all(isinstance(c, Literal) for c in creators)
-    assert str(void.value(DATASET, URIRef(str(DCAT) + "version")))  # DCAT 3 (rdflib knows DCAT 2)
+    assert str(void.value(DATASET, DCAT_VERSION))
     assert void.value(DATASET, DCTERMS.modified) is not None
     assert void.value(DATASET, VOID.sparqlEndpoint) == URIRef(BASE + "sparql")
     assert URIRef(BASE + "ontology") in set(void.objects(DATASET, DCTERMS.conformsTo))
@@ -176,3 +182,42 @@ def test_api_jsonld_through_the_context_url_expands_to_store_triples(client: htt
     missing = [q for q in named if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, None)), None)
                is None]
     assert missing == []
+
+
+def editions_in_the_map_files() -> dict[URIRef, str]:
+    """The edition records of the bundled maps, read from their files (not from the server)."""
+    graph = Graph()
+    for path in sorted((REPOSITORY / "maps").glob("*/*.ttl")):
+        graph.parse(path, format="turtle")
+    return {s: str(v) for s in graph.subjects(RDF.type, DCAT.Dataset) for v in graph.objects(s, DCAT_VERSION)}
+
+
+def test_the_version_is_the_map_edition_not_the_software(void: Graph) -> None:
+    editions = editions_in_the_map_files()
+    assert len(editions) == 1
+    ((edition, version),) = editions.items()
+    assert str(void.value(DATASET, DCAT_VERSION)) == version
+    assert edition in set(void.objects(DATASET, DCTERMS.hasPart))
+
+
+def test_changelog_has_an_entry_for_each_map_edition() -> None:
+    changelog = (REPOSITORY / "CHANGELOG.md").read_text(encoding="utf-8")
+    for edition, version in editions_in_the_map_files().items():
+        slug = str(edition).rsplit("/", 1)[-1]
+        assert re.search(rf"^##+ .*map {slug} {re.escape(version)}\b", changelog, re.MULTILINE | re.IGNORECASE), (
+            f"CHANGELOG.md needs a 'Map {slug} {version}' heading")
+
+
+def test_a_map_without_an_edition_states_no_version() -> None:
+    minimal_map = REPOSITORY / "tests" / "resources" / "shapes" / "valid" / "minimal-map.ttl"
+    minimal = EvidenceMap.load(Settings(data=[minimal_map]))
+    triples = description(minimal, ())
+    assert not any(t.predicate == ox.NamedNode(str(DCAT_VERSION)) for t in triples)
+
+
+def test_several_maps_name_the_edition_of_each_version() -> None:
+    assert map_version([{"edition": "https://example.org/map/a", "version": "1.0.0"}]) == "1.0.0"
+    assert map_version([
+        {"edition": "https://example.org/map/a", "version": "1.0.0", "label": "map A"},
+        {"edition": "https://example.org/map/b", "version": "2.1.0"},
+    ]) == "map A 1.0.0; https://example.org/map/b 2.1.0"

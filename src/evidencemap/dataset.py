@@ -110,6 +110,26 @@ SELECT ?review ?title ?authors ?short ?journal ?volume ?doi ?url ?year ?issued ?
 } ORDER BY ?review
 """
 
+EDITIONS_QUERY = ns.sparql_prefixes(("evm", "prov", "rdfs")) + """
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+SELECT ?edition ?version ?label WHERE {
+  ?edition a dcat:Dataset ; dcat:version ?version ; prov:wasDerivedFrom ?review .
+  ?review a evm:ScopingReview .
+  OPTIONAL { ?edition rdfs:label ?label }
+} ORDER BY ?edition
+"""
+
+
+def map_version(editions: list[dict[str, object]]) -> str | None:
+    """The version the map states for itself (its edition records); None when it states none. With several maps
+    served together, each version is named after its edition."""
+    if not editions:
+        return None
+    if len(editions) == 1:
+        return str(editions[0]["version"])
+    return "; ".join(f"{e.get('label', e['edition'])} {e['version']}" for e in editions)
+
+
 ONTOLOGY_QUERY = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -188,8 +208,13 @@ def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.T
         "Every fact of the scoping review as RDF: the included studies, what the review says about each of them "
         "(each fact with the section and words of the review it rests on), and every count the review states.",
         language="en"))
-    g.add(dataset, DCAT + "version", ox.Literal(__version__))
-    g.add(dataset, OWL + "versionInfo", ox.Literal(__version__))
+    editions = evidence_map.select(EDITIONS_QUERY)
+    version = map_version(editions)
+    if version is not None:  # the map's own edition, never the software's version
+        g.add(dataset, DCAT + "version", ox.Literal(version))
+        g.add(dataset, OWL + "versionInfo", ox.Literal(version))
+    for edition in editions:
+        g.add(dataset, ns.DCTERMS + "hasPart", str(edition["edition"]))
     g.add(dataset, DCAT + "landingPage", base)
     g.add(dataset, VOID + "uriSpace", ox.Literal(evidence_map.iri(ns.DATA)))
     g.add(dataset, VOID + "triples", _typed(total, "integer"))
