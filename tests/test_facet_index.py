@@ -5,6 +5,7 @@ for every single value of every facet, for OR-ed values, for crossed facets, for
 selection, and for studies the list leaves out (no reference number) or values it cannot select (blank nodes).
 """
 
+# ruff: noqa: F811  (the session fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import random
@@ -27,7 +28,8 @@ from evidencemap.facets import (
 )
 from evidencemap.settings import Settings
 from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Facet, Vocabulary, load_vocabulary
+from evidencemap.vocabulary import Facet, Vocabulary
+from visuals_fixtures import bundled, vocabulary  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC_STUDIES = 300
@@ -73,16 +75,6 @@ def assert_same(evidence_map: EvidenceMap, selection: Selection, facets: tuple[F
     for facet in facets:
         assert facet_counts(evidence_map, facet, selection) == sparql_facet_counts(evidence_map, facet, selection), (
             where, facet.name)
-
-
-@pytest.fixture(scope="module")
-def bundled() -> EvidenceMap:
-    return EvidenceMap.load(Settings())
-
-
-@pytest.fixture(scope="module")
-def vocabulary(bundled: EvidenceMap) -> Vocabulary:
-    return load_vocabulary(bundled)
 
 
 @pytest.fixture(scope="module")
