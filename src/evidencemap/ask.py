@@ -10,9 +10,11 @@ of 1) in words of five letters or more; when phrases overlap the longest wins. T
   matching studies, with how many studies have each;
 * anything else -> the matching studies.
 
-Concepts of one facet are OR-ed and different facets AND-ed, exactly as in ``/api/studies``: the answer is computed
-by :class:`facets.Selection` and :func:`facets.select_studies`. A question in which nothing is recognised is answered
-with that fact and the closest labels, never with every study.
+Concepts of one facet are OR-ed and different facets AND-ed, exactly as in ``/api/studies``: the question becomes a
+:class:`facets.Selection`, and the answer is what the SPARQL of :mod:`evidencemap.facets` for it returns. That SPARQL
+is run here (not the facet index that serves ``/api/studies`` the same studies faster), so the query an answer shows
+is the query that ran. A question in which nothing is recognised is answered with that fact and the closest labels,
+never with every study.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import BadRequest
-from .facets import PREFIXES, Choice, Selection, counts_query, facet_counts, select_studies, studies_query
+from .facets import (
+    PREFIXES,
+    Choice,
+    Selection,
+    counts_query,
+    facet_counts,
+    sparql_facet_counts,
+    sparql_select_studies,
+    studies_query,
+)
 from .store import EvidenceMap
 from .vocabulary import Concept, Facet, Vocabulary
 
@@ -396,11 +407,11 @@ def ask(
     if not answer.understood:
         return answer
     answer.sparql = studies_query(answer.selection)
-    answer.study_iris = select_studies(evidence_map, answer.selection)
+    answer.study_iris = sparql_select_studies(evidence_map, answer.selection)  # runs answer.sparql
     if answer.values_facet is not None:
         facet = answer.values_facet
         answer.values_sparql = counts_query(facet, answer.selection)
-        counts = facet_counts(evidence_map, facet, answer.selection)
+        counts = sparql_facet_counts(evidence_map, facet, answer.selection)  # runs answer.values_sparql
         order = {c.iri: c.order for c in facet.concepts}
         answer.values = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0), kv[0]))
         rows = evidence_map.select(without_value_query(facet, answer.selection))

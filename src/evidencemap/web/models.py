@@ -371,9 +371,9 @@ class AskAnswer(Model):
     message: str = Field("", description="Anything the reader should know about the reading.")
     interpretation: Interpretation
     sparql: str | None = Field(
-        None, description="The SPARQL query that selects the studies (as /api/studies gives for these filters)."
+        None, description="The SPARQL query that ran to select the studies (as /api/studies shows for these filters)."
     )
-    values_sparql: str | None = Field(None, description="The SPARQL query that counts the values, for 'values'.")
+    values_sparql: str | None = Field(None, description="The SPARQL query that ran to count the values, for 'values'.")
     total: int = Field(description="How many studies match.")
     values: list[AnswerValue] = Field(default_factory=list, description="For 'values': the values with counts.")
     values_facet: str | None = Field(None, description="For 'values': the facet asked about.")
