@@ -19,6 +19,7 @@ import pytest
 
 from evidencemap import facet_index
 from evidencemap.facets import (
+    PREFIXES,
     Choice,
     Selection,
     facet_counts,
@@ -141,8 +142,17 @@ def test_the_index_is_built_once_and_rebuilt_after_forget(bundled: EvidenceMap) 
     assert second is not first and second.studies == first.studies
 
 
+def values_query(facet: Facet) -> str:
+    """The (study, value) pairs of ``facet`` in the one pattern of ``facets.counts_query``."""
+    if facet.is_concept_facet:
+        value = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
+    else:
+        value = f"?study {facet.sparql_path()} ?value ."
+    return PREFIXES + f"SELECT ?study ?value WHERE {{\n  ?study a evm:IncludedStudy .\n  {value}\n}}"
+
+
 def pairs_by_sparql(evidence_map: EvidenceMap, facet: Facet) -> set[tuple[str, ox.NamedNode | ox.Literal]]:
-    return {(study.value, value) for study, value in evidence_map.query(facet_index.values_query(facet))}
+    return {(study.value, value) for study, value in evidence_map.query(values_query(facet))}
 
 
 def pairs_in_index(evidence_map: EvidenceMap, facet: Facet) -> set[tuple[str, ox.NamedNode | ox.Literal]]:

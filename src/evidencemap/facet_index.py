@@ -12,6 +12,9 @@ settings); repeated values of one facet are OR, different facets AND; only ``evm
 and only those with a reference number are listed, ordered by it. Tests compare its answers with the SPARQL's on
 the bundled map and on synthetic maps.
 
+The two steps of reading (direct values, then the hierarchy) give the pairs of ``counts_query``'s one pattern
+(``?study path ?direct . ?direct skos:broader* ?value``) much faster; tests compare the two.
+
 The store is read-only once loaded, so an index is built once per map, one facet at a time on first use (or all at
 once by :meth:`FacetIndex.warm`). Whatever changes a loaded store must drop it (:func:`forget`).
 """
@@ -25,7 +28,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pyoxigraph as ox
 
 from . import namespaces as ns
 from .store import Binding, EvidenceMap, to_python
@@ -34,7 +36,6 @@ from .vocabulary import Facet
 Mask = npt.NDArray[np.bool_]
 
 PREFIXES = ns.sparql_prefixes(("evm", "skos"))
-YEAR_TYPE = ox.NamedNode(ns.XSD + "gYear")
 _KEY = "facet-index"
 _BUILD_LOCK = threading.Lock()
 
@@ -44,17 +45,6 @@ SELECT ?study (MIN(?ref) AS ?number) WHERE {
   OPTIONAL { ?study evm:referenceNumber ?ref }
 }
 GROUP BY ?study"""
-
-
-def values_query(facet: Facet) -> str:
-    """The (study, value) pairs of ``facet``: the pattern of :func:`evidencemap.facets.counts_query`, where a concept
-    facet's values include their broader concepts. The index reads the same pairs in two cheaper steps (the direct
-    values, then the hierarchy); tests compare the two."""
-    if facet.is_concept_facet:
-        value = f"?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value ."
-    else:
-        value = f"?study {facet.sparql_path()} ?value ."
-    return PREFIXES + f"SELECT ?study ?value WHERE {{\n  ?study a evm:IncludedStudy .\n  {value}\n}}"
 
 
 def direct_values_query(facet: Facet) -> str:
@@ -80,8 +70,13 @@ class FacetIndex:
     evidence_map: EvidenceMap
     studies: tuple[str, ...]
     listed: Mask  # has a reference number: the studies a list shows
+    _position: dict[str, int] = field(default_factory=dict)
+    _broader: dict[Binding, set[Binding]] | None = None  # every concept's broader concepts, read once
     _facets: dict[tuple[str, str], FacetValues] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._position = {iri: i for i, iri in enumerate(self.studies)}
 
     @classmethod
     def build(cls, evidence_map: EvidenceMap) -> FacetIndex:
@@ -115,10 +110,10 @@ class FacetIndex:
         return self
 
     def _read(self, facet: Facet) -> FacetValues:
-        position = {iri: i for i, iri in enumerate(self.studies)}
+        """One facet's masks (called under the lock): its direct values, then their broader concepts."""
         by_value: dict[Binding, list[int]] = defaultdict(list)
         for study, value in self.evidence_map.query(direct_values_query(facet)):
-            found = position.get(study.value)
+            found = self._position.get(study.value)
             if found is not None:
                 by_value[value].append(found)
         masks: dict[Binding, Mask] = {}
@@ -127,9 +122,11 @@ class FacetIndex:
             mask[positions] = True
             masks[value] = mask
         if facet.is_concept_facet:  # a study also has every broader concept of its values (skos:broader*)
-            broader: dict[Binding, set[Binding]] = defaultdict(set)
-            for narrower, ancestor in self.evidence_map.query(BROADER_QUERY):
-                broader[narrower].add(ancestor)
+            if self._broader is None:
+                self._broader = defaultdict(set)
+                for narrower, ancestor in self.evidence_map.query(BROADER_QUERY):
+                    self._broader[narrower].add(ancestor)
+            broader = self._broader
             for value, mask in list(masks.items()):
                 for ancestor in broader.get(value, ()):
                     if ancestor in masks:
@@ -140,13 +137,11 @@ class FacetIndex:
 
     # -- the questions of facets.py -------------------------------------------------------------------------------
 
-    def matching(self, choices: Iterable[tuple[Facet, tuple[str, ...], tuple[str, ...]]]) -> Mask:
-        """The studies having, for every (facet, concept IRIs, literal values), one of those values."""
+    def matching(self, choices: Iterable[tuple[Facet, tuple[Binding, ...]]]) -> Mask:
+        """The studies having, for every (facet, terms), one of those terms (see ``facets.Selection.terms``)."""
         mask = np.ones(self.size, dtype=bool)
-        for facet, concept_iris, literals in choices:
+        for facet, terms in choices:
             values = self.facet(facet).masks
-            terms: list[ox.NamedNode | ox.Literal] = [ox.NamedNode(iri) for iri in concept_iris]
-            terms += [ox.Literal(v, datatype=YEAR_TYPE) for v in literals]
             either = np.zeros(self.size, dtype=bool)
             for term in terms:
                 found = values.get(term)
@@ -185,4 +180,4 @@ def forget(evidence_map: EvidenceMap) -> None:
         evidence_map.derived.pop(_KEY, None)
 
 
-__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of", "values_query"]
+__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of"]

@@ -10,7 +10,7 @@ in-person settings), through a ``skos:broader*`` property path rather than mater
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -32,6 +32,12 @@ class Choice:
     facet: Facet
     concepts: tuple[Concept, ...] = ()
     literals: tuple[str, ...] = ()
+
+    def terms(self) -> tuple[Binding, ...]:
+        """The chosen values as store terms: the concepts' IRIs, or the years as ``xsd:gYear`` literals."""
+        if self.facet.is_concept_facet:
+            return tuple(ox.NamedNode(c.iri) for c in self.concepts)
+        return tuple(ox.Literal(v, datatype=YEAR_TYPE) for v in self.literals)
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,9 @@ class Selection:
         """The selection as query parameters (a stable, shareable URL)."""
         return {c.facet.name: [x.slug for x in c.concepts] or list(c.literals) for c in self.choices}
 
-    def terms(self) -> list[tuple[Facet, tuple[str, ...], tuple[str, ...]]]:
-        """Each choice as (facet, concept IRIs, literal values): the selection as the facet index reads it."""
-        return [(c.facet, tuple(x.iri for x in c.concepts), c.literals) for c in self.choices]
+    def terms(self) -> list[tuple[Facet, tuple[Binding, ...]]]:
+        """Each choice as (facet, chosen terms): the selection as the facet index reads it."""
+        return [(c.facet, c.terms()) for c in self.choices]
 
     def without(self, facet_name: str) -> Selection:
         return Selection(tuple(c for c in self.choices if c.facet.name != facet_name))
@@ -78,12 +84,8 @@ class Selection:
         lines: list[str] = []
         for i, choice in enumerate(self.choices):
             path = choice.facet.sparql_path() + ("/skos:broader*" if choice.facet.is_concept_facet else "")
-            values: Iterable[Binding] = (
-                [ox.NamedNode(c.iri) for c in choice.concepts]
-                if choice.facet.is_concept_facet
-                else [ox.Literal(v, datatype=YEAR_TYPE) for v in choice.literals]
-            )
-            lines.append(f"  VALUES ?f{i} {{ {' '.join(str(v) for v in values)} }}\n  {study} {path} ?f{i} .")
+            values = " ".join(str(v) for v in choice.terms())
+            lines.append(f"  VALUES ?f{i} {{ {values} }}\n  {study} {path} ?f{i} .")
         return "\n".join(lines)
 
 
