@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from . import namespaces as ns
-from .linkeddata import compact, labels_of, path_for_iri, vocabulary_triples
+from .linkeddata import Value, compact, labels_of, path_for_iri, vocabulary_triples
 from .store import EvidenceMap
 
 OWL = "http://www.w3.org/2002/07/owl#"
@@ -62,18 +62,9 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
-class Ref:
-    """A value in the documentation: a link to a term (in this page or elsewhere) or a literal."""
-
-    text: str
-    href: str | None = None
-    title: str = ""
-
-
-@dataclass(frozen=True)
 class Fact:
     label: str
-    refs: tuple[Ref, ...]
+    refs: tuple[Value, ...]
 
 
 @dataclass(frozen=True)
@@ -184,26 +175,26 @@ class _Builder:
             return ("concept-" if "/" in local else "scheme-") + local.replace("/", "-")
         return None
 
-    def ref(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> list[Ref]:
+    def ref(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> list[Value]:
         if isinstance(term, ox.Literal):
-            return [Ref(term.value)]
+            return [Value(term.value)]
         if isinstance(term, ox.BlankNode):
             members = self.g.rdf_list(term)
             if members:
                 return [r for m in members for r in self.ref(m)]
             name = self.g.value(term, FOAF + "name") or self.g.value(term, ns.RDFS + "label")
-            return [Ref(name)] if name else []
+            return [Value(name)] if name else []
         iri = term.value
         anchor = self.anchor(iri)
         in_page = anchor is not None and (ox.NamedNode(iri) in self.g.out)
         href = f"#{anchor}" if in_page else (path_for_iri(self.map, iri) or iri)
-        return [Ref(self.label(iri) or compact(self.map, iri), href, iri)]
+        return [Value(self.label(iri) or compact(self.map, iri), href, iri)]
 
     def predicate_name(self, iri: str) -> str:
         return PREDICATE_NAMES.get(iri) or self.label(iri) or compact(self.map, iri)
 
     def facts(self, node: ox.NamedNode, inverse: Iterable[tuple[str, str]] = ()) -> tuple[Fact, ...]:
-        grouped: dict[str, list[Ref]] = {}
+        grouped: dict[str, list[Value]] = {}
         for t in self.g.out.get(node, []):
             if t.predicate.value not in SHOWN_APART:
                 grouped.setdefault(self.predicate_name(t.predicate.value), []).extend(self.ref(t.object))
@@ -309,7 +300,7 @@ class _Builder:
         ontologies = self.g.subjects(RDF_TYPE, OWL + "Ontology")
         node = ontologies[0] if ontologies else ox.NamedNode(self.map.iri(ns.ONTOLOGY))
         metadata = [
-            Fact("IRI", (Ref(node.value, path_for_iri(self.map, node.value), node.value),)),
+            Fact("IRI", (Value(node.value, path_for_iri(self.map, node.value), node.value),)),
             *self.facts(node),
         ]
         return OntologyDoc(
