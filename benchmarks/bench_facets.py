@@ -20,17 +20,17 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from evidencemap.facet_index import index_of
-from evidencemap.facets import (
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facet_index import index_of
+from evidencemap.model.facets import (
     Selection,
     facet_counts,
     select_studies,
     sparql_facet_counts,
     sparql_select_studies,
 )
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 from synthetic import write_map
 
 SELECTIONS = {

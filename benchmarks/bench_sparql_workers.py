@@ -30,12 +30,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from evidencemap.errors import QueryTimeout
-from evidencemap.queries import get_named_query
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.queries import get_named_query
+from evidencemap.model.vocabulary import load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.sparql_execution import QueryRequest
-from evidencemap.sparql_workers import WorkerPool
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import load_vocabulary
+from evidencemap.sparql.execution import QueryRequest
+from evidencemap.sparql.workers import WorkerPool
 from evidencemap.web.sparql_editor import with_values
 from synthetic import write_map
 

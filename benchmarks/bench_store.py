@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if chosen - set(CANDIDATES):
         parser.error(f"unknown candidates {', '.join(sorted(chosen - set(CANDIDATES)))}: use {', '.join(CANDIDATES)}")
 
-    from evidencemap.queries import load_named_queries
+    from evidencemap.model.queries import load_named_queries
 
     names = [q.name for q in load_named_queries()]
     command = "python benchmarks/bench_store.py " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -35,12 +35,12 @@ from typing import Any
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
-from evidencemap.facets import Selection, counts_query, facet_counts, select_studies, studies_query
-from evidencemap.loading import MATERIALISE_FINDINGS, build_store
-from evidencemap.queries import NamedQuery, load_named_queries
+from evidencemap.graph.loading import MATERIALISE_FINDINGS, build_store
+from evidencemap.graph.store import Binding, EvidenceMap
+from evidencemap.model.facets import Selection, counts_query, facet_counts, select_studies, studies_query
+from evidencemap.model.queries import NamedQuery, load_named_queries
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import Binding, EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 
 CANDIDATES = ("rdflib", "pyoxigraph", "evidencemap")
 FACET_SELECTION = {"delivery": ["online"], "challenge": ["emotional-vulnerability-burnout"]}
@@ -283,7 +283,7 @@ def run_validation(name: str, path: Path, cap: float) -> dict[str, Any]:
 
     if not shapes_files():
         return {"candidate": name, "validation": "skipped (no shapes in shapes/)"}
-    from evidencemap.validation import shapes_graph, validate_map
+    from evidencemap.graph.validation import shapes_graph, validate_map
 
     shapes = shapes_graph()
     if name == "rdflib":

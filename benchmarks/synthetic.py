@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evidencemap import namespaces as ns
-from evidencemap.loading import build_store
+from evidencemap.graph.loading import build_store
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
 
 GENERATOR_VERSION = 2
 PASSAGE_BLOCK = 25  # studies whose findings of one value share a passage

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from evidencemap.queries import run_named_query
+from evidencemap.model.queries import run_named_query
 
 BURNOUT = "which online studies reported burnout"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from evidencemap.claims import check_claims
+from evidencemap.model.claims import check_claims
 
 
 def test_concept_has_definition_mappings_and_studies(client: httpx.Client) -> None:

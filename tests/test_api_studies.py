@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from evidencemap.facets import Selection, select_studies
-from evidencemap.queries import run_named_query
-from evidencemap.studies import study_summaries
+from evidencemap.model.facets import Selection, select_studies
+from evidencemap.model.queries import run_named_query
+from evidencemap.model.studies import study_summaries
 
 ALL_REFS = list(range(35, 46))
 

@@ -1,12 +1,15 @@
-"""The question parser (evidencemap.ask) on the bundled map, checked against the review's reference numbers, and on
-tiny inline vocabularies to show that it knows only what the vocabulary says."""
+"""The question parser (evidencemap.views.questions) on the bundled map, checked against the review's reference numbers,
+and on tiny inline vocabularies to show that it knows only what the vocabulary says."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
 
-from evidencemap.ask import (
+from evidencemap.errors import BadRequest
+from evidencemap.model.facets import Selection, select_studies
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
+from evidencemap.views.questions import (
     Answer,
     QuestionIndex,
     ask,
@@ -15,9 +18,6 @@ from evidencemap.ask import (
     singular,
     words,
 )
-from evidencemap.errors import BadRequest
-from evidencemap.facets import Selection, select_studies
-from evidencemap.vocabulary import Concept, Facet, Vocabulary
 
 DELIVERY_PATH = ("https://w3id.org/evidencemap/ontology#evaluates", "https://w3id.org/evidencemap/ontology#delivery")
 

@@ -15,10 +15,10 @@ import pyoxigraph as ox
 import pytest
 
 from evidencemap import namespaces as ns
-from evidencemap.queries import load_named_queries
+from evidencemap.graph.store import EvidenceMap, to_python, with_values
+from evidencemap.model.queries import load_named_queries
+from evidencemap.model.vocabulary import load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap, to_python, with_values
-from evidencemap.vocabulary import load_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"

@@ -17,8 +17,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from evidencemap import facet_index
-from evidencemap.facets import (
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model import facet_index
+from evidencemap.model.facets import (
     PREFIXES,
     Choice,
     Selection,
@@ -27,9 +28,8 @@ from evidencemap.facets import (
     sparql_facet_counts,
     sparql_select_studies,
 )
+from evidencemap.model.vocabulary import Facet, Vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Facet, Vocabulary
 from visuals_fixtures import bundled, vocabulary  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from evidencemap.errors import InvalidParameter
-from evidencemap.facets import Selection, facet_counts, select_studies, studies_query
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Selection, facet_counts, select_studies, studies_query
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 
 STUDY = "https://w3id.org/evidencemap/data/study/"
 

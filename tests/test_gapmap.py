@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from evidencemap.errors import InvalidParameter
-from evidencemap.facets import Selection, facet_counts
-from evidencemap.gapmap import CAVEAT, build_gap_map
-from evidencemap.store import EvidenceMap
-from evidencemap.svgdraw import bubble_map, serialise
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Selection, facet_counts
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.render.svg import bubble_map, serialise
+from evidencemap.views.gapmap import CAVEAT, build_gap_map
 from visuals_fixtures import bundled, map_with_extra_study, refs, studies_with, vocabulary  # noqa: F401
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -16,10 +16,10 @@ from rdflib.compare import to_isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, VOID
 
 from evidencemap import namespaces as ns
-from evidencemap.dataset import description, map_version
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.publish.dataset import description, map_version
 from evidencemap.resources import vocabulary_files
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
 from evidencemap.web.jsonld import jsonld_context
 
 BASE = "https://w3id.org/evidencemap/"

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDFS, SKOS
 
-from evidencemap.ontology_docs import ontology_doc
+from evidencemap.publish.ontology_docs import ontology_doc
 
 BASE = "https://w3id.org/evidencemap/"
 EVM = BASE + "ontology#"

@@ -11,7 +11,7 @@ from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.compare import to_isomorphic
 from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
-from evidencemap import linkeddata as ld
+from evidencemap.publish import linkeddata as ld
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
 from evidencemap.web.linked import choose_format

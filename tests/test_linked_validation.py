@@ -6,7 +6,7 @@ import httpx
 from rdflib import RDF, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, SH
 
-from evidencemap.validation import shapes_version
+from evidencemap.graph.validation import shapes_version
 
 
 def test_validation_report_is_rdf_with_the_shapes_version(client: httpx.Client) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from evidencemap.errors import DataError
-from evidencemap.facets import Selection, select_studies
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Selection, select_studies
+from evidencemap.model.vocabulary import load_vocabulary
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import load_vocabulary
 
 
 def test_missing_file_is_refused(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evidencemap.claims import AGREES, DISAGREES, NOT_ATTRIBUTABLE, check_claims, summary
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.claims import AGREES, DISAGREES, NOT_ATTRIBUTABLE, check_claims, summary
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.resources import bundled_map_dir
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "dufour-2025-peer-support-bpd-scoping-review.txt"
 EVM = "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nPREFIX oa: <http://www.w3.org/ns/oa#>\n"

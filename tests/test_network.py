@@ -12,8 +12,10 @@ import networkx as nx
 import pytest
 
 from evidencemap.errors import BadRequest, NotFound
-from evidencemap.facets import Selection
-from evidencemap.network import (
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Selection
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.views.network import (
     build_network,
     central_concepts,
     gexf_bytes,
@@ -24,8 +26,6 @@ from evidencemap.network import (
     node_link,
     study_concept_graph,
 )
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 from visuals_fixtures import bundled, map_with_extra_study, refs, studies_with, vocabulary  # noqa: F401
 
 EVM = "https://w3id.org/evidencemap/ontology#"
@@ -162,7 +162,7 @@ def test_network_follows_a_study_added_to_the_data(tmp_path: Path) -> None:
 def test_study_similarity_refuses_too_many_studies(
     bundled: EvidenceMap, vocabulary: Vocabulary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import evidencemap.network as network
+    import evidencemap.views.network as network
 
     monkeypatch.setattr(network, "MAX_SIMILARITY_STUDIES", 10)
     with pytest.raises(BadRequest) as raised:
@@ -174,7 +174,7 @@ def test_study_similarity_refuses_too_many_studies(
 def test_central_concepts_estimate_betweenness_on_large_graphs(
     bundled: EvidenceMap, vocabulary: Vocabulary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import evidencemap.network as network
+    import evidencemap.views.network as network
 
     exact = central_concepts(study_concept_graph(bundled, vocabulary))
     assert {c["betweenness_sampled"] for c in exact} == {0}

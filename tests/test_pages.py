@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from jinja2 import meta
 
 from app_support import TestClient
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
 from evidencemap.web.app import create_app
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
 from evidencemap.web.templating import TEMPLATES_DIR

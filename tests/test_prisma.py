@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from evidencemap.errors import NotFound
-from evidencemap.prisma import load_flow, prisma_svg
-from evidencemap.queries import get_named_query
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.queries import get_named_query
+from evidencemap.render.prisma import load_flow, prisma_svg
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
 from visuals_fixtures import bundled, copy_map  # noqa: F401
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.validation import validate_map
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.validation import validate_map
 
 RESOURCES = Path(__file__).parent / "resources" / "shapes"
 VALID = RESOURCES / "valid" / "minimal-map.ttl"
@@ -40,7 +40,7 @@ def test_invalid_fixture_is_rejected_with_its_message(fixture: Path) -> None:
 def test_every_shape_has_an_invalid_fixture() -> None:
     from rdflib.namespace import RDF, SH
 
-    from evidencemap.validation import shapes_graph
+    from evidencemap.graph.validation import shapes_graph
 
     shapes = {str(s).rsplit("#", 1)[-1] for s in shapes_graph().subjects(RDF.type, SH.NodeShape)}
     messages = " ".join(expected_message(p) for p in INVALID)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from app_support import app_fixtures
-from evidencemap.queries import load_named_queries
+from evidencemap.model.queries import load_named_queries
 from sparql_support import PREFIX, TEST_SETTINGS, TestClient
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

@@ -14,8 +14,8 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 
 from app_support import app_fixtures
-from evidencemap.queries import get_named_query, load_named_queries
-from evidencemap.sparql_workers import process_alive
+from evidencemap.model.queries import get_named_query, load_named_queries
+from evidencemap.sparql.workers import process_alive
 from evidencemap.web.app import create_app
 from evidencemap.web.context import AppContext
 from evidencemap.web.sparql_editor import with_values

@@ -13,8 +13,8 @@ from rdflib import Graph
 from rdflib.query import Result
 
 from evidencemap.errors import NotAcceptable, QueryRefused
-from evidencemap.sparql_execution import QueryFailure, QueryOutcome, QueryRequest, run_query, run_query_safely
-from evidencemap.sparql_guard import SparqlSyntaxError
+from evidencemap.sparql.execution import QueryFailure, QueryOutcome, QueryRequest, run_query, run_query_safely
+from evidencemap.sparql.guard import SparqlSyntaxError
 
 EX = "http://example.org/"
 ALL = {"tabular": "json", "boolean": "json", "graph": "turtle"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evidencemap.errors import BadRequest, QueryRefused
-from evidencemap.sparql_guard import SparqlSyntaxError, engine_syntax_error, inspect_query
+from evidencemap.sparql.guard import SparqlSyntaxError, engine_syntax_error, inspect_query
 
 SERVICE_PLACES = {
     "top level": "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",

@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator
 import pyoxigraph as ox
 import pytest
 
-from evidencemap import sparql_workers
 from evidencemap.settings import Settings
-from evidencemap.sparql_execution import QueryFailed, QueryRequest
-from evidencemap.sparql_guard import SparqlSyntaxError
-from evidencemap.sparql_workers import WorkerPool, process_alive
+from evidencemap.sparql import workers as sparql_workers
+from evidencemap.sparql.execution import QueryFailed, QueryRequest
+from evidencemap.sparql.guard import SparqlSyntaxError
+from evidencemap.sparql.workers import WorkerPool, process_alive
 
 SERIALISERS = {"tabular": "json", "boolean": "json", "graph": "turtle"}
 ASK = QueryRequest("ASK { ?s ?p ?o }", SERIALISERS)
@@ -154,7 +154,7 @@ def test_zygote_network_isolation_blocks_connections() -> None:
         port = listener.getsockname()[1]
         probe = (
             "import socket, sys\n"
-            "from evidencemap.sparql_zygote import isolate_network\n"
+            "from evidencemap.sparql.zygote import isolate_network\n"
             "if not isolate_network(): sys.exit(3)\n"
             f"try: socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
             "except OSError: sys.exit(0)\n"

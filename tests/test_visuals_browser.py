@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from browser_support import BROWSER_MARKS, browser, save_screenshot, screenshots, server  # noqa: F401
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.vocabulary import Vocabulary
 from visuals_fixtures import bundled, refs, studies_with, vocabulary  # noqa: F401
 
 pytestmark = BROWSER_MARKS

@@ -11,8 +11,8 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.vocabulary import Vocabulary
 from visuals_fixtures import TestClient, bundled, client, refs, studies_with, vocabulary  # noqa: F401
 
 SVG = "{http://www.w3.org/2000/svg}"

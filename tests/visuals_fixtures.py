@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from evidencemap.facets import Selection, select_studies
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Selection, select_studies
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
-from evidencemap.store import EvidenceMap
-from evidencemap.vocabulary import Vocabulary, load_vocabulary
 
 with warnings.catch_warnings():
     # starlette warns at import time that it would prefer httpx2 to httpx; that is not ours to fix here

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import BadRequest, EvidenceMapError
-from .settings import Settings
+from evidencemap.errors import BadRequest, EvidenceMapError
+from evidencemap.settings import Settings
 
 EXPORT_FORMATS = ("ttl", "nt", "nq", "trig", "jsonld", "rdfxml", "prisma-svg", "graphml", "gexf")
 
@@ -30,7 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .store import EvidenceMap
+    from evidencemap.graph.store import EvidenceMap
 
     return EvidenceMap.load(_settings(args))
 
@@ -47,7 +47,7 @@ def _write(text: str | bytes, output: str | None) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .web.app import create_app
+    from evidencemap.web.app import create_app
 
     app = create_app(_settings(args))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
@@ -55,8 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .output import text_table
-    from .validation import validate_map
+    from evidencemap.graph.validation import validate_map
+    from evidencemap.render.text import text_table
 
     args.data = args.files
     result = validate_map(_load(args))
@@ -73,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _query_text(source: str) -> tuple[str, dict[str, str] | None, str | None]:
     """(query text, header parameters or None, named-query name or None) from a SPARQL string, a file or a name."""
-    from .queries import get_named_query, parse_named_query
+    from evidencemap.model.queries import get_named_query, parse_named_query
 
     path = Path(source)
     if source.endswith(".rq") or (path.suffix in {".rq", ".sparql"} and path.exists()):
@@ -90,17 +90,17 @@ def _query_text(source: str) -> tuple[str, dict[str, str] | None, str | None]:
 def cmd_query(args: argparse.Namespace) -> int:
     import pyoxigraph as ox
 
-    from .output import csv_text, json_text, text_table
-    from .queries import NamedQuery
-    from .store import to_python
-    from .vocabulary import load_vocabulary
+    from evidencemap.graph.store import to_python
+    from evidencemap.model.queries import NamedQuery
+    from evidencemap.model.vocabulary import load_vocabulary
+    from evidencemap.render.text import csv_text, json_text, text_table
 
     evidence_map = _load(args)
     text, header, name = _query_text(args.query)
     values = dict(p.split("=", 1) for p in args.param or [])
     bindings = {}
     if name or header is not None:
-        from .queries import get_named_query, parse_named_query
+        from evidencemap.model.queries import get_named_query, parse_named_query
 
         query: NamedQuery = get_named_query(name) if name else parse_named_query(Path(args.query))
         bindings = query.bindings(load_vocabulary(evidence_map), values, defaults=not args.no_defaults)
@@ -133,16 +133,16 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .exporting import export
+    from evidencemap.publish.exports import export
 
     _write(export(_load(args), args.format, graph=args.graph), args.output)
     return 0
 
 
 def cmd_check_claims(args: argparse.Namespace) -> int:
-    from .claims import DISAGREES, check_claims, summary
-    from .output import csv_text, json_text, text_table
-    from .vocabulary import load_vocabulary
+    from evidencemap.model.claims import DISAGREES, check_claims, summary
+    from evidencemap.model.vocabulary import load_vocabulary
+    from evidencemap.render.text import csv_text, json_text, text_table
 
     evidence_map = _load(args)
     results = check_claims(evidence_map, load_vocabulary(evidence_map))

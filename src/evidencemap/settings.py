@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidParameter
-from .namespaces import CANONICAL_BASE
+from evidencemap.errors import InvalidParameter
+from evidencemap.namespaces import CANONICAL_BASE
 
 ENV_PREFIX = "EVIDENCEMAP_"
 

@@ -18,12 +18,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..errors import BadRequest, InvalidParameter, NotFound
-from ..facets import Choice, Selection, facet_counts, select_studies, studies_query
-from ..studies import StudySummary, find_study, study_detail, study_summaries
-from ..vocabulary import Concept, Facet, Vocabulary, scheme_slug
-from .api_ask import router as ask_router
-from .api_common import (
+from evidencemap.errors import BadRequest, InvalidParameter, NotFound
+from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies, studies_query
+from evidencemap.model.studies import StudySummary, find_study, study_detail, study_summaries
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
+from evidencemap.web.api_ask import router as ask_router
+from evidencemap.web.api_common import (
     CSV,
     ERRORS,
     JSON,
@@ -39,9 +39,9 @@ from .api_common import (
     study_model,
     url,
 )
-from .api_review import router as review_router
-from .context import AppContext, get_context
-from .models import (
+from evidencemap.web.api_review import router as review_router
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.models import (
     ConceptDetail,
     ConceptInfo,
     ConceptPage,

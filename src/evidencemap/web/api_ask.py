@@ -8,13 +8,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from .. import ask as asking
-from ..facets import Selection
-from ..studies import study_summaries
-from ..vocabulary import Facet, scheme_slug
-from .api_common import ERRORS, LD, Format, Limit, Offset, canonical_params, paging, respond, study_model, url
-from .context import AppContext, get_context
-from .models import AnswerValue, AskAnswer, ConceptRef, CorrectionInfo, Interpretation, MatchInfo
+from evidencemap.model.facets import Selection
+from evidencemap.model.studies import study_summaries
+from evidencemap.model.vocabulary import Facet, scheme_slug
+from evidencemap.views import questions as asking
+from evidencemap.web.api_common import (
+    ERRORS,
+    LD,
+    Format,
+    Limit,
+    Offset,
+    canonical_params,
+    paging,
+    respond,
+    study_model,
+    url,
+)
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.models import AnswerValue, AskAnswer, ConceptRef, CorrectionInfo, Interpretation, MatchInfo
 
 router = APIRouter()
 

@@ -16,14 +16,14 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from ..errors import InvalidParameter
-from ..facets import Selection
-from ..settings import Settings
-from ..studies import StudySummary
-from ..vocabulary import Vocabulary
-from .jsonld import to_jsonld
-from .models import ErrorBody, Reason, Study, StudyLinks
-from .negotiation import not_acceptable, preferred
+from evidencemap.errors import InvalidParameter
+from evidencemap.model.facets import Selection
+from evidencemap.model.studies import StudySummary
+from evidencemap.model.vocabulary import Vocabulary
+from evidencemap.settings import Settings
+from evidencemap.web.jsonld import to_jsonld
+from evidencemap.web.models import ErrorBody, Reason, Study, StudyLinks
+from evidencemap.web.negotiation import not_acceptable, preferred
 
 JSON, JSONLD, CSV = "application/json", "application/ld+json", "text/csv"
 FORMATS = {"json": JSON, "jsonld": JSONLD, "csv": CSV}

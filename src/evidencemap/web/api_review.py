@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..claims import check_claims, summary
-from ..errors import NotFound
-from ..reviews import review_details, reviews
-from .api_common import ERRORS, LD, Format, respond
-from .context import AppContext, get_context
-from .models import ClaimRow, CriterionInfo, FlowStageInfo, ReviewInfo, ReviewPage, SearchSourceInfo
+from evidencemap.errors import NotFound
+from evidencemap.model.claims import check_claims, summary
+from evidencemap.model.reviews import review_details, reviews
+from evidencemap.web.api_common import ERRORS, LD, Format, respond
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.models import ClaimRow, CriterionInfo, FlowStageInfo, ReviewInfo, ReviewPage, SearchSourceInfo
 
 router = APIRouter()
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from .. import __version__
-from ..settings import Settings
-from ..store import EvidenceMap
-from . import visuals
-from .context import AppContext
-from .errors import install_error_handlers
-from .linked import install_linked_data
-from .pages import install as install_clinician_pages
-from .sparql import install_sparql
+from evidencemap import __version__
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.settings import Settings
+from evidencemap.web import visuals
+from evidencemap.web.context import AppContext
+from evidencemap.web.errors import install_error_handlers
+from evidencemap.web.linked import install_linked_data
+from evidencemap.web.pages import install as install_clinician_pages
+from evidencemap.web.sparql import install_sparql
 
 
 def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | None = None) -> FastAPI:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from ..facet_index import index_of
-from ..settings import Settings
-from ..store import EvidenceMap
-from ..vocabulary import Vocabulary, load_vocabulary
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facet_index import index_of
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.settings import Settings
 
 
 @dataclass

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import EvidenceMapError
-from .negotiation import preferred
+from evidencemap.errors import EvidenceMapError
+from evidencemap.web.negotiation import preferred
 
 log = logging.getLogger("evidencemap")
 

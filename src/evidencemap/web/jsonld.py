@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .. import namespaces as ns
-from ..loading import rebase
-from ..studies import facet_placement
-from ..vocabulary import Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.graph.loading import rebase
+from evidencemap.model.studies import facet_placement
+from evidencemap.model.vocabulary import Vocabulary
 
 XSD_INTEGER = "xsd:integer"
 

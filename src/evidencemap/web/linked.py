@@ -24,16 +24,16 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, OWL, RDF, SH
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import dataset as ds
-from .. import linkeddata as ld
-from .. import namespaces as ns
-from ..errors import NotFound
-from ..ontology_docs import ontology_doc
-from .context import AppContext, get_context
-from .errors import error_response
-from .jsonld import jsonld_context
-from .negotiation import best, not_acceptable, parse_accept
-from .templating import mount_static, templates
+from evidencemap import namespaces as ns
+from evidencemap.errors import NotFound
+from evidencemap.publish import dataset as ds
+from evidencemap.publish import linkeddata as ld
+from evidencemap.publish.ontology_docs import ontology_doc
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.errors import error_response
+from evidencemap.web.jsonld import jsonld_context
+from evidencemap.web.negotiation import best, not_acceptable, parse_accept
+from evidencemap.web.templating import mount_static, templates
 
 router = APIRouter(tags=["linked data"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -277,7 +277,7 @@ def context_document(context: Context) -> Response:
 
 def validation_result(request: Request, context: AppContext) -> Any:
     """The map's SHACL validation (validation.validate_map), run once per state of the map."""
-    from ..validation import validate_map
+    from evidencemap.graph.validation import validate_map
 
     return _cache(request).get(context, "validation", lambda: validate_map(context.evidence_map))
 

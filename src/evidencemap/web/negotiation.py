@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..errors import BadRequest, NotAcceptable
+from evidencemap.errors import BadRequest, NotAcceptable
 
 T = TypeVar("T")
 

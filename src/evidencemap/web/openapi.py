@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..resources import resource_dir
-from ..settings import Settings
+from evidencemap.resources import resource_dir
+from evidencemap.settings import Settings
 
 
 def openapi_path() -> Path:
@@ -27,7 +27,7 @@ def openapi_path() -> Path:
 
 def current_document() -> dict[str, Any]:
     """The OpenAPI document of the app serving the bundled map with default settings."""
-    from .app import create_app
+    from evidencemap.web.app import create_app
 
     return create_app(Settings()).openapi()
 

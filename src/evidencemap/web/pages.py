@@ -9,14 +9,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.responses import Response
 
-from .api import build_concept_page, build_facets_page, build_study_detail, build_study_list, parse_selection
-from .api import router as api_router
-from .api_ask import build_answer
-from .api_common import Limit, Offset, canonical_params, url
-from .api_review import build_review_page
-from .context import AppContext, get_context
-from .models import HomePage
-from .templating import mount_static, render
+from evidencemap.web.api import (
+    build_concept_page,
+    build_facets_page,
+    build_study_detail,
+    build_study_list,
+    parse_selection,
+)
+from evidencemap.web.api import router as api_router
+from evidencemap.web.api_ask import build_answer
+from evidencemap.web.api_common import Limit, Offset, canonical_params, url
+from evidencemap.web.api_review import build_review_page
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.models import HomePage
+from evidencemap.web.templating import mount_static, render
 
 router = APIRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(get_context)]

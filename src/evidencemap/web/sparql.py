@@ -2,7 +2,7 @@
 
 GET and POST delegate to one function. A request is read strictly (the W3C protocol tests expect a 4xx for every
 malformed request), negotiated here (:mod:`.negotiation`), and run in a worker process
-(:mod:`evidencemap.sparql_workers`) that parses the query, refuses updates, ``LOAD`` and ``SERVICE`` before
+(:mod:`evidencemap.sparql.workers`) that parses the query, refuses updates, ``LOAD`` and ``SERVICE`` before
 executing anything, and is killed at the time limit. Issue 2.
 """
 
@@ -17,18 +17,18 @@ import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
-from ..namespaces import PREFIXES
-from ..settings import Settings
-from ..sparql_execution import FORM_KINDS, QueryRequest
-from ..sparql_guard import READ_ONLY_HINT, SparqlSyntaxError
-from ..sparql_workers import SparqlUnavailable, WorkerPool
-from .context import AppContext
-from .errors import error_response, wants_html
-from .negotiation import Offer, negotiate
-from .sparql_editor import render_editor, render_results
-from .sparql_service import service_description
-from .templating import mount_static
+from evidencemap.errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
+from evidencemap.namespaces import PREFIXES
+from evidencemap.settings import Settings
+from evidencemap.sparql.execution import FORM_KINDS, QueryRequest
+from evidencemap.sparql.guard import READ_ONLY_HINT, SparqlSyntaxError
+from evidencemap.sparql.workers import SparqlUnavailable, WorkerPool
+from evidencemap.web.context import AppContext
+from evidencemap.web.errors import error_response, wants_html
+from evidencemap.web.negotiation import Offer, negotiate
+from evidencemap.web.sparql_editor import render_editor, render_results
+from evidencemap.web.sparql_service import service_description
+from evidencemap.web.templating import mount_static
 
 router = APIRouter(tags=["SPARQL"])
 

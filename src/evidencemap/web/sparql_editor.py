@@ -17,14 +17,14 @@ import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import Response
 
-from ..errors import EvidenceMapError
-from ..namespaces import PREFIXES
-from ..queries import NamedQuery, load_named_queries
-from ..sparql_execution import QueryOutcome
-from ..sparql_guard import SparqlSyntaxError
-from ..store import Binding
-from .context import AppContext
-from .templating import templates
+from evidencemap.errors import EvidenceMapError
+from evidencemap.graph.store import Binding
+from evidencemap.model.queries import NamedQuery, load_named_queries
+from evidencemap.namespaces import PREFIXES
+from evidencemap.sparql.execution import QueryOutcome
+from evidencemap.sparql.guard import SparqlSyntaxError
+from evidencemap.web.context import AppContext
+from evidencemap.web.templating import templates
 
 FORMAT_CHOICES = (
     ("html", "Table in this page"),

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 
-from ..namespaces import DCTERMS, RDF, RDFS
-from ..sparql_results import RDF_FORMATS
-from .context import AppContext
+from evidencemap.namespaces import DCTERMS, RDF, RDFS
+from evidencemap.sparql.results import RDF_FORMATS
+from evidencemap.web.context import AppContext
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"

@@ -20,8 +20,8 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ..reviews import reviews
-from .models import ReviewInfo
+from evidencemap.model.reviews import reviews
+from evidencemap.web.models import ReviewInfo
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -1,8 +1,9 @@
 """HTTP for the pictures of the map: the evidence gap map, the PRISMA-ScR flow diagram and the network views.
 
-The computing is in :mod:`evidencemap.gapmap`, :mod:`evidencemap.prisma` and :mod:`evidencemap.network`; the
-drawing in :mod:`evidencemap.svgdraw`. Both pages work without JavaScript: each gap-map cell is a link to the page
-showing that cell's studies, and the same matrix is given as a table for screen readers and keyboards.
+The computing is in :mod:`evidencemap.views.gapmap`, :mod:`evidencemap.render.prisma` and
+:mod:`evidencemap.views.network`; the drawing in :mod:`evidencemap.render.svg`. Both pages work without JavaScript:
+each gap-map cell is a link to the page showing that cell's studies, and the same matrix is given as a table for
+screen readers and keyboards.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
-from .. import network as net
-from ..errors import InvalidParameter
-from ..facets import Selection
-from ..gapmap import ALTERNATIVE_COLS, DEFAULT_BREAKDOWN, DEFAULT_ROWS, Cell, GapMap, build_gap_map
-from ..linkeddata import path_for_iri
-from ..prisma import prisma_svg
-from ..svgdraw import bubble_map, fragment, network_drawing, serialise
-from ..vocabulary import Facet, Vocabulary
-from .context import AppContext, get_context
-from .templating import mount_static, templates
+from evidencemap.errors import InvalidParameter
+from evidencemap.model.facets import Selection
+from evidencemap.model.vocabulary import Facet, Vocabulary
+from evidencemap.publish.linkeddata import path_for_iri
+from evidencemap.render.prisma import prisma_svg
+from evidencemap.render.svg import bubble_map, fragment, network_drawing, serialise
+from evidencemap.views import network as net
+from evidencemap.views.gapmap import ALTERNATIVE_COLS, DEFAULT_BREAKDOWN, DEFAULT_ROWS, Cell, GapMap, build_gap_map
+from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.templating import mount_static, templates
 
 router = APIRouter()
 Context = Annotated[AppContext, Depends(get_context)]

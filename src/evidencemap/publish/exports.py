@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import BadRequest
-from .store import EvidenceMap
+from evidencemap import namespaces as ns
+from evidencemap.errors import BadRequest
+from evidencemap.graph.store import EvidenceMap
 
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
     "ttl": ox.RdfFormat.TURTLE,
@@ -49,12 +49,12 @@ def export(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes | s
     if fmt in RDF_FORMATS:
         return rdf_dump(evidence_map, fmt, graph)
     if fmt == "prisma-svg":
-        from .prisma import prisma_svg
+        from evidencemap.render.prisma import prisma_svg
 
         return prisma_svg(evidence_map)
     if fmt in ("graphml", "gexf"):
-        from .network import network_gexf, network_graphml
-        from .vocabulary import load_vocabulary
+        from evidencemap.model.vocabulary import load_vocabulary
+        from evidencemap.views.network import network_gexf, network_graphml
 
         writer = network_graphml if fmt == "graphml" else network_gexf
         return writer(evidence_map, load_vocabulary(evidence_map))

@@ -14,8 +14,8 @@ from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import OWL, RDF
 
-from .resources import shapes_files
-from .store import EvidenceMap
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.resources import shapes_files
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SHAPES_IRI = URIRef("https://w3id.org/evidencemap/shapes")

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import __version__
-from . import namespaces as ns
-from .exporting import rdf_dump
-from .loading import graph_for
-from .resources import vocabulary_files
-from .store import EvidenceMap
+from evidencemap import __version__
+from evidencemap import namespaces as ns
+from evidencemap.graph.loading import graph_for
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.publish.exports import rdf_dump
+from evidencemap.resources import vocabulary_files
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import NotFound
-from .store import EvidenceMap
-from .vocabulary import Facet, Vocabulary, scheme_slug
+from evidencemap import namespaces as ns
+from evidencemap.errors import NotFound
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.vocabulary import Facet, Vocabulary, scheme_slug
 
 EVALUATES = ns.EVM + "evaluates"
 BATCH = 500  # studies per VALUES block

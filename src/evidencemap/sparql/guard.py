@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import BadRequest, QueryRefused
+from evidencemap.errors import BadRequest, QueryRefused
 
 if TYPE_CHECKING:
     from pyparsing import ParseBaseException

@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .gapmap import CAVEAT, NOT_STATED, Axis, AxisValue, Cell, GapMap, tally
+from evidencemap.views.gapmap import CAVEAT, NOT_STATED, Axis, AxisValue, Cell, GapMap, tally
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .vocabulary import Facet
+    from evidencemap.model.vocabulary import Facet
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"

@@ -2,7 +2,7 @@
 
 Neither pyoxigraph nor rdflib can cancel a running query, so a query runs in a worker process and the time limit
 is enforced by killing that process (SIGKILL) and forking a fresh one from the zygote
-(:mod:`evidencemap.sparql_zygote`). The event loop never blocks: the waits happen in threads, so other requests are
+(:mod:`evidencemap.sparql.zygote`). The event loop never blocks: the waits happen in threads, so other requests are
 answered while a runaway query burns its worker. See docs/sparql.md for the design and the measurements.
 """
 
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import EvidenceMapError, QueryTimeout
-from .settings import Settings
-from .sparql_execution import QueryFailed, QueryFailure, QueryOutcome, QueryRequest
+from evidencemap.errors import EvidenceMapError, QueryTimeout
+from evidencemap.settings import Settings
+from evidencemap.sparql.execution import QueryFailed, QueryFailure, QueryOutcome, QueryRequest
 
 log = logging.getLogger("evidencemap.sparql")
 
@@ -80,7 +80,7 @@ class Zygote:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             with theirs:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "evidencemap.sparql_zygote", "--control", str(theirs.fileno()),
+                    [sys.executable, "-m", "evidencemap.sparql.zygote", "--control", str(theirs.fileno()),
                      "--data", str(dump)],
                     pass_fds=[theirs.fileno()],
                     stdin=subprocess.DEVNULL,

@@ -2,9 +2,9 @@
 
 Either axis is one facet or several stacked (the default rows are the intervention's modality and components; the
 default columns are the outcome domains, with challenges as the alternative column set). A study counts under a
-concept when it has that concept or a narrower one (``skos:broader*``, as in :mod:`evidencemap.facets`), and the
+concept when it has that concept or a narrower one (``skos:broader*``, as in :mod:`evidencemap.model.facets`), and the
 facet filters of ``/api/studies`` restrict the studies. The studies on each axis come from the map's facet index
-(:mod:`evidencemap.facet_index`, read from the store) and the studies' details from one query, so a study added to
+(:mod:`evidencemap.model.facet_index`, read from the store) and the studies' details from one query, so a study added to
 the data changes every cell.
 
 A scoping review maps what has been studied; it appraises no study's quality. Bubble size is a number of studies and
@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import InvalidParameter
-from .facet_index import index_of
-from .facets import PREFIXES, Selection
-from .store import EvidenceMap
-from .vocabulary import Concept, Facet, Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.errors import InvalidParameter
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facet_index import index_of
+from evidencemap.model.facets import PREFIXES, Selection
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 DEFAULT_ROWS = ("modality", "component")
 DEFAULT_COLS = ("outcome",)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import InvalidParameter, NotFound
-from .store import EvidenceMap, to_python
+from evidencemap import namespaces as ns
+from evidencemap.errors import InvalidParameter, NotFound
+from evidencemap.graph.store import EvidenceMap, to_python
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import DataError
-from .resources import bundled_map_dir, vocabulary_files
+from evidencemap import namespaces as ns
+from evidencemap.errors import DataError
+from evidencemap.resources import bundled_map_dir, vocabulary_files
 
 RDF_EXTENSIONS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,

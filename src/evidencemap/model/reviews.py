@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .store import EvidenceMap
-from .studies import optional_text
+from evidencemap import namespaces as ns
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.studies import optional_text
 
 PREFIXES = ns.sparql_prefixes(("evm", "prov", "oa"))
 

@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from . import namespaces as ns
-from . import svgdraw as svg
-from .errors import NotFound
-from .store import EvidenceMap
+from evidencemap import namespaces as ns
+from evidencemap.errors import NotFound
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.render import svg
 
 STAGES_QUERY = (
     ns.sparql_prefixes(("evm", "rdfs", "dcterms"))

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import InvalidParameter, NotFound
-from .resources import named_queries_dir
-from .store import Binding, EvidenceMap
-from .vocabulary import Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.errors import InvalidParameter, NotFound
+from evidencemap.graph.store import Binding, EvidenceMap
+from evidencemap.model.vocabulary import Vocabulary
+from evidencemap.resources import named_queries_dir
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from . import namespaces as ns
-from .facets import Choice, Selection, select_studies
-from .store import EvidenceMap
-from .vocabulary import Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Choice, Selection, select_studies
+from evidencemap.model.vocabulary import Vocabulary
 
 AGREES = "agrees"
 DISAGREES = "disagrees"

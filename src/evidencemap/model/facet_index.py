@@ -3,7 +3,7 @@
 Why it exists: the study list shows the counts of every facet value among the filtered studies, and a SPARQL
 ``GROUP BY`` per facet costs about 0.75 s at 10,000 studies and 8 s at 100,000 on pyoxigraph (docs/benchmarks.md),
 where a person expects the page at once. The index answers the same two questions as the SPARQL of
-:mod:`evidencemap.facets` (the studies matching a selection; the counts of a facet's values among them) with array
+:mod:`evidencemap.model.facets` (the studies matching a selection; the counts of a facet's values among them) with array
 operations that take microseconds.
 
 It answers them with the same meaning, because it is read from the store by the same graph patterns: a study has a
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from . import namespaces as ns
-from .store import Binding, EvidenceMap, to_python
-from .vocabulary import Facet
+from evidencemap import namespaces as ns
+from evidencemap.graph.store import Binding, EvidenceMap, to_python
+from evidencemap.model.vocabulary import Facet
 
 Mask = npt.NDArray[np.bool_]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import InvalidParameter
-from .facet_index import index_of
-from .store import Binding, EvidenceMap
-from .vocabulary import Concept, Facet, Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.errors import InvalidParameter
+from evidencemap.graph.store import Binding, EvidenceMap
+from evidencemap.model.facet_index import index_of
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 PREFIXES = ns.sparql_prefixes(("evm", "skos"))
 YEAR_TYPE = ox.NamedNode(ns.XSD + "gYear")

@@ -11,10 +11,10 @@ of 1) in words of five letters or more; when phrases overlap the longest wins. T
 * anything else -> the matching studies.
 
 Concepts of one facet are OR-ed and different facets AND-ed, exactly as in ``/api/studies``: the question becomes a
-:class:`facets.Selection`, and the answer is what the SPARQL of :mod:`evidencemap.facets` for it returns. That SPARQL
-is run here (not the facet index that serves ``/api/studies`` the same studies faster), so the query an answer shows
-is the query that ran. A question in which nothing is recognised is answered with that fact and the closest labels,
-never with every study.
+:class:`facets.Selection`, and the answer is what the SPARQL of :mod:`evidencemap.model.facets` for it returns.
+That SPARQL is run here (not the facet index that serves ``/api/studies`` the same studies faster), so the query an
+answer shows is the query that ran. A question in which nothing is recognised is answered with that fact and the
+closest labels, never with every study.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import BadRequest
-from .facets import (
+from evidencemap.errors import BadRequest
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import (
     PREFIXES,
     Choice,
     Selection,
@@ -35,8 +36,7 @@ from .facets import (
     sparql_select_studies,
     studies_query,
 )
-from .store import EvidenceMap
-from .vocabulary import Concept, Facet, Vocabulary
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 MAX_QUESTION_LENGTH = 500
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .linkeddata import Value, compact, labels_of, path_for_iri, vocabulary_triples
-from .store import EvidenceMap
+from evidencemap import namespaces as ns
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.publish.linkeddata import Value, compact, labels_of, path_for_iri, vocabulary_triples
 
 OWL = "http://www.w3.org/2002/07/owl#"
 FOAF = "http://xmlns.com/foaf/0.1/"

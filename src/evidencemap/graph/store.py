@@ -15,10 +15,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .loading import build_store, expand_paths, rebase
-from .resources import bundled_map_dir
-from .settings import Settings
+from evidencemap import namespaces as ns
+from evidencemap.graph.loading import build_store, expand_paths, rebase
+from evidencemap.resources import bundled_map_dir
+from evidencemap.settings import Settings
 
 Binding = ox.NamedNode | ox.BlankNode | ox.Literal
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import namespaces as ns
-from .errors import NotFound
-from .store import EvidenceMap, materialise
+from evidencemap import namespaces as ns
+from evidencemap.errors import NotFound
+from evidencemap.graph.store import EvidenceMap, materialise
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import errors
-from .sparql_guard import SparqlSyntaxError, engine_syntax_error, inspect_query
-from .sparql_results import MEDIA_TYPES, SERIALISERS, Written, write_boolean, write_solutions, write_triples
+from evidencemap import errors
+from evidencemap.sparql.guard import SparqlSyntaxError, engine_syntax_error, inspect_query
+from evidencemap.sparql.results import MEDIA_TYPES, SERIALISERS, Written, write_boolean, write_solutions, write_triples
 
 log = logging.getLogger("evidencemap.sparql")
 

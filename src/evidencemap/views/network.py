@@ -23,11 +23,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from . import namespaces as ns
-from .errors import BadRequest, NotFound
-from .facets import PREFIXES, Selection
-from .store import EvidenceMap
-from .vocabulary import Facet, Vocabulary
+from evidencemap import namespaces as ns
+from evidencemap.errors import BadRequest, NotFound
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import PREFIXES, Selection
+from evidencemap.model.vocabulary import Facet, Vocabulary
 
 STUDY_CONCEPT = "study-concept"
 STUDY_SIMILARITY = "study-similarity"

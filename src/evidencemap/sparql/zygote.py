@@ -1,7 +1,7 @@
 """The process that owns a copy of the store and forks the /sparql workers from it (see docs/sparql.md).
 
-Started by :class:`evidencemap.sparql_workers.WorkerPool` as a fresh interpreter
-(``python -m evidencemap.sparql_zygote --control FD --data DUMP``), it stays single-threaded, so forking it is safe:
+Started by :class:`evidencemap.sparql.workers.WorkerPool` as a fresh interpreter
+(``python -m evidencemap.sparql.zygote --control FD --data DUMP``), it stays single-threaded, so forking it is safe:
 each worker is a copy-on-write child that shares the loaded store and the warmed-up SPARQL parser, and starts in
 milliseconds. The server kills a worker that runs past the time limit (SIGKILL, through this process, which reaps
 it) and asks for a new one; the work of the query really stops.
@@ -31,8 +31,8 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from .sparql_execution import QueryOutcome, run_query_safely
-from .sparql_guard import inspect_query
+from evidencemap.sparql.execution import QueryOutcome, run_query_safely
+from evidencemap.sparql.guard import inspect_query
 
 log = logging.getLogger("evidencemap.sparql")
 

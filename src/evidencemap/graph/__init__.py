@@ -1,0 +1,1 @@
+"""The graph layer: files into a store, the one query gate over it, RDF terms and formats, validation."""

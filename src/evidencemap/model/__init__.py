@@ -1,0 +1,1 @@
+"""The evidence model read through the query gate: vocabulary, facets, studies, reviews, flow, claims."""

@@ -1,0 +1,1 @@
+"""Linked data: dereferenceable descriptions, the dataset description, dumps, ontology documentation."""

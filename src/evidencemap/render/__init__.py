@@ -1,0 +1,1 @@
+"""Renderings of views: SVG pictures and plain text."""

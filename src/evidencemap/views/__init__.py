@@ -1,0 +1,1 @@
+"""What users ask for, as data: study lists, questions, the gap map, networks."""
