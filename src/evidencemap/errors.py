@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class EvidenceMapError(Exception):
     """Base of every error evidencemap reports to a user (CLI or HTTP)."""
 
     status: int = 400
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, allowed: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The valid choices when the error is about a choice (facet names, values, formats, media types).
+        self.allowed: tuple[str, ...] = tuple(allowed)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} {self.hint}"
