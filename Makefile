@@ -1,11 +1,11 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test` (ruff, mypy, then pytest; the first failure stops it).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test conformance bench clean
+.PHONY: run test lint typecheck install install-test conformance bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ run: install
 
 test: install-test
 	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/python -m ruff check src tests benchmarks
+
+# Strict type checking of src; the settings are in pyproject.toml's [tool.mypy].
+typecheck: install-test
+	$(BIN)/python -m mypy
 
 conformance: install-test
 	bash scripts/sparql-conformance.sh
@@ -31,4 +39,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_store.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis
