@@ -1,14 +1,20 @@
-"""The app serving the bundled map, as pytest fixtures for any settings: ``app, client = app_fixtures(settings)``
-in a test module (or conftest.py) defines its ``app`` (from the app factory) and ``client`` (a TestClient opened
-with ``with``, so that the app's lifespan hooks run, e.g. the SPARQL worker pool)."""
+"""The app serving the bundled map, for tests: as pytest fixtures for any settings (``app, client =
+app_fixtures(settings)`` in a test module or conftest.py defines its ``app``, from the app factory, and ``client``, a
+TestClient opened with ``with`` so that the app's lifespan hooks run, e.g. the SPARQL worker pool), and served by a
+real uvicorn server on a free port (:func:`serving`)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from evidencemap.settings import Settings
@@ -19,7 +25,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-__all__ = ["TestClient", "app_fixtures"]
+__all__ = ["TestClient", "app_fixtures", "free_port", "serving"]
 
 
 def app_fixtures(
@@ -39,3 +45,32 @@ def app_fixtures(
             yield test_client
 
     return app_fixture, client_fixture
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI, *, timeout: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn (lifespan on) on a free port in a thread; yield its base URL once uvicorn has
+    started, and stop it afterwards."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn stopped before it started serving")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start within {timeout} s")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -1,25 +1,25 @@
 """What the browser tests share: a real uvicorn server on a free port, headless Chromium from Debian driven by
-Playwright, and where screenshots go.
+Playwright, and where screenshots go. conftest.py shares the fixtures (``server``, ``browser``, ``screenshots``) with
+every test module; the marks (``BROWSER_MARKS``) and ``save_screenshot`` are imported from here.
 
 Screenshots are always taken (so a page that fails to render fails the test), but they are written into
 docs/screenshots/ only when ``EVIDENCEMAP_UPDATE_SCREENSHOTS=1``; otherwise into the test's tmp_path, so that a
-plain test run leaves the git tree as it found it. Import the fixtures into a test module to use them.
+plain test run leaves the git tree as it found it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app_support import serving
 from evidencemap.settings import Settings
+from evidencemap.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -41,38 +41,18 @@ BROWSER_MARKS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """The base URL of the app serving the bundled map, run by uvicorn in a thread."""
-    import uvicorn
-
-    from evidencemap.web.app import create_app
-
-    port = free_port()
-    config = uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert thread.is_alive(), "uvicorn stopped before it started serving"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(Settings())) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium, launched by Playwright (never a downloaded browser)."""
+    """Debian's headless Chromium, launched by Playwright (never a downloaded browser). Once per module, not per
+    session: Playwright's sync API runs one instance at a time, so a module with a browser fixture of its own could
+    not start it while a session-wide one is open."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

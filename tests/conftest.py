@@ -1,11 +1,38 @@
-"""Shared fixtures: the app serving the bundled map, built once per session by the app factory, and a client
-opened with ``with`` so that the app's lifespan hooks run. Modules may define fixtures of the same names for
-their own variants (those take precedence in their module), with the same factory: ``app_support.app_fixtures``."""
+"""Fixtures every test module can use without importing them.
+
+- ``bundled`` and ``vocabulary``: the bundled map loaded with default settings, and its vocabulary, once per session.
+  Read them, never change them; a test that edits a map loads its own (``visuals_fixtures.copy_map``).
+- ``app`` and ``client``: the app serving the bundled map, built once per session by the app factory, and a client
+  opened with ``with`` so that the app's lifespan hooks run. A module may define fixtures of the same names for its
+  own variant (those take precedence in the module), with the same factory: ``app_support.app_fixtures``.
+- ``server``, ``browser`` and ``screenshots`` (defined in browser_support.py, next to the browser tests' marks and
+  helpers): the base URL of the app serving the bundled map under a real uvicorn server (once per session), headless
+  Chromium driven by Playwright (once per module), and the folder a test writes its screenshots into.
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from app_support import app_fixtures
+from browser_support import browser, screenshots, server
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
+
+__all__ = ["app", "browser", "bundled", "client", "screenshots", "server", "vocabulary"]
 
 # The app serving the bundled map with default settings, and its client.
 app, client = app_fixtures(Settings(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def bundled() -> EvidenceMap:
+    """The bundled map with default settings."""
+    return EvidenceMap.load(Settings())
+
+
+@pytest.fixture(scope="session")
+def vocabulary(bundled: EvidenceMap) -> Vocabulary:
+    """The vocabulary of the bundled map."""
+    return load_vocabulary(bundled)

@@ -1,21 +1,18 @@
-"""Helpers for the /sparql tests: the settings they run under, free ports and a real uvicorn server in a thread."""
+"""Helpers for the /sparql tests: the settings they run under and a real uvicorn server whose /sparql answers."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
-from app_support import TestClient
+from app_support import TestClient, serving
 from evidencemap.settings import Settings
 
-__all__ = ["TestClient", "free_port", "running_server", "wait_until_answering"]
+__all__ = ["TestClient", "running_server", "wait_until_answering"]
 
 # Short limits so that the time limit and the row cap can be seen in a test; the bundled map's named queries stay
 # well within both (the largest, study-findings without parameters, has 147 rows and runs in milliseconds).
@@ -27,27 +24,13 @@ PREFIX = f"PREFIX evm: <{EVM}>\n"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def running_server(app: FastAPI, *, ready_query: str = "ASK {}") -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free port in a thread; yield the /sparql URL once queries are answered."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/sparql"
-    try:
+    with serving(app) as base:
+        url = f"{base}/sparql"
         wait_until_answering(url, ready_query)
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def wait_until_answering(url: str, query: str = "ASK {}", timeout: float = 30.0) -> None:

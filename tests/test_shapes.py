@@ -48,6 +48,6 @@ def test_every_shape_has_an_invalid_fixture() -> None:
     assert messages
 
 
-def test_bundled_map_conforms() -> None:
-    result = validate_map(EvidenceMap.load(Settings()))
+def test_bundled_map_conforms(bundled: EvidenceMap) -> None:
+    result = validate_map(bundled)
     assert result.conforms, "\n".join(f"{v.focus}: {v.message}" for v in result.errors)

@@ -1,4 +1,8 @@
-"""Fixtures and helpers of the gap map, PRISMA and network tests (issue 4), kept out of conftest.py."""
+"""Helpers of the gap map, PRISMA and network tests (issue 4): a copy of the bundled map to edit, a study to add,
+reference numbers of studies, the studies a selection returns.
+
+``bundled`` and ``vocabulary`` are conftest.py's (re-exported here for the modules that import them by name);
+``client`` is this module's own app, so that a module importing it never opens a second client on conftest's app."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import bundled, vocabulary
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection, select_studies
-from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.model.vocabulary import Vocabulary
 from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
 
@@ -21,6 +26,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from evidencemap.web.app import create_app
+
+__all__ = ["EXTRA_STUDY", "STUDY", "TestClient", "bundled", "client", "copy_map", "map_with_extra_study", "refs",
+           "studies_with", "vocabulary"]
 
 STUDY = "https://w3id.org/evidencemap/data/study/"
 
@@ -44,16 +52,6 @@ EXTRA_STUDY = """
     evm:delivery <https://w3id.org/evidencemap/concept/delivery/online> ;
     evm:component <https://w3id.org/evidencemap/concept/component/emotional-support-validation> .
 """
-
-
-@pytest.fixture(scope="session")
-def bundled() -> EvidenceMap:
-    return EvidenceMap.load(Settings())
-
-
-@pytest.fixture(scope="session")
-def vocabulary(bundled: EvidenceMap) -> Vocabulary:
-    return load_vocabulary(bundled)
 
 
 @pytest.fixture(scope="session")
