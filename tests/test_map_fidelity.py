@@ -36,7 +36,7 @@ def test_every_passage_is_quoted_verbatim(bundled: tuple[EvidenceMap, Vocabulary
     evidence_map, _ = bundled
     text = normalised((bundled_map_dir() / "review.txt").read_text(encoding="utf-8"))
     rows = evidence_map.select(EVM + "SELECT ?p ?q WHERE { ?p a evm:Passage ; oa:hasSelector/oa:exact ?q }")
-    assert len(rows) == 70
+    assert len(rows) == 72
     missing = [row["p"] for row in rows if normalised(row["q"]) not in text]
     assert missing == []
 
@@ -51,7 +51,7 @@ def test_every_attributable_claim_agrees(bundled: tuple[EvidenceMap, Vocabulary]
     results = check_claims(*bundled)
     disagreeing = [(r.label, r.stated, r.recomputed, r.studies) for r in results if r.verdict == DISAGREES]
     assert disagreeing == []
-    assert summary(results) == {AGREES: 47, DISAGREES: 0, NOT_ATTRIBUTABLE: 17}
+    assert summary(results) == {AGREES: 49, DISAGREES: 0, NOT_ATTRIBUTABLE: 17}
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,7 @@ def test_every_attributable_claim_agrees(bundled: tuple[EvidenceMap, Vocabulary]
         ("country-australia", 5, (36, 38, 39, 42, 44)),
         ("included-between-2019-2025", 11, tuple(range(35, 46))),
         ("discussion-two-pre-post", 2, (35, 44)),
+        ("purpose-self-worth", 2, (38, 39)),
     ],
 )
 def test_claim_recomputed_from_studies(
@@ -85,6 +86,8 @@ def test_prisma_flow_arithmetic_is_checked(bundled: tuple[EvidenceMap, Vocabular
     assert (results["flow-full-text"].recomputed, results["flow-full-text"].verdict) == (65, AGREES)
     assert (results["flow-excluded-full-text"].recomputed, results["flow-excluded-full-text"].verdict) == (56, AGREES)
     assert results["flow-included"].recomputed == 11
+    assert (results["discussion-included-studies"].recomputed, results["discussion-included-studies"].verdict) == (
+        11, AGREES)
     assert results["flow-identified"].verdict == NOT_ATTRIBUTABLE
 
 
@@ -103,10 +106,94 @@ def test_changed_fact_makes_its_claim_disagree(tmp_path: Path) -> None:
     assert (result.recomputed, result.verdict) == (5, DISAGREES)
 
 
-def test_derived_findings_carry_a_rationale(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+FACTS = EVM + """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+SELECT ?finding ?ref ?p ?o ?support ?rationale WHERE {
+  ?finding a evm:Finding ; rdf:subject ?subject ; rdf:predicate ?p ; rdf:object ?o ; evm:support ?support .
+  OPTIONAL { ?finding evm:rationale ?rationale }
+  ?subject ^evm:evaluates? ?study . ?study evm:referenceNumber ?ref .
+}"""
+
+
+def local(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def facts(evidence_map: EvidenceMap) -> set[tuple[int, str, str, str]]:
+    """(reference number, fact property, value, support kind) of every finding, by local names."""
+    return {(int(r["ref"]), local(r["p"]), local(r["o"]), local(r["support"])) for r in evidence_map.select(FACTS)}
+
+
+# What issue 10 added or re-labelled, each checked against its passage by test_every_passage_is_quoted_verbatim.
+ISSUE_10_FACTS = {
+    # 3.3.1 "Five studies implemented structured and manualized peer-led programs (35-37, 42, 44)" (36: a source note)
+    *{(ref, "facilitation", "peer-led", "Cited") for ref in (35, 37, 42, 44)},
+    # 3.3.1 "Across these programs, peer facilitators all had lived experience ... and formal preparation ..."
+    *{(ref, "facilitation", concept, "Cited") for ref in (35, 36, 44)
+      for concept in ("facilitators-lived-experience", "facilitators-formally-prepared")},
+    # 3.3.1 weekly (36 cited) and section 4's "6-Session" programme of Grenyer et al. (2025)
+    (36, "schedule", "six-weeks", "Derived"),
+    # 3.3.2: not among the three quantitative studies, cited for outcomes in the qualitative-data paragraph
+    (39, "evidenceType", "qualitative", "Derived"),
+    (40, "evidenceType", "qualitative", "Derived"),
+    # plausible from the text and the reference list, not forced
+    *{(ref, "country", "australia", "Inferred") for ref in (36, 38, 39, 42, 44)},
+    (40, "studyDesign", "qualitative-study", "Inferred"),
+    (43, "studyDesign", "descriptive-report", "Inferred"),
+}
+
+
+def test_issue_10_facts_have_their_support_kind(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert ISSUE_10_FACTS - facts(bundled[0]) == set()
+
+
+def test_inferred_findings_are_exactly_the_plausible_ones(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    inferred = {f for f in facts(bundled[0]) if f[3] == "Inferred"}
+    assert inferred == {f for f in ISSUE_10_FACTS if f[3] == "Inferred"}
+
+
+def test_each_fact_has_one_support_kind(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    statements = [f[:3] for f in facts(bundled[0])]
+    assert len(statements) == len(set(statements))
+
+
+def test_no_country_is_cited_or_derived(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    countries = {f for f in facts(bundled[0]) if f[1] == "country"}
+    assert countries == {(ref, "country", "australia", "Inferred") for ref in (36, 38, 39, 42, 44)}
+
+
+def test_peer_led_follows_3_3_1_except_the_co_led_trial(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    facilitation = {(f[0], f[2]) for f in facts(bundled[0]) if f[1] == "facilitation"}
+    assert {ref for ref, value in facilitation if value == "peer-led"} == {35, 37, 42, 44}
+    assert {ref for ref, value in facilitation if value == "peer-clinician-co-facilitated"} == {36}
+
+
+def test_derived_and_inferred_findings_carry_a_rationale(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    rows = bundled[0].select(FACTS)
+    reasoned = [r for r in rows if local(r["support"]) in {"Derived", "Inferred"}]
+    assert sum(1 for r in reasoned if local(r["support"]) == "Derived") == 14
+    assert sum(1 for r in reasoned if local(r["support"]) == "Inferred") == 7
+    assert all(len(r.get("rationale", "")) > 40 for r in reasoned)
+    assert all("not forced" in r["rationale"] for r in reasoned if local(r["support"]) == "Inferred")
+    assert all("rationale" not in r for r in rows if local(r["support"]) == "Cited")
+
+
+def test_the_peer_led_note_on_35_is_on_its_finding_and_on_the_review(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+    rows = bundled[0].select(EVM + """SELECT ?subject WHERE {
+      ?subject evm:sourceNote <https://w3id.org/evidencemap/data/review/dufour-2025/note/peer-led-blay> }""")
+    assert {local(r["subject"]) for r in rows} == {"dufour-2025", "blay-2025--facilitation--peer-led"}
+
+
+def test_six_databases_are_the_databases_searched(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
     evidence_map, _ = bundled
-    rows = evidence_map.select(
-        EVM + "SELECT ?f ?r WHERE { ?f evm:support evm:Derived . OPTIONAL { ?f evm:rationale ?r } }"
-    )
-    assert len(rows) == 20
-    assert all(len(row.get("r", "")) > 40 for row in rows)
+    rows = evidence_map.select(EVM + """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+    PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX prov: <http://www.w3.org/ns/prov#>
+    SELECT ?stated ?quote ?label ?type WHERE {
+      <https://w3id.org/evidencemap/data/review/dufour-2025/claim/abstract-six-databases> evm:statedCount ?stated ;
+          prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote ; evm:statedSource ?source .
+      ?review evm:searchedSource ?source . ?source rdfs:label ?label ; dcterms:type ?type .
+    }""")
+    databases = evidence_map.select(EVM + """PREFIX dcterms: <http://purl.org/dc/terms/>
+    SELECT ?source WHERE { ?review evm:searchedSource ?source . ?source dcterms:type "database" }""")
+    assert {int(r["stated"]) for r in rows} == {len(rows)} == {len(databases)} == {6}
+    assert {r["type"] for r in rows} == {"database"}
+    assert all(r["label"] in r["quote"] for r in rows)
