@@ -6,7 +6,13 @@ from collections.abc import Iterable
 
 
 class EvidenceMapError(Exception):
-    """Base of every error evidencemap reports to a user (CLI or HTTP)."""
+    """Base of every error evidencemap reports to a user (CLI or HTTP). Its text is the message, then the hint:
+
+    >>> error = InvalidParameter("Unknown facet 'colour'.", hint="Use one of: delivery, design.",
+    ...                          allowed=["delivery", "design"])
+    >>> str(error), error.status, error.allowed
+    ("Unknown facet 'colour'. Use one of: delivery, design.", 422, ('delivery', 'design'))
+    """
 
     status: int = 400
 

@@ -48,11 +48,22 @@ PREFIXES: dict[str, str] = {
 
 def last_segment(iri: str) -> str:
     """The last path segment of an IRI (``.../data/study/blay-2025`` -> ``blay-2025``): the slug of a resource
-    whose data give none, or of a concept scheme."""
+    whose data give none, or of a concept scheme.
+
+    >>> last_segment("https://w3id.org/evidencemap/data/study/blay-2025")
+    'blay-2025'
+    >>> last_segment("https://w3id.org/evidencemap/concept/delivery/")
+    'delivery'
+    """
     return iri.rstrip("/").rsplit("/", 1)[-1]
 
 
 def sparql_prefixes(names: tuple[str, ...] | None = None) -> str:
-    """The PREFIX lines for the given prefix names (all known prefixes by default)."""
+    """The PREFIX lines for the given prefix names (all known prefixes by default).
+
+    >>> print(sparql_prefixes(("evm", "skos")), end="")
+    PREFIX evm: <https://w3id.org/evidencemap/ontology#>
+    PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+    """
     chosen = names if names is not None else tuple(PREFIXES)
     return "".join(f"PREFIX {name}: <{PREFIXES[name]}>\n" for name in chosen)

@@ -46,7 +46,16 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``EVIDENCEMAP_*`` variables, then ``overrides`` (ignored when None).
 
+        >>> settings = Settings.from_env({"EVIDENCEMAP_QUERY_TIMEOUT": "10"}, max_rows=500, sparql_workers=None)
+        >>> settings.query_timeout, settings.max_rows, settings.sparql_workers
+        (10.0, 500, 2)
+
         :raises InvalidParameter: naming the variable and its bad value.
+
+        >>> Settings.from_env({"EVIDENCEMAP_MAX_ROWS": "many"})
+        Traceback (most recent call last):
+        ...
+        evidencemap.errors.InvalidParameter: Setting EVIDENCEMAP_MAX_ROWS='many' is not a valid int.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
