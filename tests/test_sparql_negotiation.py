@@ -63,7 +63,7 @@ def test_negotiate_sparqlwrapper_json_gets_sparql_json() -> None:
 
 def test_negotiate_aliases_answer_with_their_own_type() -> None:
     assert _types("text/plain")["graph"] == "text/plain"
-    assert negotiate("text/plain")["graph"].serialiser == "ntriples"
+    assert negotiate("text/plain")["graph"].serialiser == "nt"
 
 
 def test_negotiate_nothing_acceptable_is_406_listing_types() -> None:

@@ -137,7 +137,7 @@ def _open_descriptors() -> set[str]:
 def test_spawn_on_a_stopped_zygote_leaves_no_socket_open() -> None:
     """A server stopped while its workers are still being forked: the fork request fails and closes its socket pair
     (a leaked end used to surface later as an 'unclosed socket' ResourceWarning in whatever ran at the next GC)."""
-    zygote = sparql_workers.Zygote(_store())
+    zygote = sparql_workers.ZygoteClient(_store())
     zygote.start()
     zygote.stop()
     before = _open_descriptors()

@@ -1,4 +1,8 @@
-"""Exports of a map: RDF dumps of its graphs, and the pictures and networks built from it."""
+"""Exports of a map: RDF dumps of its graphs, and the pictures and networks built from it.
+
+An export is named by the short name of an RDF format (:data:`evidencemap.graph.formats.RDF_FORMATS`) or by one of
+:data:`VIEW_EXPORTS`, a view of the map written as a file format of :data:`~evidencemap.graph.formats.FILE_FORMATS`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,18 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import BadRequest
+from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS, Format
 from evidencemap.graph.store import EvidenceMap
 
-RDF_FORMATS: dict[str, ox.RdfFormat] = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nq": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
+# The RDF formats a map is exported in (N3 is read, not written, by the product).
+DUMP_SERIALISATIONS: tuple[Format, ...] = RDF_FORMATS.select("ttl", "nt", "nq", "trig", "jsonld", "rdfxml")
+# view export name -> the file format it is written in
+VIEW_EXPORTS: dict[str, Format] = {
+    "prisma-svg": FILE_FORMATS["svg"],
+    "graphml": FILE_FORMATS["graphml"],
+    "gexf": FILE_FORMATS["gexf"],
 }
+EXPORT_NAMES: tuple[str, ...] = (*(f.name for f in DUMP_SERIALISATIONS), *VIEW_EXPORTS)
 GRAPHS = {
     "vocabulary": ns.GRAPH_VOCABULARY,
     "data": ns.GRAPH_DATA,
@@ -24,23 +30,30 @@ GRAPHS = {
 }
 
 
+def dump_format(fmt: str) -> Format:
+    """The RDF format of a dump named ``fmt`` (``ttl``...); :raises BadRequest: listing the names, for another."""
+    found = RDF_FORMATS.get(fmt)
+    if found is None or found not in DUMP_SERIALISATIONS:
+        raise BadRequest(f"Unknown RDF format {fmt!r}.",
+                         hint=f"Use one of: {', '.join(f.name for f in DUMP_SERIALISATIONS)}.")
+    return found
+
+
 def rdf_dump(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes:
     """The map's triples in an RDF format: one named graph, or all (dataset formats keep the graphs; the others
     merge them)."""
-    rdf_format = RDF_FORMATS[fmt]
-    options = {} if rdf_format.supports_datasets else {"prefixes": ns.PREFIXES}
+    rdf_format = dump_format(fmt).rdf_format
+    assert rdf_format is not None  # every format of the RDF family has one
+    prefixes = None if rdf_format.supports_datasets else dict(ns.PREFIXES)
     store = evidence_map.store
     if graph != "all":
         name = ox.NamedNode(evidence_map.iri(GRAPHS[graph]))
-        return store.dump(format=rdf_format, from_graph=name, **options)  # type: ignore[no-any-return]
+        return store.dump(format=rdf_format, from_graph=name, prefixes=prefixes) or b""
     if rdf_format.supports_datasets:
-        return store.dump(format=rdf_format)  # type: ignore[no-any-return]
+        return store.dump(format=rdf_format) or b""
     merged = ox.Store()
     merged.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in store)
-    return merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), **options)  # type: ignore[no-any-return]
-
-
-VIEW_FORMATS = ("prisma-svg", "graphml", "gexf")
+    return merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes) or b""
 
 
 def export(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes | str:
@@ -58,4 +71,4 @@ def export(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes | s
 
         writer = network_graphml if fmt == "graphml" else network_gexf
         return writer(evidence_map, load_vocabulary(evidence_map))
-    raise BadRequest(f"Unknown export format {fmt!r}.", hint=f"Use one of: {', '.join((*RDF_FORMATS, *VIEW_FORMATS))}.")
+    raise BadRequest(f"Unknown export format {fmt!r}.", hint=f"Use one of: {', '.join(EXPORT_NAMES)}.")

@@ -15,7 +15,14 @@ import pyoxigraph as ox
 
 from evidencemap import errors
 from evidencemap.sparql.guard import SparqlSyntaxError, engine_syntax_error, inspect_query
-from evidencemap.sparql.results import MEDIA_TYPES, SERIALISERS, Written, write_boolean, write_solutions, write_triples
+from evidencemap.sparql.results import (
+    WRITABLE,
+    Written,
+    writable_format,
+    write_boolean,
+    write_solutions,
+    write_triples,
+)
 
 log = logging.getLogger("evidencemap.sparql")
 
@@ -26,8 +33,9 @@ FORM_KINDS = {"SELECT": "tabular", "ASK": "boolean", "CONSTRUCT": "graph", "DESC
 class QueryRequest:
     """A query as the protocol layer understood it.
 
-    ``serialisers`` maps each kind of result (``tabular``, ``boolean``, ``graph``) to the serialiser the client's
-    ``Accept`` (or ``format``) chose for it; a kind that is missing is one the client cannot accept (406).
+    ``serialisers`` maps each kind of result (``tabular``, ``boolean``, ``graph``) to the name of the format (in
+    :mod:`evidencemap.graph.formats`) the client's ``Accept`` (or ``format``) chose for it; a kind that is missing
+    is one the client cannot accept (406). Names, not format objects, because they cross a process boundary.
     ``default_graphs`` / ``named_graphs`` are the protocol's ``default-graph-uri`` / ``named-graph-uri``
     (None when the request names no dataset). ``base_iri`` resolves relative IRIs in the query.
     """
@@ -46,7 +54,7 @@ class QueryRequest:
 @dataclass(frozen=True)
 class QueryOutcome:
     form: str
-    serialiser: str
+    serialiser: str  # the short name of the format ``body`` is written in
     body: bytes
     rows: int
     truncated: bool
@@ -55,7 +63,9 @@ class QueryOutcome:
 
     @property
     def media_type(self) -> str:
-        return MEDIA_TYPES[self.serialiser]
+        fmt = writable_format(FORM_KINDS[self.form], self.serialiser)
+        assert fmt is not None  # run_query writes only in a writable format
+        return fmt.media_type
 
 
 @dataclass(frozen=True)
@@ -101,18 +111,19 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
     inspected = inspect_query(request.text)
     form = inspected.form
     kind = FORM_KINDS[form]
-    serialiser = request.serialisers.get(kind)
-    if serialiser is None:
-        offered = ", ".join(MEDIA_TYPES[s] for s in SERIALISERS[kind])
+    wanted = request.serialisers.get(kind)
+    fmt = None if wanted is None else writable_format(kind, wanted)
+    if fmt is None:
+        offered = ", ".join(f.media_type for f in WRITABLE[kind])
         raise errors.NotAcceptable(
             f"A {form} query's results cannot be sent as any type the request accepts "
             f"({request.accept or 'no Accept header'}).",
             hint=f"Use one of: {offered}.",
         )
     try:
-        result = store.query(request.text, base_iri=request.base_iri, **_dataset(request, inspected.has_dataset))
+        result = _execute(store, request, inspected.has_dataset)
         try:
-            written = _write(result, serialiser, request, {**request.prefixes, **inspected.prefixes})
+            written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
         finally:
             # Parsing the query above (rdflib's pyparsing grammar) leaves exceptions in reference cycles that keep
             # this frame alive, locals included, until a garbage collection, which may run on another thread; and
@@ -120,7 +131,7 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             del result
     except SyntaxError as exc:
         raise engine_syntax_error(str(exc), request.text) from None
-    return QueryOutcome(form, serialiser, written.body, written.rows, written.truncated,
+    return QueryOutcome(form, fmt.name, written.body, written.rows, written.truncated,
                         time.perf_counter() - started)
 
 
@@ -135,16 +146,20 @@ def run_query_safely(store: ox.Store, request: QueryRequest) -> QueryOutcome | Q
         return QueryFailure("QueryFailed", f"The query engine failed on this query: {exc}")
 
 
-def _dataset(request: QueryRequest, query_names_dataset: bool) -> dict[str, object]:
-    """The protocol's dataset, which replaces the query's FROM / FROM NAMED (SPARQL 1.1 Protocol 2.1.4); else the
-    query's own; else the store's default graph, or the union of the named graphs when the settings say so."""
+def _execute(store: ox.Store, request: QueryRequest, query_names_dataset: bool) -> object:
+    """Run the query on the protocol's dataset, which replaces the query's FROM / FROM NAMED (SPARQL 1.1 Protocol
+    2.1.4); else on the query's own; else on the store's default graph, or the union of the named graphs when the
+    settings say so."""
     if request.default_graphs is None and request.named_graphs is None:
         # pyoxigraph lets the union flag override FROM, so it is only set for queries without a dataset clause
-        return {"use_default_graph_as_union": request.union_default_graph and not query_names_dataset}
-    return {
-        "default_graph": [ox.NamedNode(g) for g in request.default_graphs or ()],
-        "named_graphs": [ox.NamedNode(g) for g in request.named_graphs or ()],
-    }
+        union = request.union_default_graph and not query_names_dataset
+        return store.query(request.text, base_iri=request.base_iri, use_default_graph_as_union=union)
+    default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [
+        ox.NamedNode(g) for g in request.default_graphs or ()
+    ]
+    named_graphs: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in request.named_graphs or ()]
+    return store.query(request.text, base_iri=request.base_iri, default_graph=default_graph,
+                       named_graphs=named_graphs)
 
 
 def _write(result: object, serialiser: str, request: QueryRequest, prefixes: Mapping[str, str]) -> Written:

@@ -20,38 +20,37 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
+
+from evidencemap.graph.formats import RDF_FORMATS, RESULT_FORMATS, Format
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 
-# serialiser name -> media type of what it writes
-MEDIA_TYPES: dict[str, str] = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
+# The formats each kind of result can be written in, in the order the server prefers them. A kind's serialiser is
+# the short (or another) name of a format of its family: RESULT_FORMATS for tabular and boolean, RDF_FORMATS for graph.
+WRITABLE: dict[str, tuple[Format, ...]] = {
+    "tabular": RESULT_FORMATS.select("json", "xml", "csv", "tsv"),
+    "boolean": RESULT_FORMATS.select("json", "xml"),
+    "graph": RDF_FORMATS.select("ttl", "nt", "jsonld", "rdfxml"),
 }
-# which serialisers each kind of result can use, in the order the server prefers them
-SERIALISERS: dict[str, tuple[str, ...]] = {
-    "tabular": ("json", "xml", "csv", "tsv"),
-    "boolean": ("json", "xml"),
-    "graph": ("turtle", "ntriples", "jsonld", "rdfxml"),
-}
-RDF_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-}
+
+
+def writable_format(kind: str, serialiser: str) -> Format | None:
+    """The format a kind of result (``tabular``, ``boolean``, ``graph``) is written in for a serialiser name; None
+    when that kind cannot be written in it.
+
+    >>> writable_format("graph", "turtle").media_type, writable_format("boolean", "csv")
+    ('text/turtle', None)
+    """
+    family = RDF_FORMATS if kind == "graph" else RESULT_FORMATS
+    fmt = family.get(serialiser)
+    return fmt if fmt in WRITABLE[kind] else None
+
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -70,17 +69,28 @@ def _capped(items: Iterable[Any], max_rows: int) -> tuple[list[Any], bool]:
     return taken[:max_rows], len(taken) > max_rows
 
 
-def write_solutions(solutions: ox.QuerySolutions, serialiser: str, max_rows: int) -> Written:
+class SolutionRows(Protocol):
+    """SELECT solutions with their variables: pyoxigraph's :class:`~pyoxigraph.QuerySolutions` as the engine returns
+    them, or :class:`evidencemap.graph.store.Solutions` as :meth:`EvidenceMap.query` does."""
+
+    @property
+    def variables(self) -> list[ox.Variable]: ...
+
+    def __iter__(self) -> Iterator[ox.QuerySolution]: ...
+
+
+def write_solutions(solutions: SolutionRows, serialiser: str, max_rows: int) -> Written:
     """SELECT solutions, at most ``max_rows`` of them."""
     names = [v.value for v in solutions.variables]
     rows, truncated = _capped((list(solution) for solution in solutions), max_rows)
-    writer = {"json": _json_rows, "xml": _xml_rows, "csv": _csv_rows, "tsv": _tsv_rows}[serialiser]
+    writers = {"json": _json_rows, "xml": _xml_rows, "csv": _csv_rows, "tsv": _tsv_rows}
+    writer = writers[RESULT_FORMATS[serialiser].name]
     return Written("".join(writer(names, rows)).encode("utf-8"), len(rows), truncated)
 
 
 def write_boolean(value: bool, serialiser: str) -> Written:
     """An ASK result."""
-    if serialiser == "json":
+    if RESULT_FORMATS[serialiser].name == "json":
         body = json.dumps({"head": {}, "boolean": value})
     else:
         body = (
@@ -95,9 +105,16 @@ def write_triples(
 ) -> Written:
     """CONSTRUCT or DESCRIBE triples, at most ``max_rows`` of them (``prefixes`` shorten Turtle and RDF/XML)."""
     kept, truncated = _capped(triples, max_rows)
-    usable = {k: v for k, v in (prefixes or {}).items() if serialiser in {"turtle", "rdfxml"}}
-    body = ox.serialize(kept, format=RDF_FORMATS[serialiser], prefixes=usable or None)
+    fmt = RDF_FORMATS[serialiser]
+    assert fmt.rdf_format is not None  # every format of the RDF family has one
+    usable = dict(prefixes or {}) if uses_prefixes(fmt) else {}
+    body = ox.serialize(kept, format=fmt.rdf_format, prefixes=usable or None)
     return Written(body or b"", len(kept), truncated)
+
+
+def uses_prefixes(fmt: Format) -> bool:
+    """Whether prefixes shorten what ``fmt`` writes (Turtle and RDF/XML; pyoxigraph ignores them elsewhere)."""
+    return fmt.name in {"ttl", "rdfxml"}
 
 
 # -- SPARQL 1.1 Query Results JSON ---------------------------------------------------------------------------------

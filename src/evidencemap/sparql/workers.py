@@ -62,8 +62,9 @@ class Worker:
         return answer
 
 
-class Zygote:
-    """The server's handle on the zygote process: start it, ask it to fork or kill a worker, stop it."""
+class ZygoteClient:
+    """The server's handle on the zygote process (:class:`evidencemap.sparql.zygote.Zygote`): start it, ask it to
+    fork or kill a worker, stop it."""
 
     def __init__(self, store: ox.Store) -> None:
         self._store = store
@@ -103,7 +104,9 @@ class Zygote:
             # of the pair would otherwise stay open until garbage collection.
             ours.close()
             raise
-        return Worker(int(reply["pid"]), Connection(ours.detach()))
+        pid = reply["pid"]
+        assert isinstance(pid, int)  # the zygote answers a spawn with the worker's process id
+        return Worker(pid, Connection(ours.detach()))
 
     def kill(self, worker: Worker) -> None:
         worker.conn.close()
@@ -145,7 +148,7 @@ class WorkerPool:
     def __init__(self, store: ox.Store, settings: Settings) -> None:
         self.settings = settings
         self._store = store
-        self.zygote = Zygote(store)
+        self.zygote = ZygoteClient(store)
         self.workers: dict[int, Worker] = {}
         self._idle: asyncio.Queue[Worker] | None = None
         self._ready: asyncio.Event | None = None
@@ -172,7 +175,7 @@ class WorkerPool:
                 worker.conn.close()
             self.workers.clear()
             self.zygote.stop(at_once=True)
-            self.zygote = Zygote(self._store)
+            self.zygote = ZygoteClient(self._store)
         self._loop = loop
         self._idle = asyncio.Queue()
         self._ready = asyncio.Event()
@@ -269,7 +272,8 @@ class WorkerPool:
     def _bloated(self, answer: QueryOutcome | QueryFailure | None) -> bool:
         if not isinstance(answer, QueryOutcome) or not answer.private_bytes:
             return False
-        zygote_bytes = int(self.zygote.info.get("rss_bytes", 0))  # type: ignore[call-overload]
+        rss = self.zygote.info.get("rss_bytes", 0)
+        zygote_bytes = rss if isinstance(rss, int) else 0
         return answer.private_bytes > max(RECYCLE_MIN_BYTES, RECYCLE_SHARE * zygote_bytes)
 
     async def _replace(self, worker: Worker) -> None:
@@ -293,7 +297,7 @@ class WorkerPool:
             self._in_background(self._refill(zygote))
         return True
 
-    async def _refill(self, zygote: Zygote) -> None:
+    async def _refill(self, zygote: ZygoteClient) -> None:
         assert self._idle is not None
         try:
             fresh = await asyncio.to_thread(zygote.spawn)
@@ -307,19 +311,19 @@ class WorkerPool:
         self.workers[fresh.pid] = fresh
         self._idle.put_nowait(fresh)
 
-    def _schedule_restart(self, failed: Zygote) -> None:
+    def _schedule_restart(self, failed: ZygoteClient) -> None:
         if failed is self.zygote and self._ready is not None and self._ready.is_set():
             self._ready.clear()  # queries wait for the new workers instead of failing
             self._in_background(self._restart(failed))
 
-    async def _restart(self, failed: Zygote) -> None:
+    async def _restart(self, failed: ZygoteClient) -> None:
         """Start over with a new zygote (the old one died: out of memory, killed by hand...)."""
         self.restarts += 1
         for worker in self.workers.values():
             worker.conn.close()
         self.workers.clear()
         await asyncio.to_thread(failed.stop, at_once=True)
-        self.zygote = Zygote(self._store)
+        self.zygote = ZygoteClient(self._store)
         self._idle = asyncio.Queue()
         self.error = None
         assert self._ready is not None

@@ -93,6 +93,9 @@ def _worker(fd: int, store: ox.Store, control: socket.socket, parent: int) -> No
 
 
 class Zygote:
+    """The zygote process itself: holds the store, forks a worker or kills one on the server's command (the server
+    speaks to it through :class:`evidencemap.sparql.workers.ZygoteClient`)."""
+
     def __init__(self, control: socket.socket, store: ox.Store) -> None:
         self.control = control
         self.store = store

@@ -1,8 +1,9 @@
 """Content negotiation: which media type to answer with, from ``Accept`` (with q-values, RFC 9110 12.5.1) or from
 a ``format`` parameter. Pure functions, no request objects; every part of the HTTP surface negotiates through them:
 :func:`best` and :func:`preferred` for /api, the linked-data documents and the error pages, :func:`negotiate` for
-/sparql, whose ``format`` values and separate tables for tabular (SELECT), boolean (ASK) and graph (CONSTRUCT,
-DESCRIBE, the service description) results are defined here too.
+/sparql, which offers separate tables for tabular (SELECT), boolean (ASK) and graph (CONSTRUCT, DESCRIBE, the
+service description) results, built here from the formats each kind can be written in
+(:data:`evidencemap.sparql.results.WRITABLE`) and their media types in :mod:`evidencemap.graph.formats`.
 
 >>> choose(OFFERS["tabular"], parse_accept("text/csv;q=0.5, application/sparql-results+xml")).media_type
 'application/sparql-results+xml'
@@ -16,21 +17,28 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from evidencemap.errors import BadRequest, NotAcceptable
+from evidencemap.graph.formats import FILE_FORMATS, Format
+from evidencemap.sparql.results import WRITABLE
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Offer:
-    """A media type the endpoint can answer with, and the serialiser that writes it (``html``: the editor page)."""
+    """A media type the endpoint can answer with, and the format it writes (``html``: the editor page)."""
 
     media_type: str
-    serialiser: str
+    format: Format
+
+    @property
+    def serialiser(self) -> str:
+        """The short name of the format, as a :class:`~evidencemap.sparql.execution.QueryRequest` names it."""
+        return self.format.name
 
 
 @dataclass(frozen=True)
@@ -51,63 +59,21 @@ class MediaRange:
         return 2 if self.subtype == sub else -1
 
 
-HTML = Offer("text/html", "html")
+HTML_PAGE = FILE_FORMATS["html"]
 
-# In the order the server prefers them when the client has no preference. Aliases answer with their own type.
-OFFERS: dict[str, tuple[Offer, ...]] = {
-    "tabular": (
-        Offer("application/sparql-results+json", "json"),
-        Offer("application/sparql-results+xml", "xml"),
-        Offer("text/csv", "csv"),
-        Offer("text/tab-separated-values", "tsv"),
-        Offer("application/json", "json"),
-        Offer("application/xml", "xml"),
-        Offer("text/xml", "xml"),
-        HTML,
-        Offer("application/xhtml+xml", "html"),
-    ),
-    "boolean": (
-        Offer("application/sparql-results+json", "json"),
-        Offer("application/sparql-results+xml", "xml"),
-        Offer("application/json", "json"),
-        Offer("application/xml", "xml"),
-        Offer("text/xml", "xml"),
-        HTML,
-        Offer("application/xhtml+xml", "html"),
-    ),
-    "graph": (
-        Offer("text/turtle", "turtle"),
-        Offer("application/n-triples", "ntriples"),
-        Offer("application/ld+json", "jsonld"),
-        Offer("application/rdf+xml", "rdfxml"),
-        Offer("application/x-turtle", "turtle"),
-        Offer("text/plain", "ntriples"),
-        Offer("application/json", "jsonld"),
-        Offer("application/xml", "rdfxml"),
-        Offer("text/xml", "rdfxml"),
-        HTML,
-        Offer("application/xhtml+xml", "html"),
-    ),
-}
 
-# ``format`` values: a short name for each kind of result; full media types are accepted too.
-FORMATS: dict[str, dict[str, str]] = {
-    "json": {"tabular": "application/sparql-results+json", "boolean": "application/sparql-results+json",
-             "graph": "application/ld+json"},
-    "xml": {"tabular": "application/sparql-results+xml", "boolean": "application/sparql-results+xml",
-            "graph": "application/rdf+xml"},
-    "csv": {"tabular": "text/csv"},
-    "tsv": {"tabular": "text/tab-separated-values"},
-    "html": {"tabular": "text/html", "boolean": "text/html", "graph": "text/html"},
-    "turtle": {"graph": "text/turtle"},
-    "ttl": {"graph": "text/turtle"},
-    "ntriples": {"graph": "application/n-triples"},
-    "nt": {"graph": "application/n-triples"},
-    "jsonld": {"graph": "application/ld+json"},
-    "json-ld": {"graph": "application/ld+json"},
-    "rdfxml": {"graph": "application/rdf+xml"},
-    "rdf": {"graph": "application/rdf+xml"},
-}
+def _offers(formats: tuple[Format, ...]) -> tuple[Offer, ...]:
+    """Each format's own media type in the server's order, then their aliases (which answer with their own type),
+    then the editor page."""
+    return (
+        *(Offer(f.media_type, f) for f in formats),
+        *(Offer(alias, f) for f in formats for alias in f.aliases),
+        *(Offer(m, HTML_PAGE) for m in HTML_PAGE.media_types),
+    )
+
+
+# In the order the server prefers them when the client has no preference.
+OFFERS: dict[str, tuple[Offer, ...]] = {kind: _offers(formats) for kind, formats in WRITABLE.items()}
 
 
 def parse_accept(header: str | None) -> list[MediaRange]:
@@ -190,19 +156,25 @@ def negotiate(accept: str | None, fmt: str | None = None) -> dict[str, Offer]:
 
 
 def _by_format(fmt: str) -> dict[str, Offer]:
+    """The ``format`` parameter: a name of a format (``csv``, ``turtle``; ``json`` and ``xml`` name the JSON and
+    XML flavour of every kind) or a media type; each kind of result that can be written so gets its offer."""
     name = fmt.strip().lower()
-    if name in FORMATS:
-        wanted: Mapping[str, str] = FORMATS[name]
-    elif "/" in name:
-        wanted = {kind: name for kind, offers in OFFERS.items() if any(o.media_type == name for o in offers)}
+    if "/" in name:
+        found = {kind: next((o for o in offers if o.media_type == name), None) for kind, offers in OFFERS.items()}
     else:
-        wanted = {}
-    if not wanted:
+        found = {kind: next((o for o in offers if name in o.format.names), None) for kind, offers in OFFERS.items()}
+    chosen = {kind: offer for kind, offer in found.items() if offer is not None}
+    if not chosen:
         raise BadRequest(
             f"Unknown format {fmt!r}.",
-            hint=f"Use one of: {', '.join(FORMATS)} (or a media type such as text/csv).",
+            hint=f"Use one of: {', '.join(format_names())} (or a media type such as text/csv).",
         )
-    return {kind: next(o for o in OFFERS[kind] if o.media_type == media) for kind, media in wanted.items()}
+    return chosen
+
+
+def format_names() -> list[str]:
+    """The names the ``format`` parameter takes, without repeats."""
+    return list(dict.fromkeys(n for offers in OFFERS.values() for o in offers for n in o.format.names))
 
 
 def media_types(kind: str | None = None) -> list[str]:

@@ -9,23 +9,26 @@ executing anything, and is killed at the time limit. Issue 2.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import Lifespan
 
 from evidencemap.errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
 from evidencemap.namespaces import PREFIXES
 from evidencemap.settings import Settings
 from evidencemap.sparql.execution import FORM_KINDS, QueryRequest
 from evidencemap.sparql.guard import READ_ONLY_HINT, SparqlSyntaxError
+from evidencemap.sparql.results import WRITABLE
 from evidencemap.sparql.workers import SparqlUnavailable, WorkerPool
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import error_response, wants_html
-from evidencemap.web.negotiation import Offer, negotiate
+from evidencemap.web.negotiation import HTML_PAGE, Offer, negotiate
 from evidencemap.web.sparql_editor import render_editor, render_results
 from evidencemap.web.sparql_service import service_description
 from evidencemap.web.templating import mount_static
@@ -36,8 +39,8 @@ FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
 UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
-# serialiser a worker writes when the client wants the editor page; the page is rendered from it here
-HTML_SOURCES = {"tabular": "json", "boolean": "json", "graph": "ntriples"}
+# the format a worker writes when the client wants the editor page; the page is rendered from it here
+HTML_SOURCES = {"tabular": "json", "boolean": "json", "graph": "nt"}
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Evidencemap-Truncated, Evidencemap-Row-Limit, Evidencemap-Rows, Retry-After",
@@ -205,9 +208,9 @@ async def _without_query(request: Request, context: AppContext, offers: dict[str
     if offer is None:
         raise NotAcceptable(
             "The service description is RDF and the request accepts no RDF type.",
-            hint="Use one of: text/turtle, application/n-triples, application/ld+json, application/rdf+xml.",
+            hint=f"Use one of: {', '.join(f.media_type for f in WRITABLE['graph'])}.",
         )
-    if offer.serialiser == "html":
+    if offer.format is HTML_PAGE:
         return await render_editor(request, context, "", None)
     body = service_description(context, _endpoint(request), offer.serialiser)
     return Response(body, media_type=_content_type_header(offer), headers={**CORS, "Vary": "Accept"})
@@ -220,7 +223,7 @@ async def _answer(
     assert protocol.query is not None
     query_request = QueryRequest(
         text=protocol.query,
-        serialisers={k: HTML_SOURCES[k] if o.serialiser == "html" else o.serialiser for k, o in offers.items()},
+        serialisers={k: HTML_SOURCES[k] if o.format is HTML_PAGE else o.serialiser for k, o in offers.items()},
         default_graphs=protocol.default_graphs,
         named_graphs=protocol.named_graphs,
         union_default_graph=settings.union_default_graph,
@@ -238,7 +241,7 @@ async def _answer(
         "Evidencemap-Row-Limit": str(settings.max_rows),
         "Evidencemap-Rows": str(outcome.rows),
     }
-    if offer.serialiser == "html":
+    if offer.format is HTML_PAGE:
         response = await render_results(request, context, protocol.query, protocol.format, outcome)
         response.headers.update(headers)
         return response
@@ -247,7 +250,7 @@ async def _answer(
 
 def _editor_wanted(request: Request, protocol: ProtocolRequest) -> bool:
     if protocol.format is not None:
-        return protocol.format.strip().lower() in {"html", "text/html"}
+        return protocol.format.strip().lower() in {HTML_PAGE.name, HTML_PAGE.media_type}
     return wants_html(request)
 
 
@@ -312,7 +315,7 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
     previous = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[object]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Mapping[str, Any] | None]:
         async with previous(app_) as state:
             pool_of(app_).start()
             try:
@@ -320,6 +323,7 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
             finally:
                 await pool_of(app_).stop()
 
-    app.router.lifespan_context = lifespan
+    # It yields what the lifespan it wraps yields: the app's state, or None when that one keeps none.
+    app.router.lifespan_context = cast("Lifespan[FastAPI]", lifespan)
     app.include_router(router)
     mount_static(app)

@@ -7,17 +7,13 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 
+from evidencemap.graph.formats import RDF_FORMATS, W3C_FORMATS
 from evidencemap.namespaces import DCTERMS, RDF, RDFS
-from evidencemap.sparql.results import RDF_FORMATS
+from evidencemap.sparql.results import WRITABLE, uses_prefixes
 from evidencemap.web.context import AppContext
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS = "http://www.w3.org/ns/formats/"
-RESULT_FORMATS = (
-    "SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-    "Turtle", "N-Triples", "JSON-LD", "RDF_XML",
-)
-PREFIXES = {"sd": SD, "formats": FORMATS, "dcterms": DCTERMS, "rdfs": RDFS}
+PREFIXES = {"sd": SD, "formats": W3C_FORMATS, "dcterms": DCTERMS, "rdfs": RDFS}
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -31,8 +27,9 @@ def describe(context: AppContext, endpoint: str) -> Iterator[ox.Triple]:
     yield ox.Triple(service, a, _n(SD + "Service"))
     yield ox.Triple(service, _n(SD + "endpoint"), service)
     yield ox.Triple(service, _n(SD + "supportedLanguage"), _n(SD + "SPARQL11Query"))
-    for name in RESULT_FORMATS:
-        yield ox.Triple(service, _n(SD + "resultFormat"), _n(FORMATS + name))
+    for fmt in dict.fromkeys(f for kind in ("tabular", "graph") for f in WRITABLE[kind]):
+        if fmt.iri:
+            yield ox.Triple(service, _n(SD + "resultFormat"), _n(fmt.iri))
     if settings.union_default_graph:
         yield ox.Triple(service, _n(SD + "feature"), _n(SD + "UnionDefaultGraph"))
     yield ox.Triple(service, _n(SD + "defaultEntailmentRegime"), _n("http://www.w3.org/ns/entailment/Simple"))
@@ -56,6 +53,9 @@ def describe(context: AppContext, endpoint: str) -> Iterator[ox.Triple]:
 
 
 def service_description(context: AppContext, endpoint: str, serialiser: str) -> bytes:
-    """The description of the endpoint at ``endpoint``, written with a graph serialiser (``turtle``...)."""
-    prefixes = PREFIXES if serialiser in {"turtle", "rdfxml"} else None
-    return ox.serialize(list(describe(context, endpoint)), format=RDF_FORMATS[serialiser], prefixes=prefixes) or b""
+    """The description of the endpoint at ``endpoint``, written in an RDF format named by ``serialiser``
+    (``ttl``...)."""
+    fmt = RDF_FORMATS[serialiser]
+    assert fmt.rdf_format is not None  # every format of the RDF family has one
+    prefixes = PREFIXES if uses_prefixes(fmt) else None
+    return ox.serialize(list(describe(context, endpoint)), format=fmt.rdf_format, prefixes=prefixes) or b""
