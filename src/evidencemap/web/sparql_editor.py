@@ -1,7 +1,9 @@
 """The /sparql query editor for browsers: a plain form (it works without JavaScript), the named queries of
 ``api/queries`` as examples, and results rendered as an HTML table with the row cap stated when it cut them.
 
-The page model is built here; ``templates/sparql.html`` only lays it out.
+The page model (:class:`~evidencemap.web.sparql_models.EditorPage`) is built here; ``templates/sparql.html`` only
+lays it out. A page showing a query's results (or its error) has a JSON twin: the same query with ``format=json``
+(SPARQL results JSON; JSON-LD for graphs), announced in a ``Link`` header.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,14 +19,17 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from evidencemap.errors import EvidenceMapError
+from evidencemap.graph.formats import RDF_FORMATS
 from evidencemap.graph.store import Binding
 from evidencemap.model.queries import NamedQuery, load_named_queries
 from evidencemap.namespaces import PREFIXES
 from evidencemap.sparql.execution import QueryOutcome
 from evidencemap.sparql.guard import SparqlSyntaxError
 from evidencemap.web.context import AppContext
-from evidencemap.web.templating import templates
+from evidencemap.web.sparql_models import Cell, EditorPage, Example, Limits, QueryError, ResultView
+from evidencemap.web.templating import render
 
+# (format parameter value, label): the choices of the form, and the download links of a result
 FORMAT_CHOICES = (
     ("html", "Table in this page"),
     ("json", "JSON (SPARQL results; JSON-LD for graphs)"),
@@ -42,36 +46,6 @@ STARTER_BODY = (
 )
 
 
-@dataclass
-class Example:
-    name: str
-    title: str
-    description: str
-    text: str
-    parameters: list[str]
-    bound_text: str | None  # the query with its parameters' defaults bound by a VALUES clause
-
-
-@dataclass
-class Cell:
-    text: str
-    href: str | None = None
-    note: str | None = None  # language tag or datatype of a literal
-
-
-@dataclass
-class ResultView:
-    form: str
-    columns: list[str]
-    rows: list[list[Cell | None]]
-    boolean: bool | None
-    count: int
-    truncated: bool
-    row_limit: int
-    seconds: float
-    downloads: list[tuple[str, str]] = field(default_factory=list)
-
-
 def with_values(text: str, bindings: Mapping[str, Binding]) -> str:
     """``text`` with a trailing VALUES clause binding the given variables (terms serialised by pyoxigraph).
 
@@ -86,7 +60,7 @@ def with_values(text: str, bindings: Mapping[str, Binding]) -> str:
 
 
 def examples(context: AppContext) -> list[Example]:
-    out = []
+    out: list[Example] = []
     for query in load_named_queries():
         out.append(Example(
             name=query.name,
@@ -113,9 +87,12 @@ def starter_query(context: AppContext) -> str:
 
 
 def result_view(outcome: QueryOutcome, row_limit: int, downloads: list[tuple[str, str]]) -> ResultView:
-    """The worker's answer (SPARQL JSON, or N-Triples for graphs) as table rows."""
-    boolean, columns, rows = None, [], []
-    if outcome.serialiser == "json":
+    """The worker's answer (SPARQL results JSON, or an RDF format for graphs) as table rows."""
+    boolean: bool | None = None
+    columns: list[str] = []
+    rows: list[list[Cell | None]] = []
+    graph_format = RDF_FORMATS.get(outcome.serialiser) if outcome.form in {"CONSTRUCT", "DESCRIBE"} else None
+    if graph_format is None:
         data = json.loads(outcome.body)
         if "boolean" in data:
             boolean = bool(data["boolean"])
@@ -126,32 +103,32 @@ def result_view(outcome: QueryOutcome, row_limit: int, downloads: list[tuple[str
         columns = ["subject", "predicate", "object"]
         rows = [
             [_term_cell(t.subject), _term_cell(t.predicate), _term_cell(t.object)]
-            for t in ox.parse(outcome.body, format=ox.RdfFormat.N_TRIPLES)
+            for t in ox.parse(outcome.body, format=graph_format.rdf_format)
         ]
-    return ResultView(outcome.form, columns, rows, boolean, outcome.rows, outcome.truncated, row_limit,
-                      outcome.seconds, downloads)
+    return ResultView(form=outcome.form, columns=columns, rows=rows, boolean=boolean, count=outcome.rows,
+                      truncated=outcome.truncated, row_limit=row_limit, seconds=outcome.seconds, downloads=downloads)
 
 
 def _cell(value: dict[str, Any] | None) -> Cell | None:
     if value is None:
         return None
     if value["type"] == "uri":
-        return Cell(value["value"], href=value["value"])
+        return Cell(text=value["value"], href=value["value"])
     if value["type"] == "bnode":
-        return Cell(f"_:{value['value']}")
+        return Cell(text=f"_:{value['value']}")
     if value["type"] == "triple":
         parts = value["value"]
-        return Cell(" ".join(c.text for c in (_cell(parts[k]) for k in ("subject", "predicate", "object")) if c))
-    return Cell(value["value"], note=value.get("xml:lang") or _short(value.get("datatype")))
+        return Cell(text=" ".join(c.text for c in (_cell(parts[k]) for k in ("subject", "predicate", "object")) if c))
+    return Cell(text=value["value"], note=value.get("xml:lang") or _short(value.get("datatype")))
 
 
 def _term_cell(term: object) -> Cell:
     if isinstance(term, ox.NamedNode):
-        return Cell(term.value, href=term.value)
+        return Cell(text=term.value, href=term.value)
     if isinstance(term, ox.Literal):
         note = term.language or _short(term.datatype.value)
-        return Cell(term.value, note=note if note != "string" else None)
-    return Cell(str(term))
+        return Cell(text=term.value, note=note if note != "string" else None)
+    return Cell(text=str(term))
 
 
 def _short(datatype: str | None) -> str | None:
@@ -163,29 +140,46 @@ def _downloads(query: str) -> list[tuple[str, str]]:
             for value, label in FORMAT_CHOICES if value != "html"]
 
 
+def json_twin(query: str) -> str:
+    """The URL of the same query's results as JSON: the JSON twin of a page showing them."""
+    return "/sparql?" + urlencode({"query": query, "format": "json"})
+
+
+def editor_page(
+    context: AppContext, query: str, fmt: str | None, *, error: EvidenceMapError | None = None,
+    result: ResultView | None = None,
+) -> EditorPage:
+    """The editor's page model: the query (a starter query when empty), and its results or error."""
+    settings = context.settings
+    return EditorPage(
+        query=query or starter_query(context),
+        format=(fmt or "html").lower(),
+        formats=list(FORMAT_CHOICES),
+        examples=examples(context),
+        limits=Limits(timeout=settings.query_timeout, max_rows=settings.max_rows,
+                      max_query_length=settings.max_query_length),
+        result=result,
+        error=None if error is None else query_error(error),
+    )
+
+
+def query_error(error: EvidenceMapError) -> QueryError:
+    if isinstance(error, SparqlSyntaxError):
+        return QueryError(status=error.status, message=error.message, hint=error.hint, excerpt=error.excerpt,
+                          line=error.line, column=error.column)
+    return QueryError(status=error.status, message=error.message, hint=error.hint)
+
+
 async def render_editor(
     request: Request, context: AppContext, query: str, fmt: str | None, *, error: EvidenceMapError | None = None,
     result: ResultView | None = None,
 ) -> Response:
     """The editor page, with the query, and its results or error when there are any."""
-    settings = context.settings
-    error_view = None
-    if error is not None:
-        error_view = {"status": error.status, "message": error.message, "hint": error.hint, "excerpt": ""}
-        if isinstance(error, SparqlSyntaxError):
-            error_view.update(excerpt=error.excerpt, line=error.line, column=error.column)
-    page = {
-        "query": query or starter_query(context),
-        "format": (fmt or "html").lower(),
-        "formats": FORMAT_CHOICES,
-        "examples": [asdict(e) for e in examples(context)],
-        "limits": {"timeout": settings.query_timeout, "max_rows": settings.max_rows,
-                   "max_query_length": settings.max_query_length},
-        "result": asdict(result) if result else None,
-        "error": error_view,
-    }
-    status = error.status if error is not None else 200
-    return await asyncio.to_thread(templates.TemplateResponse, request, "sparql.html", page, status_code=status)
+    page = editor_page(context, query, fmt, error=error, result=result)
+    return await asyncio.to_thread(
+        render, request, "sparql.html", page, json_url=json_twin(query) if query else None,
+        status_code=error.status if error is not None else 200,
+    )
 
 
 async def render_results(
