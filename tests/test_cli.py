@@ -147,3 +147,57 @@ def test_export_network_loads_back_with_networkx(tmp_path: Path, fmt: str) -> No
     studies = [n for n, d in graph.nodes(data=True) if d.get("kind") == "study"]
     assert len(studies) == 11
     assert graph.number_of_edges() > 100
+
+
+def test_query_binds_params_through_the_map_query_gate(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidencemap.graph.store import EvidenceMap
+
+    calls: list[tuple[str, dict[str, object]]] = []
+    gate = EvidenceMap.query
+
+    def recording(self: EvidenceMap, sparql: str, bindings: dict[str, object] | None = None, **kw: object) -> object:
+        calls.append((sparql, dict(bindings or {})))
+        return gate(self, sparql, bindings, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EvidenceMap, "query", recording)
+    code, out, _ = run(capsys, "query", "online-studies-burnout", "--param", "delivery=in-person", "--format", "csv")
+    assert code == 0 and [int(r["ref"]) for r in csv.DictReader(io.StringIO(out))] == [39, 41]
+    from evidencemap.model.queries import get_named_query
+
+    named = get_named_query("online-studies-burnout").text
+    bound = [bindings for text, bindings in calls if text == named]  # not pasted into the text: bound to a term
+    assert len(bound) == 1 and set(bound[0]) == {"delivery", "challenge"}
+    bindings = bound[0]
+    assert str(bindings["delivery"]).startswith("<https://w3id.org/evidencemap/concept/delivery/in-person")
+
+
+def test_query_ask_and_construct(capsys: pytest.CaptureFixture[str]) -> None:
+    study = "<https://w3id.org/evidencemap/ontology#IncludedStudy>"
+    code, out, _ = run(capsys, "query", f"ASK {{ ?s a {study} }}")
+    assert (code, out) == (0, "true\n")
+    code, out, _ = run(capsys, "query", f"CONSTRUCT {{ ?s a {study} }} WHERE {{ ?s a {study} }}")
+    assert code == 0 and len(Graph().parse(data=out, format="turtle")) == 11
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("online-studies-burnout", "--param", "delivery"), "is not NAME=VALUE"),
+        (("SELECT * WHERE { ?s ?p ?o }", "--param", "delivery=online"), "--param applies to named queries"),
+    ],
+)
+def test_query_bad_params_are_clear_errors(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
+                                           message: str) -> None:
+    code, _, err = run(capsys, "query", *argv)
+    assert code == 2 and message in err
+
+
+def test_export_format_choices_come_from_the_formats_registry() -> None:
+    from evidencemap.cli import build_parser
+    from evidencemap.graph.formats import RDF_FORMATS
+
+    export = build_parser()._subparsers._group_actions[0].choices["export"]  # type: ignore[union-attr]
+    choices = next(a.choices for a in export._actions if a.dest == "format")
+    assert [c for c in choices if c in RDF_FORMATS] == ["ttl", "nt", "nq", "trig", "jsonld", "rdfxml"]

@@ -11,11 +11,16 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidencemap.errors import BadRequest, EvidenceMapError
+from evidencemap.graph.formats import RDF_FORMATS, RESULT_FORMATS
+from evidencemap.publish.exports import EXPORT_NAMES, GRAPHS
 from evidencemap.settings import Settings
 
-EXPORT_FORMATS = ("ttl", "nt", "nq", "trig", "jsonld", "rdfxml", "prisma-svg", "graphml", "gexf")
+if TYPE_CHECKING:
+    from evidencemap.graph.store import Binding, EvidenceMap
+    from evidencemap.model.queries import NamedQuery
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -29,7 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _load(args: argparse.Namespace) -> EvidenceMap:
     from evidencemap.graph.store import EvidenceMap
 
     return EvidenceMap.load(_settings(args))
@@ -71,8 +76,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if result.conforms else 1
 
 
-def _query_text(source: str) -> tuple[str, dict[str, str] | None, str | None]:
-    """(query text, header parameters or None, named-query name or None) from a SPARQL string, a file or a name."""
+def _query_text(source: str) -> tuple[str, NamedQuery | None]:
+    """(query text, the named query or .rq file with its parameters, or None) from SPARQL text, a file or a name."""
     from evidencemap.model.queries import get_named_query, parse_named_query
 
     path = Path(source)
@@ -80,51 +85,55 @@ def _query_text(source: str) -> tuple[str, dict[str, str] | None, str | None]:
         if not path.exists():
             raise BadRequest(f"Query file {source!r} does not exist.")
         named = parse_named_query(path)
-        return named.text, {p.name: p.default or "" for p in named.parameters}, None
+        return named.text, named
     if "{" not in source and " " not in source.strip():
         named = get_named_query(source.strip())
-        return named.text, None, named.name
-    return source, None, None
+        return named.text, named
+    return source, None
+
+
+def _bindings(args: argparse.Namespace, evidence_map: EvidenceMap, named: NamedQuery | None) -> dict[str, Binding]:
+    """The terms ``--param NAME=VALUE`` (and the defaults, unless ``--no-defaults``) bind, checked against the
+    named query's parameters and the map's vocabulary: the values are never pasted into the query text."""
+    pairs = [p.partition("=") for p in args.param or []]
+    malformed = [name for name, equals, _ in pairs if not equals or not name]
+    if malformed:
+        raise BadRequest(f"--param {malformed[0]!r} is not NAME=VALUE.", hint="Write it as --param delivery=online.")
+    values = {name: value for name, _, value in pairs}
+    if named is None:
+        if values:
+            raise BadRequest("--param applies to named queries and .rq files with a parameter header.")
+        return {}
+    from evidencemap.model.vocabulary import load_vocabulary
+
+    return named.bindings(load_vocabulary(evidence_map), values, defaults=not args.no_defaults)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import pyoxigraph as ox
-
-    from evidencemap.graph.store import to_python
-    from evidencemap.model.queries import NamedQuery
-    from evidencemap.model.vocabulary import load_vocabulary
+    """Run a query through the map's query gate (:meth:`EvidenceMap.query`), its parameters bound there (VALUES),
+    and write the answer: SPARQL results JSON, a text table or CSV; Turtle for graphs."""
+    from evidencemap.graph.store import Solutions, to_python
     from evidencemap.render.text import csv_text, json_text, text_table
+    from evidencemap.sparql.results import write_solutions, write_triples
 
     evidence_map = _load(args)
-    text, header, name = _query_text(args.query)
-    values = dict(p.split("=", 1) for p in args.param or [])
-    bindings = {}
-    if name or header is not None:
-        from evidencemap.model.queries import get_named_query, parse_named_query
-
-        query: NamedQuery = get_named_query(name) if name else parse_named_query(Path(args.query))
-        bindings = query.bindings(load_vocabulary(evidence_map), values, defaults=not args.no_defaults)
-    elif values:
-        raise BadRequest("--param applies to named queries and .rq files with a parameter header.")
-    substitutions = {ox.Variable(k): v for k, v in bindings.items()}
+    text, named = _query_text(args.query)
+    bindings = _bindings(args, evidence_map, named)
     try:
-        result = evidence_map.store.query(
-            text, use_default_graph_as_union=True, substitutions=substitutions or None
-        )
+        result = evidence_map.query(text, bindings)
     except SyntaxError as exc:
         raise BadRequest(f"SPARQL syntax error: {exc}") from None
-    if isinstance(result, ox.QueryBoolean):
-        answer = bool(result)
-        _write(json_text({"boolean": answer}) if args.format == "json" else str(answer).lower(), None)
+    if isinstance(result, bool):
+        _write(json_text({"boolean": result}) if args.format == "json" else str(result).lower(), None)
         return 0
-    if isinstance(result, ox.QueryTriples):
-        _write(result.serialize(format=ox.RdfFormat.TURTLE) or b"", None)
+    if not isinstance(result, Solutions):
+        _write(write_triples(result, RDF_FORMATS["ttl"].name, max_rows=len(result)).body, None)
+        return 0
+    if args.format == "json":
+        _write(write_solutions(result, RESULT_FORMATS["json"].name, max_rows=len(result)).body, None)
         return 0
     variables = [v.value for v in result.variables]
-    if args.format == "json":
-        _write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"", None)
-        return 0
-    rows = [[None if s[v] is None else to_python(s[v]) for v in variables] for s in result]
+    rows = [[None if term is None else to_python(term) for term in solution] for solution in result]
     if args.format == "csv":
         _write(csv_text(variables, rows), None)
     else:
@@ -208,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     export = sub.add_parser("export", help="write the map (or a view of it) in another format")
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="ttl")
-    export.add_argument("--graph", choices=("all", "vocabulary", "data", "claims", "inferred"), default="all")
+    export.add_argument("--format", choices=EXPORT_NAMES, default=RDF_FORMATS["ttl"].name)
+    export.add_argument("--graph", choices=("all", *GRAPHS), default="all")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _data_option(export)
     export.set_defaults(func=cmd_export)
