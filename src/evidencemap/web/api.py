@@ -1,10 +1,10 @@
 """The clinicians' REST API under /api: facets, studies (filtered, paged, counted, as JSON, JSON-LD or CSV), one
-study and one concept; :data:`router` also carries the review (web/api_review.py) and the questions
-(web/api_ask.py), so the app registers the whole API at once (pages.install).
+study and one concept. The review (web/api_review.py) and the questions (web/api_ask.py) have routers of their own;
+web/app.py registers all three.
 
-Each endpoint builds one page model (web/models.py); pages.py renders the same models as HTML. Facet parameters are
-named after the facets of the vocabulary and validated against it before any query is built. What the endpoints
-share (negotiation, paging, links, the study model) is in web/api_common.py.
+Each route reads its input through web/inputs.py, asks a view (views/listing.py for the study list) and builds one
+page model (web/models.py); pages.py renders the same models as HTML. What the endpoints share (links, the study
+model, the JSON / JSON-LD response) is in web/api_common.py.
 """
 
 from __future__ import annotations
@@ -12,35 +12,31 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from evidencemap.errors import BadRequest, InvalidParameter, NotFound
-from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies, studies_query
-from evidencemap.model.studies import StudySummary, find_study, study_detail, study_summaries
+from evidencemap.errors import NotFound
+from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query
+from evidencemap.model.studies import StudySummary, find_study, study_detail
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
-from evidencemap.web.api_ask import router as ask_router
+from evidencemap.views.listing import StudyListing, hierarchy, matching, study_listing
+from evidencemap.web import inputs
 from evidencemap.web.api_common import (
-    CSV,
     ERRORS,
-    JSON,
-    JSONLD,
     LD,
     Format,
     Limit,
     Offset,
     canonical_params,
-    negotiate,
-    paging,
     respond,
     study_model,
     url,
 )
-from evidencemap.web.api_review import router as review_router
 from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.inputs import CSV, JSONLD, STUDIES_FORMATS, Page
 from evidencemap.web.models import (
     ConceptDetail,
     ConceptInfo,
@@ -80,26 +76,9 @@ FacetFilters = {
 # -- filters -------------------------------------------------------------------------------------------------------
 
 
-def parse_selection(vocabulary: Vocabulary, items: Iterable[tuple[str, str]]) -> Selection:
-    """The facet parameters of a request as a Selection.
-
-    :raises BadRequest: for an unknown facet or value, listing the valid ones;
-    :raises InvalidParameter: for a value of the wrong type (a year that is not a number).
-    """
-    grouped: dict[str, list[str]] = {}
-    for key, value in items:
-        if key not in RESERVED:
-            grouped.setdefault(key, []).append(value)
-    for name, values in grouped.items():
-        try:
-            facet = vocabulary.facet(name)
-            if facet.is_concept_facet:
-                for value in (v.strip() for raw in values for v in raw.split(",")):
-                    if value:
-                        facet.concept(value)
-        except InvalidParameter as exc:
-            raise BadRequest(exc.message, hint=exc.hint) from None
-    return Selection.parse(vocabulary, grouped)
+def parse_selection(vocabulary: Vocabulary, items: Sequence[tuple[str, str]]) -> Selection:
+    """The facet parameters of a study-list request (web/inputs.py: 400 for an unknown facet or value)."""
+    return inputs.selection(vocabulary, items, RESERVED)
 
 
 def toggled(selection: Selection, facet: Facet, value: str) -> list[tuple[str, str]]:
@@ -108,62 +87,38 @@ def toggled(selection: Selection, facet: Facet, value: str) -> list[tuple[str, s
     return [p for p in params if p != pair] if pair in params else [*params, pair]
 
 
-def _hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
-    out: list[tuple[Concept, int]] = []
-
-    def walk(parent: Concept | None, depth: int) -> None:
-        for child in facet.children(parent):
-            if all(child is not c for c, _ in out):
-                out.append((child, depth))
-                walk(child, depth + 1)
-
-    walk(None, 0)
-    out.extend((c, 0) for c in facet.concepts if all(c is not x for x, _ in out))
-    return out
-
-
-def facet_count_models(ctx: AppContext, selection: Selection) -> list[FacetCounts]:
-    """Every facet with the counts of its values among the studies matching ``selection``."""
-    out = []
-    chosen = {c.facet.name: c for c in selection.choices}
-    for facet in ctx.vocabulary.facets:
-        counts = facet_counts(ctx.evidence_map, facet, selection)
-        choice = chosen.get(facet.name, Choice(facet))
-        values = []
-        if facet.is_concept_facet:
-            for concept, depth in _hierarchy(facet):
-                values.append(ValueCount(
-                    value=concept.slug, label=concept.pref_label, iri=concept.iri, count=counts.get(concept.iri, 0),
-                    depth=depth, selected=concept in choice.concepts,
-                    toggle_url=url("/api/studies", toggled(selection, facet, concept.slug)),
-                ))
-        else:
-            for value in sorted(set(counts) | set(choice.literals)):
-                values.append(ValueCount(
-                    value=value, label=value, count=counts.get(value, 0), selected=value in choice.literals,
-                    toggle_url=url("/api/studies", toggled(selection, facet, value)),
-                ))
-        out.append(FacetCounts(iri=facet.iri, name=facet.name, label=facet.label, values=values))
-    return out
+def facet_count_models(listing: StudyListing) -> list[FacetCounts]:
+    """Every facet with the counts of its values among the listed studies, each value with its toggle link."""
+    selection = listing.selection
+    return [
+        FacetCounts(
+            iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label,
+            values=[
+                ValueCount(**dataclasses.asdict(v), toggle_url=url("/api/studies", toggled(selection, tally.facet,
+                                                                                              v.value)))
+                for v in tally.values
+            ],
+        )
+        for tally in listing.facets
+    ]
 
 
 # -- studies -------------------------------------------------------------------------------------------------------
 
 
-def build_study_list(ctx: AppContext, selection: Selection, limit: int | None, offset: int) -> StudyList:
-    size = paging(ctx.settings, limit)
-    iris = select_studies(ctx.evidence_map, selection)
-    summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, iris[offset:offset + size])
+def build_study_list(ctx: AppContext, selection: Selection, page: Page) -> StudyList:
+    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset)
+    size, offset, total = page.size, page.offset, listing.total
     params = canonical_params(selection)
-    paged = [*params, *([("limit", str(size))] if limit else [])]
+    paged = [*params, *([("limit", str(size))] if page.asked else [])]
     return StudyList(
-        total=len(iris), limit=size, offset=offset, filters=selection.as_params(),
-        sparql=studies_query(selection), studies=[study_model(s, selection) for s in summaries],
-        facets=facet_count_models(ctx, selection),
+        total=total, limit=size, offset=offset, filters=selection.as_params(),
+        sparql=studies_query(selection), studies=[study_model(s, selection) for s in listing.studies],
+        facets=facet_count_models(listing),
         links=ListLinks(
-            self=url("/api/studies", [*paged, *([("offset", str(offset))] if offset else [])]),
+            self_=url("/api/studies", [*paged, *([("offset", str(offset))] if offset else [])]),
             html=url("/studies", params), csv=url("/api/studies", [*params, ("format", "csv")]),
-            next=url("/api/studies", [*paged, ("offset", str(offset + size))]) if offset + size < len(iris) else None,
+            next=url("/api/studies", [*paged, ("offset", str(offset + size))]) if offset + size < total else None,
             prev=url("/api/studies", [*paged, *([("offset", str(max(0, offset - size)))] if offset > size else [])])
             if offset else None,
         ),
@@ -194,12 +149,12 @@ def get_facets(request: Request, ctx: Annotated[AppContext, Depends(get_context)
 
 
 def build_facets_page(ctx: AppContext) -> FacetsPage:
-    total = len(select_studies(ctx.evidence_map, Selection()))
+    total = len(matching(ctx.evidence_map, Selection()))
     facets = []
     for facet in ctx.vocabulary.facets:
         counts = facet_counts(ctx.evidence_map, facet, Selection())
         if facet.is_concept_facet:
-            values = [concept_info(facet, c, counts.get(c.iri, 0), depth) for c, depth in _hierarchy(facet)]
+            values = [concept_info(facet, c, counts.get(c.iri, 0), depth) for c, depth in hierarchy(facet)]
         else:
             values = [ConceptInfo(slug=v, label=v, count=n) for v, n in sorted(counts.items())]
         facets.append(FacetInfo(
@@ -229,16 +184,16 @@ def get_studies(
     """The included studies matching the facet parameters, with the total, paging and the counts of every facet's
     values among them. `Accept: text/csv` or `format=csv` gives one row per study with its facets joined."""
     selection = parse_selection(ctx.vocabulary, request.query_params.multi_items())
-    media = negotiate(request, (JSON, JSONLD, CSV), format)
+    page = inputs.page(ctx.settings, limit, offset)
+    media = inputs.media_type(request, STUDIES_FORMATS, format)
     if media == CSV:
-        iris = select_studies(ctx.evidence_map, selection)
-        if limit is not None:
-            iris = iris[offset:offset + paging(ctx.settings, limit)]
-        body = studies_csv(ctx, study_summaries(ctx.evidence_map, ctx.vocabulary, iris, provenance=False))
-        return Response(body, media_type="text/csv; charset=utf-8",
+        # Without a limit the CSV holds every matching study (a spreadsheet export, not a page).
+        listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size if limit else None,
+                                page.offset if limit else 0, with_facets=False, provenance=False)
+        return Response(studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="studies.csv"'})
-    model = build_study_list(ctx, selection, limit, offset)
-    return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else None)
+    model = build_study_list(ctx, selection, page)
+    return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json")
 
 
 def build_study_detail(ctx: AppContext, identifier: str) -> StudyDetail:
@@ -263,29 +218,29 @@ def get_study(
 # -- concepts ------------------------------------------------------------------------------------------------------
 
 
-def build_concept_page(ctx: AppContext, scheme: str, slug: str, limit: int | None, offset: int) -> ConceptPage:
+def build_concept_page(ctx: AppContext, scheme: str, slug: str, page: Page) -> ConceptPage:
     facet = ctx.vocabulary.facet_for_scheme(scheme)
-    try:
-        concept = facet.concept(slug)
-    except InvalidParameter as exc:
-        raise NotFound(f"No concept {slug!r} in scheme {scheme!r}.", hint=exc.hint) from None
+    slugs = [c.slug for c in facet.concepts]
+    if slug not in slugs:
+        raise NotFound(f"No concept {slug!r} in scheme {scheme!r}.", hint=f"Use one of: {', '.join(slugs)}.",
+                       allowed=slugs)
+    concept = facet.concept(slug)
     selection = Selection((Choice(facet, concepts=(concept,)),))
-    iris = select_studies(ctx.evidence_map, selection)
-    size = paging(ctx.settings, limit)
-    summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, iris[offset:offset + size])
+    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset, with_facets=False)
     by_iri = {c.iri: c for c in facet.concepts}
 
     def ref(c: Concept) -> ConceptRef:
         return ConceptRef(iri=c.iri, slug=c.slug, label=c.pref_label, facet=facet.name, scheme=scheme)
 
-    info = concept_info(facet, concept, len(iris))
+    info = concept_info(facet, concept, listing.total)
     detail = ConceptDetail(
         **info.model_dump(exclude={"broader"}), broader=info.broader, facet=facet.name, facet_label=facet.label,
         scheme=scheme, broader_concepts=[ref(by_iri[b]) for b in concept.broader if b in by_iri],
         narrower_concepts=[ref(c) for c in facet.children(concept)],
         mappings=[Mapping(relation=r, target=t) for r, t in concept.mappings],
     )
-    return ConceptPage(concept=detail, total=len(iris), studies=[study_model(s, selection) for s in summaries],
+    studies = [study_model(s, selection) for s in listing.studies]
+    return ConceptPage(concept=detail, total=listing.total, studies=studies,
                        studies_url=url("/api/studies", canonical_params(selection)))
 
 
@@ -297,9 +252,5 @@ def get_concept(
 ) -> Response:
     """A concept (e.g. `/api/concepts/challenge/emotional-vulnerability-burnout`) with its definition, synonyms,
     broader and narrower concepts, mappings to other vocabularies, and the studies that have it."""
-    return respond(request, build_concept_page(ctx, scheme, slug, limit, offset), ctx.vocabulary, format)
-
-
-# The review's and the questions' endpoints, after this module's own (the order of the OpenAPI document).
-router.include_router(review_router)
-router.include_router(ask_router)
+    page = inputs.page(ctx.settings, limit, offset)
+    return respond(request, build_concept_page(ctx, scheme, slug, page), ctx.vocabulary, format)

@@ -19,15 +19,15 @@ from evidencemap.web.api_common import (
     Limit,
     Offset,
     canonical_params,
-    paging,
     respond,
     study_model,
     url,
 )
 from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.inputs import Page, page
 from evidencemap.web.models import AnswerValue, AskAnswer, ConceptRef, CorrectionInfo, Interpretation, MatchInfo
 
-router = APIRouter()
+router = APIRouter(prefix="/api", tags=["clinicians"])
 
 
 def _with(selection: Selection, facet: Facet, value: str) -> list[tuple[str, str]]:
@@ -63,9 +63,9 @@ def describe(answer: asking.Answer) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def build_answer(ctx: AppContext, question: str, limit: int | None, offset: int) -> AskAnswer:
+def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
-    size = paging(ctx.settings, limit)
+    size, offset = paged.size, paged.offset
     summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
     values = []
     if answer.values_facet is not None:
@@ -113,4 +113,4 @@ def get_ask(
     the same query as /api/studies: the studies, a count ("how many ..."), or the values of a facet ("what
     challenges did online studies report?"). The answer shows which words matched which concepts and which were
     ignored. A question in which nothing is recognised says so and suggests concepts."""
-    return respond(request, build_answer(ctx, q, limit, offset), ctx.vocabulary, format)
+    return respond(request, build_answer(ctx, q, page(ctx.settings, limit, offset)), ctx.vocabulary, format)

@@ -1,8 +1,9 @@
-"""What every endpoint of the clinicians' REST API shares: media types, error responses and parameters for the
-OpenAPI document, paging, links, content negotiation (JSON, JSON-LD, CSV) and the study model of a list.
+"""What every endpoint of the clinicians' REST API shares: error responses and parameters for the OpenAPI
+document, links, the JSON / JSON-LD response and the study model of a list. Request input (filters, paging,
+``format`` and Accept) is read by web/inputs.py.
 
-The endpoints are in web/api.py (facets, studies, concepts, and the one /api router the app registers),
-web/api_review.py (the review and its claims check) and web/api_ask.py (plain-English questions).
+The endpoints are in web/api.py (facets, studies, concepts), web/api_review.py (the review and its claims check)
+and web/api_ask.py (plain-English questions); web/app.py registers the three routers.
 """
 
 from __future__ import annotations
@@ -16,66 +17,38 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from evidencemap.errors import InvalidParameter
 from evidencemap.model.facets import Selection
 from evidencemap.model.studies import StudySummary
 from evidencemap.model.vocabulary import Vocabulary
-from evidencemap.settings import Settings
+from evidencemap.web.inputs import API_FORMATS, JSONLD, Formats, media_type
 from evidencemap.web.jsonld import to_jsonld
 from evidencemap.web.models import ErrorBody, Reason, Study, StudyLinks
-from evidencemap.web.negotiation import not_acceptable, preferred
 
-JSON, JSONLD, CSV = "application/json", "application/ld+json", "text/csv"
-FORMATS = {"json": JSON, "jsonld": JSONLD, "csv": CSV}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Unknown facet, value or question; the message lists valid ones."},
+    400: {"model": ErrorBody, "description": "Unknown facet, value, format or question; `allowed` lists the valid "
+          "choices."},
     404: {"model": ErrorBody, "description": "No such study, scheme or concept."},
-    406: {"model": ErrorBody, "description": "None of the accepted media types can be produced."},
-    422: {"model": ErrorBody, "description": "A parameter of the wrong type (e.g. limit=abc)."},
+    406: {"model": ErrorBody, "description": "None of the accepted media types can be produced; `allowed` lists "
+          "those that can."},
+    422: {"model": ErrorBody, "description": "A parameter of the wrong type or out of range (e.g. limit=abc)."},
 }
-LD = {200: {"content": {JSONLD: {}}, "description": "JSON by default; JSON-LD with Accept: application/ld+json."}}
+LD: dict[int | str, dict[str, Any]] = {
+    200: {"content": {JSONLD: {}}, "description": "JSON by default; JSON-LD with Accept: application/ld+json."}
+}
 
 Limit = Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings).")]
 Offset = Annotated[int, Query(ge=0, description="Studies to skip.")]
 Format = Annotated[str | None, Query(description="json or jsonld (and csv for /api/studies): overrides Accept.")]
 
 
-def paging(settings: Settings, limit: int | None) -> int:
-    """The page size: ``limit``, or the default; :raises InvalidParameter: above the maximum."""
-    if limit is None:
-        return settings.default_page_size
-    if limit > settings.max_page_size:
-        raise InvalidParameter(f"limit={limit} is too large.", hint=f"Use at most {settings.max_page_size}.")
-    return limit
-
-
 def url(path: str, params: Sequence[tuple[str, str]]) -> str:
     return f"{path}?{urlencode(list(params))}" if params else path
 
 
-# -- content negotiation -------------------------------------------------------------------------------------------
-
-
-def negotiate(request: Request, offered: Sequence[str], fmt: str | None = None) -> str:
-    """The media type to answer with: ``format`` first, then the Accept header's preference (JSON when none).
-
-    :raises InvalidParameter: for an unknown format; :raises NotAcceptable: when Accept rules out every offer.
-    """
-    if fmt:
-        if fmt not in FORMATS or FORMATS[fmt] not in offered:
-            valid = ", ".join(k for k, v in FORMATS.items() if v in offered)
-            raise InvalidParameter(f"Unknown format {fmt!r}.", hint=f"Use one of: {valid}.")
-        return FORMATS[fmt]
-    accept = request.headers.get("accept")
-    media = preferred(accept, offered)
-    if media is None:
-        raise not_acceptable(accept, offered)
-    return media
-
-
-def respond(request: Request, model: BaseModel, vocabulary: Vocabulary, fmt: str | None = None) -> Response:
-    """The model as JSON, or as JSON-LD when asked for."""
-    media = negotiate(request, (JSON, JSONLD), fmt)
+def respond(request: Request, model: BaseModel, vocabulary: Vocabulary, fmt: str | None = None,
+            formats: Formats = API_FORMATS) -> Response:
+    """The model as JSON, or as JSON-LD when asked for (``format`` or Accept, through web/inputs.py)."""
+    media = media_type(request, formats, fmt)
     if media == JSONLD:
         base_iri = request.app.state.context.settings.base_iri
         return JSONResponse(to_jsonld(model, vocabulary, base_iri), media_type=JSONLD)
@@ -117,6 +90,6 @@ def study_model(summary_: StudySummary, selection: Selection | None = None) -> S
     data.update(
         doi_url=summary_.doi_url,
         why=reasons(summary_, selection) if selection else [],
-        links=StudyLinks(html=f"/studies/{summary_.id}", json=f"/api/studies/{summary_.id}"),
+        links=StudyLinks(html=f"/studies/{summary_.id}", json_=f"/api/studies/{summary_.id}"),
     )
     return Study.model_validate(data)

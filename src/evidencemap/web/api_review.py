@@ -16,7 +16,7 @@ from evidencemap.web.api_common import ERRORS, LD, Format, respond
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.models import ClaimRow, CriterionInfo, FlowStageInfo, ReviewInfo, ReviewPage, SearchSourceInfo
 
-router = APIRouter()
+router = APIRouter(prefix="/api", tags=["clinicians"])
 
 
 def build_review_page(ctx: AppContext) -> ReviewPage:

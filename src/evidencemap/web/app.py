@@ -1,6 +1,7 @@
 """The app factory: the CLI, the tests and the ASGI entry point all call :func:`create_app`.
 
-Routers are registered here and nowhere else.
+Every router is registered here and nowhere else, in the order of the OpenAPI document: /sparql, the visuals, linked
+data, the REST API (facets, studies, concepts, then the review and the questions) and the clinicians' pages.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from fastapi import FastAPI
 from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web import visuals
+from evidencemap.web import api, api_ask, api_review, linked, pages, visuals
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
-from evidencemap.web.linked import install_linked_data
-from evidencemap.web.pages import install as install_clinician_pages
 from evidencemap.web.sparql import install_sparql
+from evidencemap.web.templating import mount_static
 
 
 def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | None = None) -> FastAPI:
@@ -31,9 +31,17 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
         ),
     )
     app.state.context = context
+    app.state.linked_cache = linked.LinkedCache()
+    app.state.render_error = pages.render_error
     install_error_handlers(app)
+    # /sparql brings its worker pool with it (started and stopped with the app's lifespan); web/sparql.py.
     install_sparql(app, context)
-    visuals.install(app)
-    install_linked_data(app)
-    install_clinician_pages(app)
+    app.include_router(visuals.router)
+    app.include_router(linked.router)
+    app.include_router(api.router)
+    app.include_router(api_review.router)
+    app.include_router(api_ask.router)
+    app.include_router(pages.router)
+    mount_static(app)
+    app.add_middleware(linked.DatasetLinkMiddleware)
     return app

@@ -1,9 +1,12 @@
-"""One error shape for the whole HTTP surface: ``{"ok": false, "error": ..., "status": ...}`` for JSON clients,
-a plain page for browsers. Unexpected exceptions become a 500 whose traceback goes only to the log."""
+"""One error shape for the whole HTTP surface: ``{"ok": false, "error": ..., "status": ..., "hint": ...,
+"allowed": [...]}`` for JSON clients (``hint`` when there is advice, ``allowed`` when the error is about a choice:
+the valid facets, values, formats or media types), a plain page for browsers. Unexpected exceptions become a 500
+whose traceback goes only to the log. docs/api.md documents the shape and the statuses."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evidencemap.errors import EvidenceMapError
+from evidencemap.web.inputs import hinted
 from evidencemap.web.negotiation import preferred
 
 log = logging.getLogger("evidencemap")
@@ -26,10 +30,21 @@ def wants_html(request: Request) -> bool:
     return preferred(request.headers.get("accept"), (JSON, HTML)) == HTML
 
 
-def error_response(request: Request, status: int, message: str, hint: str | None = None) -> Response:
-    body = {"ok": False, "error": message, "status": status}
+def error_body(status: int, message: str, hint: str | None = None, allowed: Sequence[str] = ()) -> dict[str, object]:
+    """The JSON of an error (the OpenAPI ``ErrorBody``)."""
+    body: dict[str, object] = {"ok": False, "error": message, "status": status}
     if hint:
         body["hint"] = hint
+    if allowed:
+        body["allowed"] = list(allowed)
+    return body
+
+
+def error_response(
+    request: Request, status: int, message: str, hint: str | None = None, allowed: Sequence[str] = ()
+) -> Response:
+    """The error as JSON, or as the error page when the client prefers HTML (outside /api)."""
+    body = error_body(status, message, hint, allowed)
     renderer = getattr(request.app.state, "render_error", None)
     if renderer is not None and wants_html(request):
         return renderer(request, status, message, hint)  # type: ignore[no-any-return]
@@ -39,7 +54,7 @@ def error_response(request: Request, status: int, message: str, hint: str | None
 def install_error_handlers(app: FastAPI) -> None:
     async def on_evidencemap_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvidenceMapError)
-        return error_response(request, exc.status, exc.message, exc.hint)
+        return error_response(request, exc.status, exc.message, exc.hint, exc.allowed or hinted(exc.hint))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -6,6 +6,11 @@ for every IRI (data, concepts, the ontology, its named graphs, the dataset): the
 answers ``303 See Other`` (``Vary: Accept``) to a document about it whose URL carries the format's extension
 (``/data/study/blay-2025`` -> ``/data/study/blay-2025.ttl``). Documents are plain resources: one format each, with
 ``Link: rel="alternate"`` to the others. See docs/linked-data.md.
+
+The HTML documents render page models (web/models.py: :class:`ResourceDescription`, :class:`OntologyDocPage`,
+:class:`ValidationPage`) through the one page helper; a path that does not make a valid IRI is a 404 (web/inputs.py)
+before any query sees it. web/app.py registers :data:`router`, :class:`LinkedCache` and
+:class:`DatasetLinkMiddleware`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
@@ -31,9 +36,11 @@ from evidencemap.publish import linkeddata as ld
 from evidencemap.publish.ontology_docs import ontology_doc
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.errors import error_response
+from evidencemap.web.inputs import HTML, checked_iri, refused
 from evidencemap.web.jsonld import jsonld_context
-from evidencemap.web.negotiation import best, not_acceptable, parse_accept
-from evidencemap.web.templating import mount_static, templates
+from evidencemap.web.models import OntologyDocPage, ResourceDescription, ValidationPage, ValidationRow
+from evidencemap.web.negotiation import best, parse_accept
+from evidencemap.web.templating import render_page
 
 router = APIRouter(tags=["linked data"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -52,8 +59,8 @@ def choose_format(accept: str | None) -> ld.DocumentFormat | None:
 
 def refuse(request: Request) -> Response:
     """The 406 (with ``Vary: Accept``) for an ``Accept`` header that rules out every document format."""
-    error = not_acceptable(request.headers.get("accept"), (f.media_type for f in ld.FORMATS))
-    response = error_response(request, error.status, error.message, error.hint)
+    error = refused(request.headers.get("accept"), [f.media_type for f in ld.FORMATS])
+    response = error_response(request, error.status, error.message, error.hint, error.allowed)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -126,36 +133,38 @@ class Document:
 
 def _resource_document(context: AppContext, iri: str, path: str, triples: Triples) -> Document:
     def render(request: Request) -> Response:
-        page = ld.resource_page(context.evidence_map, iri, triples())
-        return _page(request, "linked_resource.html", path, {"page": page})
+        page = ResourceDescription.model_validate(ld.resource_page(context.evidence_map, iri, triples()))
+        return _page(request, "linked_resource.html", path, page)
 
     return Document(triples, render)
 
 
 def _ontology_document(context: AppContext, path: str) -> Document:
     def render(request: Request) -> Response:
-        doc = _cache(request).get(context, "ontology_doc", lambda: ontology_doc(context.evidence_map))
-        return _page(request, "linked_ontology.html", path, {"doc": doc})
+        def build() -> OntologyDocPage:
+            return OntologyDocPage.model_validate(ontology_doc(context.evidence_map))
+
+        page: OntologyDocPage = _cache(request).get(context, "ontology_doc", build)
+        return _page(request, "linked_ontology.html", path, page)
 
     return Document(lambda: ld.vocabulary_triples(context.evidence_map), render)
 
 
-def _page(request: Request, template: str, path: str, values: dict[str, Any]) -> Response:
+def _page(request: Request, template: str, path: str, page: ResourceDescription | OntologyDocPage) -> Response:
+    """The HTML document of ``path``: its JSON twin is the JSON-LD document, and every format is an alternate."""
     root = request.scope.get("root_path", "")
     formats = [(f.name, f.media_type, f"{root}{path}.{f.extension}") for f in ld.FORMATS if f.is_rdf]
-    context = {"formats": formats, "json_url": f"{root}{path}.{ld.JSON_LD.extension}", **values}
-    response = templates.TemplateResponse(request, template, context)
-    response.headers["Link"] = alternates(request, path)
-    return response
+    return render_page(request, template, page, json_url=f"{root}{path}.{ld.JSON_LD.extension}", media=HTML,
+                       link=alternates(request, path), formats=formats)
 
 
 def find_document(request: Request, context: AppContext, path: str) -> Document:
     """The document for a local path such as ``/data/study/blay-2025`` or ``/ontology``.
 
-    :raises NotFound: for a path that names nothing in this map.
+    :raises NotFound: for a path that names nothing in this map, or that does not make a valid IRI.
     """
     evidence_map = context.evidence_map
-    iri = ld.iri_for_path(evidence_map, path)
+    iri = checked_iri(ld.iri_for_path(evidence_map, path), path)
     ontology = evidence_map.iri(ns.ONTOLOGY)
     if iri == ontology or iri.startswith(ontology + "/"):
         versions = ld.ontology_versions(evidence_map)
@@ -167,7 +176,9 @@ def find_document(request: Request, context: AppContext, path: str) -> Document:
         return _resource_document(context, dataset, path, lambda: void_triples(request, context))
     if iri.startswith(evidence_map.iri(ns.GRAPH)):
         void = void_triples(request, context)
-        graphs = sorted({t.subject.value for t in void if t.subject.value.startswith(evidence_map.iri(ns.GRAPH))})
+        graph_root = evidence_map.iri(ns.GRAPH)
+        graphs = sorted({t.subject.value for t in void
+                         if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(graph_root)})
         if iri not in graphs:
             raise NotFound(f"No named graph <{iri}> in this map.", hint=f"Graphs: {', '.join(graphs)}.")
 
@@ -304,24 +315,31 @@ def validation_report(request: Request, context: Context) -> Response:
     return Response(body, media_type="text/turtle; charset=utf-8", headers={"Link": VOID_LINK})
 
 
-@router.get("/validation", summary="The map's SHACL validation report (page)")
+@router.get("/validation", summary="The map's SHACL validation report (page)", response_model=ValidationPage,
+            responses={200: {"content": {HTML: {}}, "description": "The page, or its model as JSON."}})
 def validation_page(request: Request, context: Context) -> Response:
+    """The verdict and every result of the map's SHACL validation; ``format=json`` (or Accept: application/json)
+    gives the same as JSON."""
     result = validation_result(request, context)
     graph = result.report_graph
     rows = []
     for node in graph.subjects(RDF.type, SH.ValidationResult):
         severity = graph.value(node, SH.resultSeverity)
         path = graph.value(node, SH.resultPath)
-        rows.append({
-            "severity": str(severity).rsplit("#", 1)[-1] if severity is not None else "",
-            "focus": str(graph.value(node, SH.focusNode)),
-            "path": str(path) if isinstance(path, URIRef) else "",
-            "message": str(graph.value(node, SH.resultMessage) or ""),
-        })
-    rows.sort(key=lambda r: (r["severity"] != "Violation", r["focus"], r["message"]))
+        rows.append(ValidationRow(
+            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "",
+            focus=str(graph.value(node, SH.focusNode)),
+            path=str(path) if isinstance(path, URIRef) else "",
+            message=str(graph.value(node, SH.resultMessage) or ""),
+        ))
+    rows.sort(key=lambda r: (r.severity != "Violation", r.focus, r.message))
     root = request.scope.get("root_path", "")
-    values = {"result": result, "results": rows, "report_url": f"{root}/validation.ttl", "json_url": None}
-    return templates.TemplateResponse(request, "linked_validation.html", values)
+    page = ValidationPage(conforms=result.conforms, shapes_version=result.shapes_version,
+                          report_url=f"{root}/validation.ttl", report_text=result.report_text, results=rows)
+    # ``result`` (the validator's own object) and the page's fields by name stay in the template context for tools
+    # that inspect it.
+    return render_page(request, "linked_validation.html", page, json_url=f"{root}/validation?format=json",
+                       result=result, results=page.results, report_url=page.report_url)
 
 
 # -- the Link header on the home page -------------------------------------------------------------------------------
@@ -347,11 +365,3 @@ class DatasetLinkMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_link)
-
-
-def install_linked_data(app: FastAPI) -> None:
-    """Register the linked-data routes (and the static files, when no one has mounted them yet)."""
-    app.state.linked_cache = LinkedCache()
-    app.include_router(router)
-    mount_static(app)
-    app.add_middleware(DatasetLinkMiddleware)

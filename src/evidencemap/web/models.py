@@ -20,11 +20,15 @@ class ErrorBody(BaseModel):
     ok: bool = Field(False, description="Always false for an error.")
     error: str = Field(description="What went wrong, in words a person can act on.")
     status: int = Field(description="The HTTP status code.")
-    hint: str | None = Field(None, description="What would be valid (e.g. 'Use one of: ...').")
+    hint: str | None = Field(None, description="What would be valid (e.g. 'Use one of: ...'); absent when there is "
+                             "no advice.")
+    allowed: list[str] | None = Field(None, description="When the error is about a choice (a facet, a value, a format, "
+                                      "a media type): the valid choices. Absent otherwise.")
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"ok": False, "error": "Unknown facet 'color'.", "status": 422,
-                                         "hint": "Use one of: design, delivery, challenge."}]}
+        json_schema_extra={"examples": [{"ok": False, "error": "Unknown facet 'color'.", "status": 400,
+                                         "hint": "Use one of: design, delivery, challenge.",
+                                         "allowed": ["design", "delivery", "challenge"]}]}
     )
 
 
@@ -391,3 +395,258 @@ class HomePage(Model):
     total: int = Field(description="How many studies the map includes.")
     facets: list[FacetInfo]
     answer: AskAnswer | None = None
+
+
+# -- the gap map (/api/gapmap and the /gapmap page) ----------------------------------------------------------------
+
+
+class NamedFacet(Model):
+    name: str = Field(description="The facet name.", examples=["challenge"])
+    label: str = Field(description="The facet label.", examples=["challenge"])
+
+
+class AxisValueInfo(Model):
+    """A row or a column of the gap map: a concept of one of the axis' facets."""
+
+    key: str = Field(description="The value's key on the axis (the concept slug, prefixed when the axis crosses "
+                     "facets).", examples=["emotional-vulnerability-burnout"])
+    facet: str = Field(description="The facet name.")
+    slug: str = Field(description="The concept slug.")
+    label: str = Field(description="The concept label.")
+    iri: str | None = Field(None, description="The concept IRI.")
+
+
+class AxisEntry(AxisValueInfo):
+    depth: int = Field(0, description="Depth in the concept hierarchy.")
+    count: int = Field(description="Studies with this value (the row's or column's total).")
+
+
+class Axis(Model):
+    facets: list[NamedFacet] = Field(description="The facets of the axis.")
+    values: list[AxisEntry] = Field(description="The rows (or columns), in order.")
+
+
+class CellStudy(Model):
+    ref: int = Field(description="The study's reference number in the review.")
+    citation: str | None = Field(None, description="Short citation.")
+    slug: str = Field(description="The study's slug.")
+    iri: str = Field(description="The study's IRI.")
+    url: str | None = Field(None, description="The study's page (in the selected cell only).")
+
+
+class SlugLabel(Model):
+    slug: str
+    label: str
+
+
+class BreakdownCount(SlugLabel):
+    count: int
+
+
+class GapCell(Model):
+    """One cell: the studies that have both the row's and the column's value."""
+
+    key: str = Field(description="row:col, the value of the cell parameter.")
+    row: AxisValueInfo
+    col: AxisValueInfo
+    count: int = Field(description="How many studies.")
+    gap: bool = Field(description="True when no study is in the cell.")
+    studies: list[CellStudy]
+    breakdown: dict[str, list[BreakdownCount]] = Field(description="The cell's studies counted by each breakdown "
+                                                       "facet (bubble colours), keyed by facet name.")
+    studies_url: str | None = Field(None, description="The study list page of the cell (in the selected cell only).")
+
+
+class BreakdownFacet(NamedFacet):
+    values: list[SlugLabel] = Field(description="The facet's values.")
+
+
+class CellCounts(Model):
+    cells: int
+    filled: int
+    gaps: int
+
+
+class GapRef(Model):
+    row: str
+    col: str
+
+
+class GapMapLinks(Model):
+    csv: str = Field(description="The matrix as CSV.")
+    svg: str = Field(description="The bubble map as SVG.")
+    page: str = Field(description="The gap map page.")
+
+
+class GapMapBody(Model):
+    """The evidence gap map: studies counted in every cell of two crossed facets, gaps listed."""
+
+    caveat: str = Field(description="What the map does not say (no quality appraisal).")
+    rows: Axis
+    cols: Axis
+    filters: dict[str, list[str]] = Field(description="The facet filters in force.")
+    total: int = Field(description="Studies matching the filters.")
+    breakdown_facets: list[BreakdownFacet] = Field(description="The facets counted inside each cell.")
+    counts: CellCounts
+    cells: list[GapCell]
+    gaps: list[GapRef]
+    links: GapMapLinks
+    cell: GapCell | None = Field(None, description="The cell named by the cell parameter, with its studies' pages.")
+
+
+# -- the network views ---------------------------------------------------------------------------------------------
+
+
+class NetworkKind(Model):
+    kind: str = Field(examples=["challenge-cooccurrence"])
+    url: str = Field(examples=["/api/network/challenge-cooccurrence"])
+
+
+class NetworkKinds(Model):
+    """The network views that can be requested."""
+
+    count: int
+    kinds: list[NetworkKind]
+
+
+class NodeLinkGraph(Model):
+    """A network as node-link JSON (networkx ``node_link_data`` with ``edges``): every node and edge attribute is a
+    string, number or boolean."""
+
+    directed: bool
+    multigraph: bool
+    graph: dict[str, str | int | float | bool]
+    nodes: list[dict[str, str | int | float | bool]]
+    edges: list[dict[str, str | int | float | bool]]
+
+
+class Option(Model):
+    value: str = Field(description="The parameter value.")
+    label: str = Field(description="Its label.")
+
+
+class NetworkLinks(Model):
+    json_: str = Field(alias="json", description="The network as node-link JSON.")
+    graphml: str
+    gexf: str
+    bipartite_graphml: str = Field(description="The study-concept network of the same studies, as GraphML.")
+    similarity_json: str = Field(description="The study-similarity network of the same studies, as JSON.")
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
+
+
+class NetworkPage(Model):
+    """The network page: a co-occurrence network of one facet, drawn, with its edges and central concepts."""
+
+    kind: str = Field(description="The network shown.", examples=["challenge-cooccurrence"])
+    kinds: list[Option] = Field(description="The co-occurrence networks that can be shown.")
+    layout: str = Field(description="'circular' or 'spring'.")
+    title: str
+    filters: dict[str, list[str]] = Field(description="The facet filters in force.")
+    studies: int = Field(description="Studies in the network (those matching the filters).")
+    nodes: list[dict[str, str | int | float | bool]]
+    edges: list[dict[str, str | int | float | bool]] = Field(description="Edges, heaviest first, with node labels "
+                                                               "as a and b.")
+    central: list[dict[str, str | int | float | bool]] = Field(description="The concepts that connect the most "
+                                                                 "studies.")
+    links: NetworkLinks
+
+
+# -- linked data pages ---------------------------------------------------------------------------------------------
+
+
+class LinkedValue(Model):
+    """One value of a property: a link (IRI), a literal, or a nested blank node (its rows)."""
+
+    text: str
+    href: str | None = None
+    title: str = ""
+    note: str = ""
+    rows: list[LinkedRow] = Field(default_factory=list)
+
+
+class LinkedRow(Model):
+    predicate: LinkedValue
+    values: list[LinkedValue]
+
+
+class LinkedBlock(Model):
+    """The properties of one subject of a description."""
+
+    iri: str
+    label: str
+    href: str
+    types: list[LinkedValue]
+    rows: list[LinkedRow]
+
+
+class ResourceDescription(Model):
+    """The page of a dereferenced IRI: the resource's properties, then the findings and passages described with
+    it. Its JSON twin is the JSON-LD document of the same description."""
+
+    iri: str
+    label: str
+    main: LinkedBlock
+    related: list[LinkedBlock]
+
+
+class DocFact(Model):
+    label: str
+    refs: list[LinkedValue]
+
+
+class TermDoc(Model):
+    iri: str
+    anchor: str
+    curie: str
+    label: str
+    definition: str
+    kind: str
+    href: str
+    alt_labels: list[str] = Field(default_factory=list)
+    facts: list[DocFact] = Field(default_factory=list)
+    depth: int = 0
+
+
+class DocSection(Model):
+    anchor: str
+    title: str
+    terms: list[TermDoc]
+
+
+class SchemeDoc(Model):
+    scheme: TermDoc
+    concepts: list[TermDoc]
+
+
+class OntologyDocPage(Model):
+    """The ontology's documentation, generated from the vocabulary graph."""
+
+    iri: str
+    title: str
+    description: str
+    version_iri: str
+    version_info: str
+    metadata: list[DocFact]
+    sections: list[DocSection]
+    schemes: list[SchemeDoc]
+
+
+LinkedValue.model_rebuild()
+
+
+class ValidationRow(Model):
+    severity: str = Field(description="Violation, Warning or Info.")
+    focus: str = Field(description="The node the result is about.")
+    path: str = Field(description="The property path, or ''.")
+    message: str
+
+
+class ValidationPage(Model):
+    """The map's SHACL validation: the verdict, the version of the shapes and every result."""
+
+    conforms: bool
+    shapes_version: str
+    report_url: str = Field(description="The sh:ValidationReport as Turtle.")
+    report_text: str = Field(description="The validator's text report.")
+    results: list[ValidationRow]

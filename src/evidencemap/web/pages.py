@@ -1,91 +1,81 @@
 """The HTML pages for clinicians: home (question box and facets), answers, the study list with facet checkboxes,
-a study, a concept, the review. Each renders the page model of its /api twin, links to that JSON, and works
-without JavaScript (the filters and the question are plain GET forms)."""
+a study, a concept, the review. Each renders the page model of its /api twin through
+:func:`~evidencemap.web.templating.render_page` (so ``format=json`` or ``Accept: application/json`` gives that
+model as JSON), links to the JSON, and works without JavaScript (the filters and the question are plain GET
+forms). web/app.py registers :data:`router` and :func:`render_error`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from evidencemap.web.api import (
-    build_concept_page,
-    build_facets_page,
-    build_study_detail,
-    build_study_list,
-    parse_selection,
-)
-from evidencemap.web.api import router as api_router
+from evidencemap.web import inputs
+from evidencemap.web.api import build_concept_page, build_facets_page, build_study_detail, build_study_list
 from evidencemap.web.api_ask import build_answer
 from evidencemap.web.api_common import Limit, Offset, canonical_params, url
 from evidencemap.web.api_review import build_review_page
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.models import HomePage
-from evidencemap.web.templating import mount_static, render
+from evidencemap.web.templating import render, render_page
 
 router = APIRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(get_context)]
+
+STUDIES_RESERVED = ("limit", "offset", "format")
 
 
 @router.get("/")
 def home(request: Request, ctx: Context) -> Response:
     facets = build_facets_page(ctx)
     page = HomePage(total=facets.total, facets=facets.facets)
-    return render(request, "home.html", page, json_url="/api/facets", title="Peer support evidence")
+    return render_page(request, "home.html", page, json_url="/api/facets", title=ctx.title)
 
 
 @router.get("/ask")
 def ask_page(
     request: Request, ctx: Context, q: Annotated[str, Query()] = "", limit: Limit = None, offset: Offset = 0
 ) -> Response:
-    answer = build_answer(ctx, q, limit, offset)
+    answer = build_answer(ctx, q, inputs.page(ctx.settings, limit, offset))
     facets = build_facets_page(ctx)
     page = HomePage(total=facets.total, facets=facets.facets, answer=answer)
-    return render(request, "home.html", page, json_url=url("/api/ask", [("q", answer.question)]),
-                  title=answer.question)
+    return render_page(request, "home.html", page, json_url=url("/api/ask", [("q", answer.question)]),
+                       title=answer.question)
 
 
 @router.get("/studies")
 def studies_page(request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0) -> Response:
-    selection = parse_selection(ctx.vocabulary, request.query_params.multi_items())
-    page = build_study_list(ctx, selection, limit, offset)
-    return render(request, "studies.html", page, json_url=page.links.self_, title="Studies",
-                  page_url=lambda o: url("/studies", [*canonical_params(selection),
-                                                      *([("limit", str(limit))] if limit else []),
-                                                      *([("offset", str(o))] if o else [])]))
+    selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), STUDIES_RESERVED)
+    page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset))
+    return render_page(request, "studies.html", page, json_url=page.links.self_, title="Studies",
+                       page_url=lambda o: url("/studies", [*canonical_params(selection),
+                                                           *([("limit", str(limit))] if limit else []),
+                                                           *([("offset", str(o))] if o else [])]))
 
 
 @router.get("/studies/{study_id}")
 def study_page(request: Request, study_id: str, ctx: Context) -> Response:
     page = build_study_detail(ctx, study_id)
-    return render(request, "study.html", page, json_url=page.links.json_, title=page.citation or page.id)
+    return render_page(request, "study.html", page, json_url=page.links.json_, title=page.citation or page.id)
 
 
 @router.get("/concepts/{scheme}/{slug}")
 def concept_page(
     request: Request, scheme: str, slug: str, ctx: Context, limit: Limit = None, offset: Offset = 0
 ) -> Response:
-    page = build_concept_page(ctx, scheme, slug, limit, offset)
-    return render(request, "concept.html", page, json_url=f"/api/concepts/{scheme}/{slug}",
-                  title=page.concept.label)
+    page = build_concept_page(ctx, scheme, slug, inputs.page(ctx.settings, limit, offset))
+    return render_page(request, "concept.html", page, json_url=f"/api/concepts/{scheme}/{slug}",
+                       title=page.concept.label)
 
 
 @router.get("/review")
 def review_page(request: Request, ctx: Context) -> Response:
     page = build_review_page(ctx)
-    return render(request, "review.html", page, json_url="/api/review", title=page.review.title)
+    return render_page(request, "review.html", page, json_url="/api/review", title=page.review.title)
 
 
 def render_error(request: Request, status: int, message: str, hint: str | None) -> Response:
     """The error page browsers get (registered as app.state.render_error; JSON clients get the error body)."""
     return render(request, "error.html", None, json_url=None, status_code=status, title=f"Error {status}",
                   status=status, message=message, hint=hint)
-
-
-def install(app: FastAPI) -> None:
-    """Register the REST API, the pages, the error page and (if no one has yet) the static files."""
-    app.include_router(api_router)
-    app.include_router(router)
-    app.state.render_error = render_error
-    mount_static(app)

@@ -1,5 +1,5 @@
-"""The Jinja2 templates of the HTML pages, the helper that renders a page model with its JSON twin, and the
-static files every part of the app mounts once (:func:`mount_static`).
+"""The Jinja2 templates of the HTML pages, :func:`render_page`, the one helper that renders a page model (as the
+page, or as its JSON twin), and the static files (:func:`mount_static`, called by web/app.py).
 
 Every page (this package's and other routers') should render through :data:`templates`: its context processor adds
 ``site``, the attribution of the review(s) the map is built from, read from the store, which base.html shows in
@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from evidencemap.model.reviews import reviews
+from evidencemap.web.inputs import JSON, PAGE_FORMATS, media_type
 from evidencemap.web.models import ReviewInfo
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -53,7 +55,7 @@ def emphasis(text: str | None) -> Markup:
 
 
 def mount_static(app: FastAPI) -> None:
-    """Serve ``static/`` at /static, unless a part of the app installed before has (each part can be used alone)."""
+    """Serve ``static/`` at /static, unless it is already served (web/app.py mounts it once)."""
     if not any(getattr(route, "name", None) == "static" for route in app.routes):
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
@@ -64,6 +66,36 @@ templates.env.filters["emphasis"] = emphasis
 templates.env.globals["urlencode"] = lambda params: urlencode(params, doseq=True)
 
 
+def json_link(json_url: str) -> str:
+    """The ``Link`` header value announcing a page's JSON twin."""
+    return f'<{json_url}>; rel="alternate"; type="application/json"'
+
+
+def render_page(
+    request: Request,
+    template: str,
+    page: BaseModel,
+    *,
+    json_url: str | None,
+    title: str | None = None,
+    media: str | None = None,
+    link: str | None = None,
+    **extra: Any,
+) -> Response:
+    """A page of the site: the page model ``page`` rendered with ``template``, or the model itself as JSON when the
+    request asks for it (``format=json`` or an Accept header that prefers JSON; web/inputs.py). Either way the
+    response announces the JSON twin ``json_url`` in a ``Link: rel="alternate"`` header (``link`` replaces that
+    header, for documents with several alternates). ``media`` fixes the representation (a document URL with an
+    extension is one format); ``extra`` is what only the drawing needs (an SVG, a link builder, form choices).
+    """
+    chosen = media or media_type(request, PAGE_FORMATS, request.query_params.get("format"))
+    announced = link or (json_link(json_url) if json_url else None)
+    headers = {"Link": announced} if announced else None
+    if chosen == JSON:
+        return JSONResponse(page.model_dump(mode="json", by_alias=True), headers=headers)
+    return render(request, template, page, json_url=json_url, title=title, headers=headers, **extra)
+
+
 def render(
     request: Request,
     name: str,
@@ -72,10 +104,13 @@ def render(
     json_url: str | None,
     status_code: int = 200,
     title: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    """An HTML page whose context is the page model (``page``) and whose JSON twin is ``json_url``, announced in a
-    ``Link: rel="alternate"`` header as well as on the page."""
-    headers = {"Link": f'<{json_url}>; rel="alternate"; type="application/json"'} if json_url else None
+    """The HTML of ``name`` whose context is the page model (``page``) and whose JSON twin is ``json_url``, announced
+    in a ``Link: rel="alternate"`` header (unless ``headers`` are given) as well as on the page. Pages call
+    :func:`render_page`; this is also the error page's renderer."""
+    if headers is None:
+        headers = {"Link": json_link(json_url)} if json_url else None
     context = {"page": page, "json_url": json_url, "title": title, **extra}
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)

@@ -1,0 +1,105 @@
+"""The study list: the studies matching a selection, one page of their summaries, and every facet's value counts
+among them (the counts a faceted browser shows next to each checkbox). Web-free: web/api.py turns a
+:class:`StudyListing` into the JSON of /api/studies and pages.py into the study list page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies
+from evidencemap.model.studies import StudySummary, study_summaries
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
+
+
+@dataclass(frozen=True)
+class ValueTally:
+    """A facet value (a concept, or a year for a literal facet) with the number of listed studies that have it."""
+
+    value: str
+    label: str
+    count: int
+    iri: str | None = None
+    depth: int = 0
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class FacetTally:
+    facet: Facet
+    values: tuple[ValueTally, ...]
+
+
+@dataclass(frozen=True)
+class StudyListing:
+    """One page of the studies matching ``selection``: ``total`` of them, ``studies`` from ``offset``."""
+
+    selection: Selection
+    total: int
+    size: int
+    offset: int
+    studies: tuple[StudySummary, ...]
+    facets: tuple[FacetTally, ...]
+
+
+def hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
+    """The facet's concepts in tree order (each after its broader concept) with their depth; concepts outside the
+    tree (none in a well-formed scheme) last, at depth 0."""
+    out: list[tuple[Concept, int]] = []
+
+    def walk(parent: Concept | None, depth: int) -> None:
+        for child in facet.children(parent):
+            if all(child is not c for c, _ in out):
+                out.append((child, depth))
+                walk(child, depth + 1)
+
+    walk(None, 0)
+    out.extend((c, 0) for c in facet.concepts if all(c is not x for x, _ in out))
+    return out
+
+
+def facet_tallies(evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection) -> tuple[FacetTally, ...]:
+    """Every facet with the counts of its values among the studies matching ``selection`` (chosen values included
+    even when no study has them, so that they can be unticked)."""
+    chosen = {c.facet.name: c for c in selection.choices}
+    out = []
+    for facet in vocabulary.facets:
+        counts = facet_counts(evidence_map, facet, selection)
+        choice = chosen.get(facet.name, Choice(facet))
+        if facet.is_concept_facet:
+            values = tuple(
+                ValueTally(value=c.slug, label=c.pref_label, iri=c.iri, count=counts.get(c.iri, 0), depth=depth,
+                           selected=c in choice.concepts)
+                for c, depth in hierarchy(facet)
+            )
+        else:
+            values = tuple(
+                ValueTally(value=v, label=v, count=counts.get(v, 0), selected=v in choice.literals)
+                for v in sorted(set(counts) | set(choice.literals))
+            )
+        out.append(FacetTally(facet, values))
+    return tuple(out)
+
+
+def matching(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
+    """The IRIs of the studies matching ``selection``, in list order."""
+    return select_studies(evidence_map, selection)
+
+
+def study_listing(
+    evidence_map: EvidenceMap,
+    vocabulary: Vocabulary,
+    selection: Selection,
+    size: int | None,
+    offset: int = 0,
+    *,
+    with_facets: bool = True,
+    provenance: bool = True,
+) -> StudyListing:
+    """``size`` studies (every one when None) from ``offset`` of those matching ``selection``, and
+    (``with_facets``) the facet counts of the whole matching set."""
+    iris = matching(evidence_map, selection)
+    size = len(iris) if size is None else size
+    summaries = study_summaries(evidence_map, vocabulary, iris[offset:offset + size], provenance=provenance)
+    tallies = facet_tallies(evidence_map, vocabulary, selection) if with_facets else ()
+    return StudyListing(selection, len(iris), size, offset, tuple(summaries), tallies)
