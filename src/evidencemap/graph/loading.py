@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import DataError
+from evidencemap.graph.iris import IriSpace
 from evidencemap.resources import bundled_map_dir, vocabulary_files
+
+T = TypeVar("T")
 
 RDF_EXTENSIONS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -64,22 +68,20 @@ def graph_for(path: Path) -> str:
     return ns.GRAPH_CLAIMS if path.stem == "claims" else ns.GRAPH_DATA
 
 
-def _rewrite(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):  # type: ignore[no-untyped-def]
-    if isinstance(term, ox.NamedNode) and term.value.startswith(old):
-        return ox.NamedNode(new + term.value[len(old):])
-    return term
+def _served(term: T, space: IriSpace) -> T:
+    """``term`` rebased when it is an IRI (it stays an IRI), else unchanged."""
+    return cast(T, ox.NamedNode(space.served(term.value))) if isinstance(term, ox.NamedNode) else term
 
 
 def _rebased(quads: Iterator[ox.Quad], graph: ox.NamedNode | None, base: str) -> Iterator[ox.Quad]:
     """Quads with canonical IRIs rewritten to ``base``; ``graph`` (already rebased) replaces the file's graph."""
-    old = ns.CANONICAL_BASE
+    space = IriSpace(base)
     for quad in quads:
-        g = graph if graph is not None else _rewrite(quad.graph_name, old, base)
         yield ox.Quad(
-            _rewrite(quad.subject, old, base),
-            _rewrite(quad.predicate, old, base),
-            _rewrite(quad.object, old, base),
-            g,
+            _served(quad.subject, space),
+            _served(quad.predicate, space),
+            _served(quad.object, space),
+            graph if graph is not None else _served(quad.graph_name, space),
         )
 
 
@@ -119,15 +121,24 @@ def build_store(
             load_file(store, path, vocabulary_graph, base_iri)
     for path in files:
         load_file(store, path, rebase(graph_for(path), base_iri), base_iri)
-    materialise(store, base_iri)
+    materialise_findings(store, base_iri)
     return store
 
 
-def materialise(store: ox.Store, base_iri: str = ns.CANONICAL_BASE) -> None:
-    """Write every finding's statement into the inferred graph."""
+def build_vocabulary_store() -> ox.Store:
+    """A new in-memory store holding only the vocabulary (ontology, facets, concept schemes), with canonical IRIs."""
+    store = ox.Store()
+    for path in vocabulary_files():
+        load_file(store, path, ns.GRAPH_VOCABULARY)
+    return store
+
+
+def materialise_findings(store: ox.Store, base_iri: str = ns.CANONICAL_BASE) -> None:
+    """Write every finding's statement into the inferred graph (a write of the load, before the map is handed over:
+    the one place the store is updated, so not through the read gate)."""
     store.update(rebase(MATERIALISE_FINDINGS, base_iri))
 
 
 def rebase(text: str, base_iri: str) -> str:
-    """``text`` with the canonical base replaced by ``base_iri`` (IRIs in queries and graph names)."""
-    return text if base_iri == ns.CANONICAL_BASE else text.replace(ns.CANONICAL_BASE, base_iri)
+    """``text`` with the canonical base replaced by ``base_iri`` (delegates to :meth:`IriSpace.rebase_text`)."""
+    return IriSpace(base_iri).rebase_text(text)

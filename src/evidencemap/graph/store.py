@@ -1,39 +1,63 @@
-"""The loaded evidence map: a pyoxigraph store plus the settings it was built with.
+"""The loaded evidence map: the one gate through which everything reads the graph.
 
-Everything above this layer speaks SPARQL to :meth:`EvidenceMap.query`; nothing imports the web framework here.
-Internal queries are written with the canonical IRIs and rebased here when the map is served under another base.
+Everything above this layer speaks SPARQL to :meth:`EvidenceMap.query` (or its typed forms :meth:`select`,
+:meth:`construct`, :meth:`ask`) and reads quads with :meth:`quads`; the store behind the gate is a
+:class:`~evidencemap.graph.engine.QueryEngine` (the embedded pyoxigraph store today). Internal queries are written
+with the canonical IRIs and rebased here (:class:`~evidencemap.graph.iris.IriSpace`); bound terms go into a VALUES
+block (:mod:`evidencemap.graph.values`). Structures derived from the graph are kept here too (:meth:`derive`), keyed
+by the map's :attr:`version`, which a write bumps with :meth:`changed`.
 """
 
 from __future__ import annotations
 
-import re
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
-from evidencemap import namespaces as ns
-from evidencemap.graph.loading import build_store, expand_paths, rebase
+from evidencemap.graph.engine import EmbeddedEngine, GraphName, QueryEngine, QueryResult, Solutions, Subject
+from evidencemap.graph.iris import IriSpace
+from evidencemap.graph.loading import build_store, expand_paths
+from evidencemap.graph.terms import Binding, to_python
+from evidencemap.graph.values import Values, with_values
 from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
 
-Binding = ox.NamedNode | ox.BlankNode | ox.Literal
+__all__ = ["Binding", "EvidenceMap", "Row", "Solutions", "Values", "to_python", "with_values"]
+
+# A row's values are str, int, float or bool (PythonValue); typed Any so that callers index the columns they know
+# without a cast at every use.
+Row = dict[str, Any]
+Built = TypeVar("Built")
 
 
 @dataclass
 class EvidenceMap:
     """A validated-on-demand, queryable evidence map."""
 
-    store: ox.Store
+    store: ox.Store  # the embedded store: the SPARQL worker pool forks processes holding a copy of it
     settings: Settings
     sources: list[Path] = field(default_factory=list)
     loaded_at: float = field(default_factory=time.time)
     load_seconds: float = 0.0
-    # Structures computed from the store and kept with it (the facet index): whatever changes the store drops them.
-    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    query_engine: QueryEngine | None = field(default=None, repr=False, compare=False)  # the embedded store's if None
+    version: int = field(default=0, compare=False)
+    _derived: dict[str, tuple[int, object]] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.query_engine is None:
+            self.query_engine = EmbeddedEngine(self.store)
+
+    @property
+    def engine(self) -> QueryEngine:
+        """The engine every read goes to."""
+        assert self.query_engine is not None  # set by __post_init__
+        return self.query_engine
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> EvidenceMap:
@@ -49,49 +73,80 @@ class EvidenceMap:
 
     # -- IRIs ---------------------------------------------------------------------------------------------------
 
+    @property
+    def iris(self) -> IriSpace:
+        return IriSpace(self.settings.base_iri)
+
     def iri(self, canonical: str) -> str:
-        """An IRI written under the canonical base, as it is in this map."""
-        return rebase(canonical, self.settings.base_iri)
+        """An IRI written under the canonical base, as it is in this map (:meth:`IriSpace.served`)."""
+        return self.iris.served(canonical)
 
     def canonical(self, iri: str) -> str:
-        """The canonical form of an IRI of this map (inverse of :meth:`iri`)."""
-        base = self.settings.base_iri
-        return ns.CANONICAL_BASE + iri[len(base):] if iri.startswith(base) else iri
+        """The canonical form of an IRI of this map (:meth:`IriSpace.canonical`)."""
+        return self.iris.canonical(iri)
+
+    # -- derived state ------------------------------------------------------------------------------------------
+
+    def derive(self, key: str, build: Callable[[], Built]) -> Built:
+        """The structure ``key`` derived from the map as it is now: built by ``build`` on first use, and again after
+        :meth:`changed`. Built under a lock, so concurrent first uses build it once."""
+        with self._lock:
+            found = self._derived.get(key)
+            if found is not None and found[0] == self.version:
+                return cast(Built, found[1])
+            value = build()
+            self._derived[key] = (self.version, value)
+            return value
+
+    def forget(self, key: str) -> None:
+        """Drop one derived structure (the next use rebuilds it)."""
+        with self._lock:
+            self._derived.pop(key, None)
+
+    def changed(self) -> None:
+        """Record a change to the graph: every derived structure is rebuilt on its next use."""
+        with self._lock:
+            self.version += 1
+            self._derived.clear()
 
     # -- queries ------------------------------------------------------------------------------------------------
 
-    def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *, union: bool = True) -> Any:
-        """Run an internal SPARQL query with ``bindings`` for some of its variables (never user text).
+    def query(
+        self, sparql: str, bindings: Mapping[str, Binding] | Values | None = None, *, union: bool = True
+    ) -> QueryResult:
+        """Run a query written with canonical IRIs, with ``bindings`` for some of its variables (never user text).
 
-        The bound terms go into a VALUES block opening the query's WHERE group, serialised by pyoxigraph, because
-        its planner then starts from them: pyoxigraph's ``substitutions`` are opaque to the planner and made
-        "online studies that reported burnout" 1.7x slower at 10,000 studies (docs/benchmarks.md). Queries where a
-        VALUES block does not fit (no WHERE keyword, a blank node value, a BIND to the variable) fall back to
-        ``substitutions``; both give the same solutions.
-
-        Results are read to the end here: pyoxigraph's result iterators may not be dropped on another thread, which
-        a web server's thread pool or the garbage collector would otherwise do.
+        The bound terms go into a VALUES block opening the query's WHERE group (see :mod:`evidencemap.graph.values`).
+        A query where a VALUES block does not fit (no WHERE keyword, a blank node value) falls back to the engine's
+        substitutions for a single row; both give the same solutions.
 
         :returns: a bool for ASK, a list of triples for CONSTRUCT/DESCRIBE, :class:`Solutions` for SELECT.
         """
-        text = rebase(sparql, self.settings.base_iri)
-        if bindings:
-            bound = with_values(text, bindings)
-            if bound is not None:
-                try:
-                    result = self.store.query(bound, use_default_graph_as_union=union)
-                except SyntaxError:
-                    pass  # the original text below then reports its own error, or runs with substitutions
-                else:
-                    return materialise(result)
-        substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-        return materialise(
-            self.store.query(text, use_default_graph_as_union=union, substitutions=substitutions or None)
-        )
+        text = self.iris.rebase_text(sparql)
+        if not bindings:
+            return self.engine.query(text, union=union)
+        table = bindings if isinstance(bindings, Values) else Values.row(bindings)
+        bound = with_values(text, table)
+        if bound is not None:
+            try:
+                return self.engine.query(bound, union=union)
+            except SyntaxError:
+                pass  # the original text below then reports its own error, or runs with substitutions
+        if len(table.rows) != 1:
+            raise ValueError("Several rows of values need a query with a WHERE group.")
+        row = dict(zip(table.variables, table.rows[0], strict=True))
+        return self.engine.query(text, union=union, substitutions=row)
 
-    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[dict[str, Any]]:
+    def solutions(self, sparql: str, bindings: Mapping[str, Binding] | Values | None = None) -> Solutions:
+        """The solutions of a SELECT query, as terms."""
+        result = self.query(sparql, bindings)
+        if not isinstance(result, Solutions):
+            raise TypeError("not a SELECT query")
+        return result
+
+    def select(self, sparql: str, bindings: Mapping[str, Binding] | Values | None = None) -> list[Row]:
         """SELECT solutions as dicts of Python values (IRIs as str, literals converted, unbound omitted)."""
-        solutions = self.query(sparql, bindings)
+        solutions = self.solutions(sparql, bindings)
         names = [v.value for v in solutions.variables]
         # A solution iterates over its values in the order of the variables (None when unbound).
         return [
@@ -99,77 +154,36 @@ class EvidenceMap:
             for solution in solutions
         ]
 
+    def construct(self, sparql: str, bindings: Mapping[str, Binding] | Values | None = None) -> list[ox.Triple]:
+        """The triples of a CONSTRUCT or DESCRIBE query."""
+        result = self.query(sparql, bindings)
+        if not isinstance(result, list) or isinstance(result, Solutions):
+            raise TypeError("not a CONSTRUCT or DESCRIBE query")
+        return result
+
+    def ask(self, sparql: str, bindings: Mapping[str, Binding] | Values | None = None) -> bool:
+        result = self.query(sparql, bindings)
+        if not isinstance(result, bool):
+            raise TypeError("not an ASK query")
+        return result
+
+    def quads(
+        self,
+        subject: Subject | None = None,
+        predicate: ox.NamedNode | None = None,
+        obj: Binding | None = None,
+        graph: GraphName | None = None,
+    ) -> list[ox.Quad]:
+        """The quads matching a pattern of the map's own terms (None matches anything)."""
+        return self.engine.quads(subject, predicate, obj, graph)
+
     def triple_count(self, graph: str | None = None) -> int:
         """Triples in one named graph (canonical IRI) or in the whole store."""
         if graph is None:
-            return len(self.store)
-        return sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.iri(graph))))
+            return self.engine.size()
+        return len(self.quads(graph=ox.NamedNode(self.iri(graph))))
 
     def named_graphs(self) -> Iterator[str]:
-        for g in self.store.named_graphs():
+        for g in self.engine.named_graphs():
             if isinstance(g, ox.NamedNode):
                 yield g.value
-
-
-class Solutions(list[ox.QuerySolution]):
-    """The solutions of a SELECT query, read to the end, with the query's variables."""
-
-    def __init__(self, variables: list[ox.Variable], rows: Iterable[ox.QuerySolution]) -> None:
-        super().__init__(rows)
-        self.variables = variables
-
-
-# What a SPARQL parser skips when looking for the WHERE keyword: strings, IRIs and comments.
-_SKIPPED = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
-    r"|<[^<>\"{}|^`\\\x00-\x20]*>|#[^\n]*"
-)
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-
-
-def with_values(text: str, bindings: Mapping[str, Binding]) -> str | None:
-    """``text`` with ``bindings`` as a VALUES block opening its (outermost) WHERE group, or None when there is no
-    WHERE keyword or a value cannot be written in VALUES (a blank node)."""
-    if not all(isinstance(term, ox.NamedNode | ox.Literal) for term in bindings.values()):
-        return None
-    masked = _SKIPPED.sub(lambda m: " " * len(m.group(0)), text)
-    match = _WHERE.search(masked)
-    if match is None:
-        return None
-    names = " ".join(f"?{name}" for name in bindings)
-    terms = " ".join(str(term) for term in bindings.values())
-    return f"{text[:match.end()]} VALUES ({names}) {{ ({terms}) }}{text[match.end():]}"
-
-
-def materialise(result: Any) -> Any:
-    """A pyoxigraph query result as plain Python containers, read in the calling thread."""
-    if isinstance(result, ox.QuerySolutions):
-        return Solutions(list(result.variables), result)
-    if isinstance(result, ox.QueryTriples):
-        return list(result)
-    return bool(result)
-
-
-_INTEGER_TYPES = frozenset(ns.XSD + t for t in ("integer", "int", "long", "gYear"))
-_FLOAT_TYPES = frozenset(ns.XSD + t for t in ("decimal", "double", "float"))
-_BOOLEAN_TYPE = ns.XSD + "boolean"
-
-
-def to_python(term: Binding) -> Any:
-    """A term as a plain Python value: IRI -> str, typed literal -> int/float/bool/str, blank node -> '_:id'."""
-    # Called for every value of every row: the datatype sets are built once, above, not on each call.
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    datatype = term.datatype.value
-    if datatype in _INTEGER_TYPES:
-        try:
-            return int(term.value)
-        except ValueError:
-            return term.value
-    if datatype in _FLOAT_TYPES:
-        return float(term.value)
-    if datatype == _BOOLEAN_TYPE:
-        return term.value == "true"
-    return term.value

@@ -49,6 +49,8 @@ class ValidationResult:
         return tuple(v for v in self.violations if v.severity == "Warning")
 
 
+# Cached on nothing: the shapes are files of the installed package, read once per process; they do not change with
+# a map (the map's derived state, such as its validation report, is cached by EvidenceMap.derive instead).
 @lru_cache(maxsize=1)
 def shapes_graph() -> Graph:
     graph = Graph()
@@ -62,17 +64,25 @@ def shapes_version() -> str:
     return str(version) if version is not None else "unversioned"
 
 
-def store_as_graph(store: ox.Store) -> Graph:
-    """The union of all graphs of a pyoxigraph store, as an rdflib graph."""
+ALL_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+
+def map_as_graph(evidence_map: EvidenceMap) -> Graph:
+    """The union of all graphs of the map, as an rdflib graph (read through the map's query gate)."""
+    triples = evidence_map.construct(ALL_TRIPLES)
     union = Graph()
-    for graph in [ox.DefaultGraph(), *store.named_graphs()]:
-        union.parse(data=store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph), format="nt")
+    union.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
     return union
+
+
+def validation_report(evidence_map: EvidenceMap) -> ValidationResult:
+    """The map's validation, run once per version of the map."""
+    return evidence_map.derive("validation", lambda: validate_map(evidence_map))
 
 
 def validate_map(evidence_map: EvidenceMap) -> ValidationResult:
     """Validate the whole map; conforms is False only when a result has severity Violation."""
-    data = store_as_graph(evidence_map.store)
+    data = map_as_graph(evidence_map)
     _, report_graph, report_text = validate(
         data,
         shacl_graph=shapes_graph(),

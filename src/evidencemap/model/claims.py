@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Choice, Selection, select_studies
+from evidencemap.model.flow import flows_of
 from evidencemap.model.vocabulary import Vocabulary
 
 AGREES = "agrees"
@@ -52,17 +53,6 @@ NOTES_QUERY = PREFIXES + """
 SELECT ?subject ?comment WHERE { ?subject evm:sourceNote/rdfs:comment ?comment }
 """
 
-STAGES_QUERY = PREFIXES + """
-SELECT ?stage ?label ?count ?derived ?relation ?other WHERE {
-  ?stage a evm:FlowStage ; rdfs:label ?label ; evm:recordCount ?count .
-  OPTIONAL { ?stage evm:countDerived ?derived }
-  OPTIONAL {
-    ?stage ?relation ?other .
-    VALUES ?relation { evm:sumOf evm:previousStage evm:removedStage evm:addedStage }
-  }
-}
-"""
-
 INCLUDED_QUERY = PREFIXES + "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a evm:IncludedStudy }"
 
 
@@ -88,14 +78,6 @@ class ClaimResult:
         return ns.last_segment(self.iri)
 
 
-@dataclass
-class _Stage:
-    label: str
-    count: int
-    derived: bool
-    relations: dict[str, list[str]]
-
-
 def section_key(section: str) -> tuple[int, tuple[int, ...], str]:
     """Order sections as the review does: Abstract, numbered sections, then unnumbered ones."""
     if section == "Abstract":
@@ -103,37 +85,6 @@ def section_key(section: str) -> tuple[int, tuple[int, ...], str]:
     if re.fullmatch(r"\d+(\.\d+)*", section):
         return (1, tuple(int(p) for p in section.split(".")), section)
     return (2, (), section)
-
-
-def _stage_value(stages: dict[str, _Stage], iri: str, seen: frozenset[str] = frozenset()) -> int | None:
-    """A stage's count as its relations to other stages give it (None for a stage with no relation)."""
-    stage = stages.get(iri)
-    if stage is None or iri in seen or not stage.relations:
-        return None
-    seen = seen | {iri}
-
-    def value(other: str) -> int:
-        recomputed = _stage_value(stages, other, seen)
-        return recomputed if recomputed is not None else stages[other].count
-
-    rel = stage.relations
-    if "sumOf" in rel:
-        return sum(value(o) for o in rel["sumOf"])
-    total = sum(value(o) for o in rel.get("previousStage", []))
-    total -= sum(value(o) for o in rel.get("removedStage", []))
-    total += sum(value(o) for o in rel.get("addedStage", []))
-    return total
-
-
-def _load_stages(evidence_map: EvidenceMap) -> dict[str, _Stage]:
-    stages: dict[str, _Stage] = {}
-    for row in evidence_map.select(STAGES_QUERY):
-        stage = stages.setdefault(
-            row["stage"], _Stage(row["label"], int(row["count"]), bool(row.get("derived", False)), defaultdict(list))
-        )
-        if "relation" in row:
-            stage.relations[row["relation"].rsplit("#", 1)[-1]].append(row["other"])
-    return stages
 
 
 def _selection(vocabulary: Vocabulary, conditions: list[dict[str, object]]) -> Selection | None:
@@ -166,7 +117,12 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
     notes: dict[str, list[str]] = defaultdict(list)
     for row in evidence_map.select(NOTES_QUERY):
         notes[row["subject"]].append(row["comment"])
-    stages = _load_stages(evidence_map)
+    stages = {iri: stage for flow in flows_of(evidence_map).values() for iri, stage in flow.stages.items()}
+    flow_of_stage = {iri: flow for flow in flows_of(evidence_map).values() for iri in flow.stages}
+
+    def recomputed_stage(iri: str) -> int | None:
+        flow = flow_of_stage.get(iri)
+        return flow.recomputed(iri) if flow is not None else None
     included = int(evidence_map.select(INCLUDED_QUERY)[0]["n"])
     refs_by_study = {
         row["s"]: int(row["ref"])
@@ -196,7 +152,7 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
                 agrees = recomputed == stated and (not named or set(named) == set(studies))
                 verdict = AGREES if agrees else DISAGREES
         else:
-            recomputed = _stage_value(stages, row.get("stage", ""))
+            recomputed = recomputed_stage(row.get("stage", ""))
             consistent = True
             if row.get("includedCount"):
                 studies = tuple(sorted(refs_by_study.values()))
@@ -220,12 +176,12 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
         )
     for iri, stage in stages.items():
         if stage.derived:
-            recomputed = _stage_value(stages, iri)
+            recomputed = recomputed_stage(iri)
             results.append(
                 ClaimResult(
                     iri=iri, label=f"{stage.label} (not printed; follows from the flow)", section="3.1",
-                    kind="FlowStage", stated=stage.count, recomputed=recomputed,
-                    verdict=AGREES if recomputed == stage.count else DISAGREES,
+                    kind="FlowStage", stated=stage.records, recomputed=recomputed,
+                    verdict=AGREES if recomputed == stage.records else DISAGREES,
                 )
             )
     return sorted(results, key=lambda r: (section_key(r.section), r.kind != "FlowCountClaim", r.label))

@@ -15,8 +15,8 @@ the bundled map and on synthetic maps.
 The two steps of reading (direct values, then the hierarchy) give the pairs of ``counts_query``'s one pattern
 (``?study path ?direct . ?direct skos:broader* ?value``) much faster; tests compare the two.
 
-The store is read-only once loaded, so an index is built once per map, one facet at a time on first use (or all at
-once by :meth:`FacetIndex.warm`). Whatever changes a loaded store must drop it (:func:`forget`).
+The index is derived state of the map (``EvidenceMap.derive``): built once per version of the map, one facet at a time
+on first use (or all at once by :meth:`FacetIndex.warm`); a change to the map (``EvidenceMap.changed``) drops it.
 """
 
 from __future__ import annotations
@@ -31,25 +31,26 @@ import numpy.typing as npt
 
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import Binding, EvidenceMap, to_python
+from evidencemap.model.study_query import StudyQuery, value_path
 from evidencemap.model.vocabulary import Facet
 
 Mask = npt.NDArray[np.bool_]
 
 PREFIXES = ns.sparql_prefixes(("evm", "skos"))
 _KEY = "facet-index"
-_BUILD_LOCK = threading.Lock()
 
-STUDIES_QUERY = PREFIXES + """
-SELECT ?study (MIN(?ref) AS ?number) WHERE {
-  ?study a evm:IncludedStudy .
-  OPTIONAL { ?study evm:referenceNumber ?ref }
-}
-GROUP BY ?study"""
+# Every included study with its reference number, if it has one (the unnumbered ones are counted, not listed).
+STUDIES_QUERY = StudyQuery(
+    "?study (MIN(?ref) AS ?number)",
+    patterns=["OPTIONAL { ?study evm:referenceNumber ?ref }"],
+    modifiers="GROUP BY ?study",
+).text()
 
 
 def direct_values_query(facet: Facet) -> str:
-    """The values a resource reaches by ``facet``'s path (the index keeps those of the included studies)."""
-    return PREFIXES + f"SELECT ?study ?value WHERE {{ ?study {facet.sparql_path()} ?value }}"
+    """The values a resource reaches by ``facet``'s path (the index keeps those of the included studies): the
+    (study, value) pairs of the study query's patterns before the hierarchy, which the index adds itself."""
+    return PREFIXES + f"SELECT ?study ?value WHERE {{ ?study {value_path(facet, hierarchy=False)} ?value }}"
 
 
 BROADER_QUERY = PREFIXES + "SELECT ?narrower ?broader WHERE { ?narrower skos:broader+ ?broader }"
@@ -80,7 +81,7 @@ class FacetIndex:
 
     @classmethod
     def build(cls, evidence_map: EvidenceMap) -> FacetIndex:
-        rows = evidence_map.query(STUDIES_QUERY)
+        rows = evidence_map.solutions(STUDIES_QUERY)
         numbered: list[tuple[int | float, str]] = []
         for study, number in rows:
             ref = to_python(number) if number is not None else None
@@ -112,7 +113,7 @@ class FacetIndex:
     def _read(self, facet: Facet) -> FacetValues:
         """One facet's masks (called under the lock): its direct values, then their broader concepts."""
         by_value: dict[Binding, list[int]] = defaultdict(list)
-        for study, value in self.evidence_map.query(direct_values_query(facet)):
+        for study, value in self.evidence_map.solutions(direct_values_query(facet)):
             found = self._position.get(study.value)
             if found is not None:
                 by_value[value].append(found)
@@ -124,7 +125,7 @@ class FacetIndex:
         if facet.is_concept_facet:  # a study also has every broader concept of its values (skos:broader*)
             if self._broader is None:
                 self._broader = defaultdict(set)
-                for narrower, ancestor in self.evidence_map.query(BROADER_QUERY):
+                for narrower, ancestor in self.evidence_map.solutions(BROADER_QUERY):
                     self._broader[narrower].add(ancestor)
             broader = self._broader
             for value, mask in list(masks.items()):
@@ -166,18 +167,13 @@ class FacetIndex:
 
 
 def index_of(evidence_map: EvidenceMap) -> FacetIndex:
-    """The map's facet index, built on first use."""
-    with _BUILD_LOCK:
-        index = evidence_map.derived.get(_KEY)
-        if not isinstance(index, FacetIndex):
-            index = evidence_map.derived[_KEY] = FacetIndex.build(evidence_map)
-        return index
+    """The map's facet index, built on first use (once per version of the map)."""
+    return evidence_map.derive(_KEY, lambda: FacetIndex.build(evidence_map))
 
 
 def forget(evidence_map: EvidenceMap) -> None:
-    """Drop the map's facet index (after a change to its store); the next use rebuilds it."""
-    with _BUILD_LOCK:
-        evidence_map.derived.pop(_KEY, None)
+    """Drop the map's facet index; the next use rebuilds it (``EvidenceMap.changed`` drops it with the rest)."""
+    evidence_map.forget(_KEY)
 
 
 __all__ = ["FacetIndex", "direct_values_query", "forget", "index_of"]

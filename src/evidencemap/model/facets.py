@@ -10,7 +10,7 @@ in-person settings), through a ``skos:broader*`` property path rather than mater
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -19,10 +19,32 @@ from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
 from evidencemap.graph.store import Binding, EvidenceMap
 from evidencemap.model.facet_index import index_of
+from evidencemap.model.study_query import PREFIXES, StudyQuery, filter_patterns, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
-PREFIXES = ns.sparql_prefixes(("evm", "skos"))
-YEAR_TYPE = ox.NamedNode(ns.XSD + "gYear")
+__all__ = ["PREFIXES", "Choice", "Selection", "counts_query", "facet_counts", "select_studies", "studies_query"]
+
+
+@dataclass(frozen=True)
+class LiteralKind:
+    """What a filter on a literal facet accepts, by the facet's datatype (XSD, not the review's vocabulary)."""
+
+    example: str
+    accepts: Callable[[str], bool]
+
+
+# A literal facet without a known datatype takes any text, as a plain literal.
+LITERAL_KINDS = {
+    ns.XSD + "gYear": LiteralKind("years such as 2022", str.isdigit),
+    ns.XSD + "integer": LiteralKind("whole numbers such as 3", lambda v: v.lstrip("-").isdigit()),
+}
+
+
+def literal_term(facet: Facet, value: str) -> ox.Literal:
+    """A value of a literal facet as the map writes it: typed with the facet's datatype (``evm:facetDatatype``)."""
+    if facet.datatype is None:
+        return ox.Literal(value)
+    return ox.Literal(value, datatype=ox.NamedNode(facet.datatype))
 
 
 @dataclass(frozen=True)
@@ -34,10 +56,10 @@ class Choice:
     literals: tuple[str, ...] = ()
 
     def terms(self) -> tuple[Binding, ...]:
-        """The chosen values as store terms: the concepts' IRIs, or the years as ``xsd:gYear`` literals."""
+        """The chosen values as store terms: the concepts' IRIs, or literals of the facet's datatype."""
         if self.facet.is_concept_facet:
             return tuple(ox.NamedNode(c.iri) for c in self.concepts)
-        return tuple(ox.Literal(v, datatype=YEAR_TYPE) for v in self.literals)
+        return tuple(literal_term(self.facet, v) for v in self.literals)
 
 
 @dataclass(frozen=True)
@@ -62,9 +84,10 @@ class Selection:
                 concepts = tuple(dict.fromkeys(facet.concept(v) for v in values))
                 choices.append(Choice(facet, concepts=concepts))
             else:
+                kind = LITERAL_KINDS.get(facet.datatype or "")
                 for v in values:
-                    if not v.isdigit():
-                        raise InvalidParameter(f"Facet {name!r} takes years such as 2022, not {v!r}.")
+                    if kind is not None and not kind.accepts(v):
+                        raise InvalidParameter(f"Facet {name!r} takes {kind.example}, not {v!r}.")
                 choices.append(Choice(facet, literals=tuple(dict.fromkeys(values))))
         return cls(tuple(sorted(choices, key=lambda c: c.facet.order)))
 
@@ -81,25 +104,12 @@ class Selection:
 
     def patterns(self, study: str = "?study") -> str:
         """The graph patterns of this selection, with the chosen terms bound in VALUES blocks."""
-        lines: list[str] = []
-        for i, choice in enumerate(self.choices):
-            path = choice.facet.sparql_path() + ("/skos:broader*" if choice.facet.is_concept_facet else "")
-            values = " ".join(str(v) for v in choice.terms())
-            lines.append(f"  VALUES ?f{i} {{ {values} }}\n  {study} {path} ?f{i} .")
-        return "\n".join(lines)
+        return "\n".join(f"  {p}" for p in filter_patterns(self.terms(), study))
 
 
 def studies_query(selection: Selection) -> str:
     """The SPARQL that lists the matching studies by reference number."""
-    where = selection.patterns()
-    query = (
-        PREFIXES
-        + "SELECT DISTINCT ?study ?ref WHERE {\n"
-        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
-        + (where + "\n" if where else "")
-        + "}\nORDER BY ?ref ?study"
-    )
-    return query
+    return StudyQuery("DISTINCT ?study ?ref", selection.terms(), numbered=True, modifiers="ORDER BY ?ref ?study").text()
 
 
 def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
@@ -119,20 +129,13 @@ def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection) -> li
 def counts_query(facet: Facet, selection: Selection) -> str:
     """Studies per value of ``facet`` among those matching ``selection`` (a study counts under every broader
     concept of its values too)."""
-    where = selection.patterns()
     if facet.is_concept_facet:
-        value = f"  ?study {facet.sparql_path()} ?direct . ?direct skos:broader* ?value .\n"
+        value = f"?study {value_path(facet, hierarchy=False)} ?direct . ?direct skos:broader* ?value ."
     else:
-        value = f"  ?study {facet.sparql_path()} ?value .\n"
-    query = (
-        PREFIXES
-        + "SELECT ?value (COUNT(DISTINCT ?study) AS ?n) WHERE {\n"
-        + "  ?study a evm:IncludedStudy .\n"
-        + (where + "\n" if where else "")
-        + value
-        + "}\nGROUP BY ?value"
-    )
-    return query
+        value = f"?study {value_path(facet)} ?value ."
+    return StudyQuery(
+        "?value (COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[value], modifiers="GROUP BY ?value"
+    ).text()
 
 
 def facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """The record of the review a map is built from, read from the store: its bibliographic record and licence (which
-every page credits), and its search sources, eligibility criteria, PRISMA-ScR flow stages and notes."""
+every page credits), and its search sources, eligibility criteria, PRISMA-ScR flow stages (read by
+:mod:`evidencemap.model.flow`) and notes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.flow import FlowStage, flows_of
 from evidencemap.model.studies import optional_text
 
 PREFIXES = ns.sparql_prefixes(("evm", "prov", "oa"))
@@ -52,11 +54,11 @@ GROUP BY ?review
 """
 
 
-# The parts of a review (search sources, eligibility criteria, flow stages, notes) with all their properties, and the
-# section and quote of each part. One UNION branch per kind of part, with the review's IRI written in: bound this
-# way the engine reads only the review's own triples (a review of 10,000 studies has 10,000 evm:includesStudy).
-REVIEW_PARTS = (ns.EVM + "searchedSource", ns.EVM + "eligibilityCriterion", ns.EVM + "flowStage",
-                ns.EVM + "sourceNote")
+# The parts of a review (search sources, eligibility criteria, notes; its flow is read by flow.py) with all their
+# properties, and the section and quote of each part. One UNION branch per kind of part, with the review's IRI
+# written in: bound this way the engine reads only the review's own triples (a review of 10,000 studies has 10,000
+# evm:includesStudy).
+REVIEW_PARTS = (ns.EVM + "searchedSource", ns.EVM + "eligibilityCriterion", ns.EVM + "sourceNote")
 PART_HOPS = (
     ("section", "?node evm:section ?s . ?s evm:sectionNumber ?value ."),
     ("section", "?node prov:wasDerivedFrom ?s . ?s evm:sectionNumber ?value ."),
@@ -119,19 +121,6 @@ class Criterion:
     label: str | None
     description: str | None
     section: str | None
-
-
-@dataclass(frozen=True)
-class FlowStage:
-    iri: str
-    order: int
-    phase: str | None
-    label: str
-    records: int
-    derived: bool
-    rationale: str | None
-    section: str | None
-    quote: str | None
 
 
 @dataclass(frozen=True)
@@ -210,18 +199,10 @@ def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
                   optional_text(p.get("description")), hops[iri].get("section"))
         for iri, p in of("eligibilityCriterion")
     ]
-    flow = [
-        FlowStage(
-            iri=iri, order=int(str(p["flowOrder"])), phase=optional_text(p.get("flowPhase")),
-            label=str(p.get("label", iri)), records=int(str(p["recordCount"])), derived=p.get("countDerived") is True,
-            rationale=optional_text(p.get("rationale")), section=hops[iri].get("section"), quote=hops[iri].get("quote"),
-        )
-        for iri, p in of("flowStage")
-        if "flowOrder" in p and "recordCount" in p
-    ]
+    flow = flows_of(evidence_map).get(review_iri)
     return ReviewDetails(
         sources=sorted(sources, key=lambda x: (x.kind or "", x.label or "")),
         criteria=criteria,
-        flow=sorted(flow, key=lambda x: x.order),
+        flow=flow.ordered() if flow is not None else [],
         notes=[str(p["comment"]) for _, p in of("sourceNote") if "comment" in p],
     )

@@ -51,6 +51,8 @@ class Facet:
     order: int
     scheme: str | None = None
     concepts: tuple[Concept, ...] = field(default=())
+    datatype: str | None = None  # the datatype of a literal facet's values (evm:facetDatatype)
+    gap_map_roles: tuple[str, ...] = ()  # where the gap map shows it by default (evm:gapMapRole)
 
     @property
     def is_concept_facet(self) -> bool:
@@ -126,17 +128,24 @@ class Vocabulary:
     def concept_facets(self) -> tuple[Facet, ...]:
         return tuple(f for f in self.facets if f.is_concept_facet)
 
+    def facets_in_role(self, role: str) -> tuple[Facet, ...]:
+        """The facets the vocabulary gives a gap-map role (``evm:gapMapRole``), in facet order."""
+        return tuple(f for f in self.facets if role in f.gap_map_roles)
+
 
 FACETS_QUERY = ns.sparql_prefixes(("evm", "rdfs", "skos")) + """
-SELECT ?facet ?name ?label ?definition ?order ?scheme ?list
+SELECT ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
+       (GROUP_CONCAT(DISTINCT ?role; separator="\\u001f") AS ?roles)
 WHERE {
   ?facet a evm:Facet ; evm:facetName ?name ; rdfs:label ?label ; evm:facetOrder ?order ; evm:facetPath ?list .
   OPTIONAL { ?facet skos:definition ?definition }
   OPTIONAL { ?facet evm:facetScheme ?scheme }
+  OPTIONAL { ?facet evm:facetDatatype ?datatype }
   OPTIONAL { ?facet skos:altLabel ?alt }
+  OPTIONAL { ?facet evm:gapMapRole ?role }
 }
-GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?list
+GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list
 """
 
 CONCEPTS_QUERY = ns.sparql_prefixes(("evm", "skos")) + """
@@ -165,21 +174,25 @@ SELECT ?concept ?relation ?target WHERE {
 """
 
 
-FACET_COLUMNS = tuple(ox.Variable(v) for v in ("facet", "name", "label", "definition", "order", "scheme", "alts"))
+FACET_COLUMNS = tuple(
+    ox.Variable(v) for v in ("facet", "name", "label", "definition", "order", "scheme", "datatype", "alts", "roles")
+)
 
 
-def read_list(store: ox.Store, head: ox.NamedNode | ox.BlankNode) -> list[str]:
+def read_list(evidence_map: EvidenceMap, head: ox.NamedNode | ox.BlankNode) -> list[str]:
     """The IRIs of an RDF list (rdf:first / rdf:rest), in order."""
     first, rest, nil = (ox.NamedNode(ns.RDF + n) for n in ("first", "rest", "nil"))
     items: list[str] = []
     node: ox.NamedNode | ox.BlankNode = head
     while node != nil:
-        value = next(iter(store.quads_for_pattern(node, first, None)), None)
-        following = next(iter(store.quads_for_pattern(node, rest, None)), None)
+        value = next(iter(evidence_map.quads(node, first)), None)
+        following = next(iter(evidence_map.quads(node, rest)), None)
         if value is None or following is None or not isinstance(value.object, ox.NamedNode):
             break
+        if not isinstance(following.object, ox.NamedNode | ox.BlankNode):
+            break
         items.append(value.object.value)
-        node = following.object  # type: ignore[assignment]
+        node = following.object
     return items
 
 
@@ -211,7 +224,7 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
             )
         )
     facets = []
-    for solution in evidence_map.query(FACETS_QUERY):
+    for solution in evidence_map.solutions(FACETS_QUERY):
         row = {k.value: to_python(solution[k]) for k in FACET_COLUMNS if solution[k] is not None}
         iri = str(row["facet"])
         scheme = row.get("scheme")
@@ -223,13 +236,20 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
                 label=str(row["label"]),
                 alt_labels=_split(str(row.get("alts", ""))),
                 definition=str(row.get("definition", "")),
-                path=tuple(read_list(evidence_map.store, solution["list"])),
+                path=tuple(read_list(evidence_map, solution["list"])),
                 order=int(str(row["order"])),
                 scheme=str(scheme) if scheme else None,
                 concepts=tuple(concepts),
+                datatype=str(row["datatype"]) if "datatype" in row else None,
+                gap_map_roles=_split(str(row.get("roles", ""))),
             )
         )
     return Vocabulary(facets=tuple(sorted(facets, key=lambda f: (f.order, f.name))))
+
+
+def vocabulary_of(evidence_map: EvidenceMap) -> Vocabulary:
+    """The map's vocabulary, read once per version of the map."""
+    return evidence_map.derive("vocabulary", lambda: load_vocabulary(evidence_map))
 
 
 def scheme_slug(iri: str) -> str:

@@ -368,6 +368,17 @@ def concise_description(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:
     return out
 
 
+def dumps_of(evidence_map: EvidenceMap) -> tuple[Dump, ...]:
+    """The map's dumps, built once per version of the map."""
+    return evidence_map.derive("dumps", lambda: build_dumps(evidence_map))
+
+
+def description_of(evidence_map: EvidenceMap) -> list[ox.Triple]:
+    """The map's VoID / DCAT / PROV description, built once per version of the map."""
+    return evidence_map.derive("dataset-description", lambda: description(evidence_map, dumps_of(evidence_map)))
+
+
 def cache_key(evidence_map: EvidenceMap) -> tuple[int, float, int]:
-    """Identifies the state of a map for caches of derived documents (a new load or a changed size invalidates)."""
-    return (id(evidence_map), evidence_map.loaded_at, len(evidence_map.store))
+    """Identifies the state of a map for caches of derived documents: a new load or a change
+    (``EvidenceMap.changed``, which bumps its version) invalidates."""
+    return (id(evidence_map), evidence_map.loaded_at, evidence_map.version)

@@ -25,7 +25,8 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
-from evidencemap.graph.store import EvidenceMap, materialise
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.values import Values
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -100,21 +101,20 @@ def served_prefixes(evidence_map: EvidenceMap) -> tuple[str, ...]:
 
 
 def iri_for_path(evidence_map: EvidenceMap, path: str) -> str:
-    """The IRI a request path stands for: the base IRI plus the path without its leading slash."""
-    return evidence_map.settings.base_iri + path.lstrip("/")
+    """The IRI a request path stands for (:meth:`IriSpace.from_path`)."""
+    return evidence_map.iris.from_path(path)
 
 
 def path_for_iri(evidence_map: EvidenceMap, iri: str) -> str | None:
-    """The local path at which this server answers for ``iri`` (None for an IRI outside its base)."""
-    base = evidence_map.settings.base_iri
-    return "/" + iri[len(base):] if iri.startswith(base) else None
+    """The local path at which this server answers for ``iri`` (:meth:`IriSpace.path`; None outside its base)."""
+    return evidence_map.iris.path(iri)
 
 
 # -- descriptions -------------------------------------------------------------------------------------------------
 
 _PREFIX_LINES = ns.sparql_prefixes(("rdf", "skos", "prov", "evm"))
 
-EXISTS = "ASK { ?r ?p ?o }"
+EXISTS = "ASK WHERE { ?r ?p ?o }"
 
 # Findings about the resource, or about the intervention a study evaluated.
 FINDINGS = _PREFIX_LINES + """
@@ -135,20 +135,13 @@ SCHEME_MEMBERS = _PREFIX_LINES + "CONSTRUCT { ?c skos:inScheme ?r } WHERE { ?c s
 
 LABELS = "CONSTRUCT { ?o ?lp ?label } WHERE { ?o ?lp ?label . }"
 
-
-def _run(evidence_map: EvidenceMap, sparql: str, bindings: Mapping[str, Term] | None = None) -> object:
-    """Run a query over the union of the graphs, as it is written: callers rebase the canonical IRIs of their
-    query text (``evidence_map.iri``) before appending a ``VALUES`` block of the map's own terms, which must not be
-    rebased a second time (a base may itself start with the canonical base)."""
-    substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-    return materialise(
-        evidence_map.store.query(sparql, use_default_graph_as_union=True, substitutions=substitutions or None)
-    )
+# The concise bounded description of ?r: its outgoing triples, following blank nodes.
+DESCRIPTION = "DESCRIBE ?r WHERE { }"
 
 
 def exists(evidence_map: EvidenceMap, iri: str) -> bool:
     """Whether the map holds any triple about ``iri``."""
-    return bool(_run(evidence_map, EXISTS, {"r": ox.NamedNode(iri)}))
+    return evidence_map.ask(EXISTS, {"r": ox.NamedNode(iri)})
 
 
 def labels_of(evidence_map: EvidenceMap, iris: Iterable[str]) -> list[ox.Triple]:
@@ -156,10 +149,9 @@ def labels_of(evidence_map: EvidenceMap, iris: Iterable[str]) -> list[ox.Triple]
     nodes = sorted({ox.NamedNode(i) for i in iris}, key=lambda n: n.value)
     if not nodes:
         return []
-    # A trailing VALUES block of (object, label property) pairs: terms read from the map, serialised by pyoxigraph.
-    pairs = " ".join(f"({n} {ox.NamedNode(p)})" for n in nodes for p in LABEL_PROPERTIES)
-    query = LABELS + f"\nVALUES (?o ?lp) {{ {pairs} }}"
-    return list(_run(evidence_map, query))  # type: ignore[call-overload]
+    # (object, label property) pairs bound in a VALUES block: terms of the map, serialised by pyoxigraph.
+    pairs = Values(("o", "lp"), tuple((n, ox.NamedNode(p)) for n in nodes for p in LABEL_PROPERTIES))
+    return evidence_map.construct(LABELS, pairs)
 
 
 def describe(evidence_map: EvidenceMap, iri: str) -> list[ox.Triple]:
@@ -172,12 +164,10 @@ def describe(evidence_map: EvidenceMap, iri: str) -> list[ox.Triple]:
             f"No resource <{iri}> in this map.",
             hint="IRIs resolved here start with " + ", ".join(served_prefixes(evidence_map)) + ".",
         )
-    # pyoxigraph substitutes only projected variables, so ?r is bound by a trailing VALUES block holding the
-    # pyoxigraph-serialised IRI (never pasted text).
-    values = f"\nVALUES ?r {{ {ox.NamedNode(iri)} }}"
+    resource = {"r": ox.NamedNode(iri)}
     triples: dict[ox.Triple, None] = {}
-    for query in ("DESCRIBE ?r", FINDINGS, PASSAGES, SCHEME_MEMBERS):
-        for triple in _run(evidence_map, evidence_map.iri(query) + values):  # type: ignore[attr-defined]
+    for query in (DESCRIPTION, FINDINGS, PASSAGES, SCHEME_MEMBERS):
+        for triple in evidence_map.construct(query, resource):
             triples[triple] = None
     return with_labels(evidence_map, list(triples), iri)
 
@@ -207,9 +197,7 @@ def group_by_subject(triples: list[ox.Triple], first: str | None = None) -> list
 
 def vocabulary_triples(evidence_map: EvidenceMap) -> list[ox.Triple]:
     """Every triple of the vocabulary graph (ontology, facets and concept schemes): the ontology's document."""
-    graph = ox.NamedNode(evidence_map.iri(ns.GRAPH_VOCABULARY))
-    query = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
-    return list(evidence_map.store.query(query, substitutions={ox.Variable("g"): graph}))
+    return evidence_map.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ns.GRAPH_VOCABULARY}> {{ ?s ?p ?o }} }}")
 
 
 def ontology_versions(evidence_map: EvidenceMap) -> list[str]:

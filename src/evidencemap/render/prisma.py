@@ -1,124 +1,33 @@
-"""The PRISMA-ScR flow diagram, drawn from the review's flow stages in the graph.
+"""The PRISMA-ScR flow diagram, drawn from the review's flow (:mod:`evidencemap.model.flow`).
 
-Each ``evm:FlowStage`` carries its label, phase, order and number of records, and says whether that number is
-printed in the review or derived from the printed ones (``evm:countDerived``). Stages are linked by
-``evm:previousStage`` (the main column), ``evm:removedStage`` (records excluded on the way, drawn to the right),
-``evm:addedStage`` (records added, e.g. by a final literature monitoring) and ``evm:sumOf`` (the reasons an
-exclusion is broken into). The layout follows those links; no number or label is written here, so a changed count in
-the data changes the diagram, and a count that no longer adds up is flagged on it.
+The main column follows ``evm:previousStage``; records removed on the way (``evm:removedStage``) are drawn to the
+right, records added (``evm:addedStage``, e.g. by a final literature monitoring) beside the stage they join, and the
+reasons an exclusion is broken into (``evm:sumOf``) inside its box. The layout follows those links; no number or label
+is written here, so a changed count in the data changes the diagram, and a count that no longer adds up is flagged on
+it.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from evidencemap import namespaces as ns
-from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.flow import Flow, FlowStage, flow_of
 from evidencemap.render import svg
 
-STAGES_QUERY = (
-    ns.sparql_prefixes(("evm", "rdfs", "dcterms"))
-    + """SELECT ?review ?title ?citation ?stage ?label ?phase ?order ?count ?derived ?rationale WHERE {
-  ?review a evm:ScopingReview ; evm:flowStage ?stage .
-  OPTIONAL { ?review dcterms:title ?title }
-  OPTIONAL { ?review evm:shortCitation ?citation }
-  ?stage rdfs:label ?label ; evm:flowPhase ?phase ; evm:flowOrder ?order ; evm:recordCount ?count .
-  OPTIONAL { ?stage evm:countDerived ?derived }
-  OPTIONAL { ?stage evm:rationale ?rationale }
-} ORDER BY ?review ?order"""
-)
-
-LINKS_QUERY = (
-    ns.sparql_prefixes(("evm",))
-    + """SELECT ?stage ?relation ?target WHERE {
-  ?review a evm:ScopingReview ; evm:flowStage ?stage .
-  VALUES ?relation { evm:previousStage evm:removedStage evm:addedStage evm:sumOf }
-  ?stage ?relation ?target .
-}"""
-)
-
-RELATIONS = {"previousStage": "previous", "removedStage": "removed", "addedStage": "added", "sumOf": "parts"}
 PHASE_FILL = "#dbe9f6"
 BOX_W, SIDE_W, PHASE_W, GUTTER, ARROW_GAP, MARGIN = 300.0, 310.0, 30.0, 14.0, 50.0, 18.0
 FONT, SMALL, LINE, ROW_GAP = 13.0, 12.0, 17.0, 34.0
 
 
-@dataclass
-class Stage:
-    iri: str
-    key: str
-    label: str
-    phase: str
-    order: int
-    count: int
-    derived: bool
-    rationale: str = ""
-    previous: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Flow:
-    review: str
-    title: str
-    citation: str
-    stages: dict[str, Stage]
-
-    def ordered(self, iris: list[str]) -> list[Stage]:
-        return sorted((self.stages[i] for i in iris if i in self.stages), key=lambda s: s.order)
-
-    def main(self) -> list[Stage]:
-        """The main column: every stage that is not an exclusion, an addition or a reason of another."""
-        side = {i for s in self.stages.values() for i in (*s.removed, *s.added, *s.parts)}
-        return self.ordered([i for i in self.stages if i not in side])
-
-    def problems(self) -> list[str]:
-        """Counts that do not add up: previous − removed + added, and the sum of the reasons."""
-        out = []
-        for stage in self.ordered(list(self.stages)):
-            if stage.previous:
-                expected = sum(self.stages[i].count for i in stage.previous if i in self.stages)
-                expected -= sum(self.stages[i].count for i in stage.removed if i in self.stages)
-                expected += sum(self.stages[i].count for i in stage.added if i in self.stages)
-                if expected != stage.count:
-                    out.append(f"{stage.label}: n = {stage.count:,}, but the stages it follows give {expected:,}.")
-            if stage.parts:
-                total = sum(self.stages[i].count for i in stage.parts if i in self.stages)
-                if total != stage.count:
-                    out.append(f"{stage.label}: n = {stage.count:,}, but its reasons add up to {total:,}.")
-        return out
-
-
 def load_flow(evidence_map: EvidenceMap, review: str | None = None) -> Flow:
-    """The flow of ``review`` (IRI or slug; the first review with a flow when None).
+    """The flow of ``review`` (IRI or slug; the first review with a flow when None), as :mod:`model.flow` reads it.
 
     :raises NotFound: when the map holds no flow stages (for that review).
     """
-    rows = evidence_map.select(STAGES_QUERY)
-    reviews = list(dict.fromkeys(r["review"] for r in rows))
-    chosen = [r for r in reviews if review is None or r == review or ns.last_segment(r) == review]
-    if not chosen:
-        hint = f"Reviews with a flow: {', '.join(reviews)}." if reviews else "This map has no evm:FlowStage."
-        raise NotFound(f"No PRISMA flow for review {review!r}." if review else "No PRISMA flow in this map.", hint=hint)
-    iri = chosen[0]
-    stages: dict[str, Stage] = {}
-    first = next(r for r in rows if r["review"] == iri)
-    for r in rows:
-        if r["review"] == iri and r["stage"] not in stages:
-            stages[r["stage"]] = Stage(
-                iri=r["stage"], key=ns.last_segment(r["stage"]), label=str(r["label"]),
-                phase=str(r["phase"]), order=int(r["order"]), count=int(r["count"]),
-                derived=bool(r.get("derived", False)), rationale=str(r.get("rationale", "")),
-            )
-    for r in evidence_map.select(LINKS_QUERY):
-        if r["stage"] in stages:
-            getattr(stages[r["stage"]], RELATIONS[r["relation"].rsplit("#", 1)[-1]]).append(r["target"])
-    return Flow(iri, str(first.get("title", "")), str(first.get("citation", "")), stages)
+    return flow_of(evidence_map, review)
 
 
 # -- drawing ---------------------------------------------------------------------------------------------------
@@ -126,9 +35,9 @@ def load_flow(evidence_map: EvidenceMap, review: str | None = None) -> Flow:
 
 @dataclass
 class _Box:
-    stage: Stage
+    stage: FlowStage
     lines: list[str]
-    parts: list[tuple[Stage, list[str]]]
+    parts: list[tuple[FlowStage, list[str]]]
     width: float
 
     @property
@@ -137,9 +46,9 @@ class _Box:
         return 14 + LINE * (len(self.lines) + 1) + (LINE * part_lines + 6 if self.parts else 0) + 8
 
 
-def _box(flow: Flow, stage: Stage, width: float) -> _Box:
+def _box(flow: Flow, stage: FlowStage, width: float) -> _Box:
     parts = [
-        (p, svg.wrap(f"{p.label}: n = {p.count:,}" + (" (derived)" if p.derived else ""), width - 34, SMALL))
+        (p, svg.wrap(f"{p.label}: n = {p.records:,}" + (" (derived)" if p.derived else ""), width - 34, SMALL))
         for p in flow.ordered(stage.parts)
     ]
     return _Box(stage, svg.wrap(stage.label, width - 20, FONT, bold=True), parts, width)
@@ -148,16 +57,16 @@ def _box(flow: Flow, stage: Stage, width: float) -> _Box:
 def _draw_box(parent: ET.Element, box: _Box, x: float, y: float, marks: dict[str, str]) -> None:
     stage = box.stage
     group = svg.el(parent, "g", id=f"stage-{stage.key}", class_="stage", data_stage=stage.key,
-                   data_count=stage.count, data_derived=str(stage.derived).lower())
+                   data_count=stage.records, data_derived=str(stage.derived).lower())
     svg.el(group, "rect", x=x, y=y, width=box.width, height=box.height, rx=4, fill="#ffffff", stroke=svg.INK,
            stroke_width=1.5, stroke_dasharray="6 4" if stage.derived else None)
     svg.text_lines(group, box.lines, x + 10, y + 22, FONT, LINE, font_weight="600")
-    count = f"n = {stage.count:,}" + (f" (derived{marks.get(stage.iri, '')})" if stage.derived else "")
+    count = f"n = {stage.records:,}" + (f" (derived{marks.get(stage.iri, '')})" if stage.derived else "")
     svg.el(group, "text", count, x=x + 10, y=y + 22 + LINE * len(box.lines), font_size=FONT, fill=svg.INK,
            class_="count", font_style="italic" if stage.derived else None)
     line_y = y + 22 + LINE * (len(box.lines) + 1) + 4
     for part, lines in box.parts:
-        item = svg.el(group, "g", class_="stage reason", data_stage=part.key, data_count=part.count,
+        item = svg.el(group, "g", class_="stage reason", data_stage=part.key, data_count=part.records,
                       data_derived=str(part.derived).lower())
         svg.el(item, "circle", cx=x + 16, cy=line_y - 4, r=2.5, fill=svg.INK)
         svg.text_lines(item, lines, x + 24, line_y, SMALL, LINE, class_="count")
@@ -167,7 +76,7 @@ def _draw_box(parent: ET.Element, box: _Box, x: float, y: float, marks: dict[str
 def flow_svg(flow: Flow) -> str:
     """The flow diagram as a standalone, accessible SVG document."""
     main = flow.main()
-    derived = [s for s in flow.ordered(list(flow.stages)) if s.derived]
+    derived = [s for s in flow.ordered() if s.derived]
     marks = {s.iri: "*" * (i + 1) for i, s in enumerate(derived)}
     side: dict[str, list[tuple[str, _Box]]] = defaultdict(list)
     for stage in main:
@@ -186,7 +95,7 @@ def flow_svg(flow: Flow) -> str:
         side_h = sum(b.height for _, b in side[stage.iri]) + 12 * max(0, len(side[stage.iri]) - 1)
         heights.append(max(_box(flow, stage, BOX_W).height, side_h))
     _fit_phase_labels(main, heights)
-    rows: list[tuple[Stage, _Box, float, float]] = []
+    rows: list[tuple[FlowStage, _Box, float, float]] = []
     y = MARGIN + 34
     for stage, row_h in zip(main, heights, strict=True):
         rows.append((stage, _box(flow, stage, BOX_W), y, row_h))
@@ -200,8 +109,8 @@ def flow_svg(flow: Flow) -> str:
     height = y + LINE * len(note_lines) + MARGIN
 
     desc = " ".join(
-        f"{s.phase.capitalize()}: {s.label}: {s.count:,}{' (derived)' if s.derived else ''}."
-        for s in flow.ordered(list(flow.stages))
+        f"{(s.phase or '').capitalize()}: {s.label}: {s.records:,}{' (derived)' if s.derived else ''}."
+        for s in flow.ordered()
     )
     root = svg.document(width, height, heading, desc, "prisma")
     marker = svg.arrow_marker(root, "prisma-arrow")
@@ -227,7 +136,7 @@ def flow_svg(flow: Flow) -> str:
     return svg.serialise(root)
 
 
-def _runs(main: list[Stage]) -> list[tuple[int, int]]:
+def _runs(main: list[FlowStage]) -> list[tuple[int, int]]:
     """(start, end) indices of the runs of consecutive main stages in the same phase."""
     runs, start = [], 0
     for i in range(1, len(main) + 1):
@@ -237,23 +146,23 @@ def _runs(main: list[Stage]) -> list[tuple[int, int]]:
     return runs
 
 
-def _fit_phase_labels(main: list[Stage], heights: list[float]) -> None:
+def _fit_phase_labels(main: list[FlowStage], heights: list[float]) -> None:
     """Make each phase band tall enough for its vertical label."""
     for start, end in _runs(main):
-        needed = len(main[start].phase) * FONT * 0.62 + 16
+        needed = len(main[start].phase or "") * FONT * 0.62 + 16
         have = sum(heights[start:end]) + ROW_GAP * (end - start - 1)
         if have < needed:
             heights[end - 1] += needed - have
 
 
-def _draw_phases(root: ET.Element, rows: list[tuple[Stage, _Box, float, float]]) -> None:
+def _draw_phases(root: ET.Element, rows: list[tuple[FlowStage, _Box, float, float]]) -> None:
     """A band per run of rows in the same phase, labelled vertically as in the PRISMA template."""
     for start, end in _runs([row[0] for row in rows]):
         top = rows[start][2]
         bottom = rows[end - 1][2] + rows[end - 1][3]
         x, mid = MARGIN, (top + bottom) / 2
         svg.el(root, "rect", x=x, y=top, width=PHASE_W, height=bottom - top, rx=4, fill=PHASE_FILL)
-        svg.el(root, "text", rows[start][0].phase.capitalize(), x=x + PHASE_W / 2 + 5, y=mid, font_size=FONT,
+        svg.el(root, "text", (rows[start][0].phase or "").capitalize(), x=x + PHASE_W / 2 + 5, y=mid, font_size=FONT,
                font_weight="600", fill=svg.INK, text_anchor="middle",
                transform=f"rotate(-90 {x + PHASE_W / 2 + 5:.1f} {mid:.1f})")
 

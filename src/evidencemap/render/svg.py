@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from evidencemap.views.gapmap import CAVEAT, NOT_STATED, Axis, AxisValue, Cell, GapMap, tally
 
 if TYPE_CHECKING:
-    import networkx as nx
-
     from evidencemap.model.vocabulary import Facet
+    from evidencemap.views.network import Graph
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -88,7 +87,8 @@ def text_lines(
     parent: ET.Element, lines: Sequence[str], x: float, y: float, font_size: float, line_height: float, **attrs: object
 ) -> ET.Element:
     """A ``<text>`` of several lines (``tspan``), the first baseline at ``y``."""
-    node = el(parent, "text", x=x, y=y, font_size=font_size, fill=attrs.pop("fill", INK), **attrs)
+    placed: dict[str, object] = {"x": x, "y": y, "font_size": font_size, "fill": INK, **attrs}
+    node = el(parent, "text", None, **placed)
     for i, line in enumerate(lines):
         el(node, "tspan", line, x=x, dy=0 if i == 0 else line_height)
     return node
@@ -303,7 +303,7 @@ def _legend(
 
 
 def network_drawing(
-    graph: nx.Graph, positions: dict[str, tuple[float, float]], title: str, *, width: float = 980, height: float = 620
+    graph: Graph, positions: dict[str, tuple[float, float]], title: str, *, width: float = 980, height: float = 620
 ) -> ET.Element:
     """Nodes placed at ``positions`` (in [-1, 1]², as networkx lays them out); link width and the number on each
     link = its ``weight``; node area = the node's ``studies``."""

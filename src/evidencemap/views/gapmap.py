@@ -16,25 +16,74 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, overload
 
 import numpy as np
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
+from evidencemap.graph.loading import build_vocabulary_store
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facet_index import index_of
-from evidencemap.model.facets import PREFIXES, Selection
-from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
+from evidencemap.model.facets import Selection
+from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value, value_path
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, load_vocabulary
+from evidencemap.settings import Settings
 
-DEFAULT_ROWS = ("modality", "component")
-DEFAULT_COLS = ("outcome",)
-ALTERNATIVE_COLS = ("challenge",)
-DEFAULT_BREAKDOWN = ("design", "evidence-type")
+# The gap-map roles of evm:gapMapRole: which facets the map shows when a visitor has chosen none.
+ROWS, COLUMNS, ALTERNATIVE_COLUMNS, COLOUR = "rows", "columns", "alternative columns", "colour"
 NOT_STATED = "not-stated"
+
+
+def default_facets(vocabulary: Vocabulary, role: str) -> tuple[str, ...]:
+    """The names of the facets the vocabulary gives ``role`` (``evm:gapMapRole``), in facet order."""
+    return tuple(f.name for f in vocabulary.facets_in_role(role))
+
+
+@lru_cache(maxsize=1)
+def _installed_vocabulary() -> Vocabulary:
+    """The vocabulary of the installed ontology files, read once per process: the files do not change with a map."""
+    store = build_vocabulary_store()
+    return load_vocabulary(EvidenceMap(store=store, settings=Settings(data=[], base_iri=ns.CANONICAL_BASE)))
+
+
+class _InstalledDefault(Sequence[str]):
+    """The facet names of one role in the installed vocabulary, read on first use: what :data:`DEFAULT_ROWS` and
+    its siblings hold, for callers without a map's vocabulary at hand (prefer :func:`default_facets`)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def _names(self) -> tuple[str, ...]:
+        return default_facets(_installed_vocabulary(), self.role)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __repr__(self) -> str:
+        return f"{self._names()!r}"
+
+
+DEFAULT_ROWS: Sequence[str] = _InstalledDefault(ROWS)
+DEFAULT_COLS: Sequence[str] = _InstalledDefault(COLUMNS)
+ALTERNATIVE_COLS: Sequence[str] = _InstalledDefault(ALTERNATIVE_COLUMNS)
+DEFAULT_BREAKDOWN: Sequence[str] = _InstalledDefault(COLOUR)
 
 CAVEAT = (
     "A scoping review maps what has been studied; it appraises no study's quality. Bubble size is the number of "
@@ -159,7 +208,7 @@ class GapMap:
         return best
 
     def to_dict(self) -> dict[str, Any]:
-        cells = []
+        cells: list[dict[str, Any]] = []
         for cell in self.ordered_cells():
             cells.append(
                 {
@@ -242,9 +291,10 @@ def _depth(facet: Facet, concept: Concept) -> int:
     return len(facet.ancestors(concept)) - 1
 
 
-def _years(evidence_map: EvidenceMap, facet: Facet) -> list[ox.Literal]:
-    query = PREFIXES + f"SELECT DISTINCT ?v WHERE {{ ?study a evm:IncludedStudy ; {facet.sparql_path()} ?v }}"
-    terms = [s["v"] for s in evidence_map.query(query) if isinstance(s["v"], ox.Literal)]
+def _literals(evidence_map: EvidenceMap, facet: Facet) -> list[ox.Literal]:
+    """The values of a literal facet (years) that the included studies have, sorted."""
+    query = StudyQuery("DISTINCT ?v", patterns=[f"?study {value_path(facet)} ?v ."]).text()
+    terms = [s["v"] for s in evidence_map.solutions(query) if isinstance(s["v"], ox.Literal)]
     return sorted(terms, key=lambda t: t.value)
 
 
@@ -259,7 +309,7 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
             for c in facet.concepts:
                 pending.append((facet, c.slug, c.pref_label, c.iri, _depth(facet, c), ox.NamedNode(c.iri)))
         else:
-            for term in _years(evidence_map, facet):
+            for term in _literals(evidence_map, facet):
                 pending.append((facet, term.value, term.value, None, 0, term))
     slugs = [p[1] for p in pending]
     values = tuple(
@@ -271,18 +321,8 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
 
 def studies_detail_query(selection: Selection, breakdown: Sequence[Facet]) -> str:
     """SPARQL for the studies matching ``selection`` with their citation and direct breakdown values."""
-    where = selection.patterns()
-    paths = [f"{{ ?study {f.sparql_path()} ?value }}" for f in breakdown]
-    values = f"  OPTIONAL {{ {' UNION '.join(paths)} }}\n" if paths else ""
-    return (
-        PREFIXES
-        + "SELECT ?study ?ref ?citation ?slug ?value WHERE {\n"
-        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
-        + (where + "\n" if where else "")
-        + "  OPTIONAL { ?study evm:shortCitation ?citation }\n  OPTIONAL { ?study evm:slug ?slug }\n"
-        + values
-        + "}"
-    )
+    patterns = [*CITATION_AND_SLUG, any_direct_value(breakdown, "?value")]
+    return StudyQuery("?study ?ref ?citation ?slug ?value", selection.terms(), numbered=True, patterns=patterns).text()
 
 
 def _studies(
@@ -340,9 +380,9 @@ def build_gap_map(
     :raises InvalidParameter: for an unknown facet name.
     """
     selection = selection or Selection()
-    row_axis = build_axis(evidence_map, parse_facets(vocabulary, rows, _defaults(vocabulary, DEFAULT_ROWS, 0)))
-    col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, DEFAULT_COLS, -1)))
-    wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, DEFAULT_BREAKDOWN, None))
+    row_axis = build_axis(evidence_map, parse_facets(vocabulary, rows, _defaults(vocabulary, ROWS, 0)))
+    col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, COLUMNS, -1)))
+    wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, COLOUR, None))
     breakdown_facets = tuple(f for f in wanted if f.is_concept_facet)
     studies = _studies(evidence_map, vocabulary, selection, breakdown_facets)
     row_of = _membership(evidence_map, row_axis, selection)
@@ -369,9 +409,9 @@ def build_gap_map(
     )
 
 
-def _defaults(vocabulary: Vocabulary, names: Sequence[str], fallback: int | None) -> list[str]:
-    """The default facets this vocabulary has; else its first (0) or last (-1) concept facet, or none."""
-    known = [n for n in names if any(f.name == n for f in vocabulary.facets)]
+def _defaults(vocabulary: Vocabulary, role: str, fallback: int | None) -> list[str]:
+    """The facets of ``role`` in this vocabulary; else its first (0) or last (-1) concept facet, or none."""
+    known = list(default_facets(vocabulary, role))
     if known or fallback is None or not vocabulary.concept_facets:
         return known
     return [vocabulary.concept_facets[fallback].name]

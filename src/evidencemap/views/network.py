@@ -18,7 +18,7 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -26,8 +26,15 @@ import numpy as np
 from evidencemap import namespaces as ns
 from evidencemap.errors import BadRequest, NotFound
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facets import PREFIXES, Selection
+from evidencemap.model.facets import Selection
+from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value
 from evidencemap.model.vocabulary import Facet, Vocabulary
+
+# Node ids are IRIs (str). networkx's Graph is generic only in its type stubs, so the alias is for the type checker.
+if TYPE_CHECKING:
+    Graph: TypeAlias = nx.Graph[str]
+else:
+    Graph = nx.Graph
 
 STUDY_CONCEPT = "study-concept"
 STUDY_SIMILARITY = "study-similarity"
@@ -44,17 +51,13 @@ def network_kinds(vocabulary: Vocabulary) -> list[str]:
 
 def bipartite_query(facets: Sequence[Facet], selection: Selection) -> str:
     """SPARQL for each study matching ``selection`` with the concepts it has directly on ``facets``."""
-    where = selection.patterns()
-    branches = " UNION ".join(f"{{ ?study {f.sparql_path()} ?concept }}" for f in facets)
-    return (
-        PREFIXES
-        + "SELECT ?study ?ref ?citation ?slug ?concept WHERE {\n"
-        + "  ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .\n"
-        + (where + "\n" if where else "")
-        + "  OPTIONAL { ?study evm:shortCitation ?citation }\n  OPTIONAL { ?study evm:slug ?slug }\n"
-        + (f"  OPTIONAL {{ {branches} }}\n" if branches else "")
-        + "}\nORDER BY ?ref ?study"
-    )
+    return StudyQuery(
+        "?study ?ref ?citation ?slug ?concept",
+        selection.terms(),
+        numbered=True,
+        patterns=[*CITATION_AND_SLUG, any_direct_value(facets, "?concept")],
+        modifiers="ORDER BY ?ref ?study",
+    ).text()
 
 
 def study_concept_graph(
@@ -62,14 +65,14 @@ def study_concept_graph(
     vocabulary: Vocabulary,
     selection: Selection | None = None,
     facets: Sequence[Facet] | None = None,
-) -> nx.Graph:
+) -> Graph:
     """The bipartite graph: studies (``bipartite=0``) linked to the concepts they have (``bipartite=1``).
 
     Node ids are IRIs. Concepts no study has are left out; a study with no concept is kept, alone.
     """
     facets = tuple(facets if facets is not None else vocabulary.concept_facets)
     names = {f.name for f in facets}
-    graph = nx.Graph(kind=STUDY_CONCEPT, title="Studies and the concepts they are recorded with")
+    graph = Graph(kind=STUDY_CONCEPT, title="Studies and the concepts they are recorded with")
     for row in evidence_map.select(bipartite_query(facets, selection or Selection())):
         study = row["study"]
         if study not in graph:
@@ -96,17 +99,17 @@ def study_concept_graph(
     return graph
 
 
-def _studies_of(bipartite: nx.Graph, concept: str) -> list[str]:
+def _studies_of(bipartite: Graph, concept: str) -> list[str]:
     return sorted(bipartite.neighbors(concept), key=lambda s: bipartite.nodes[s]["ref"])
 
 
-def _refs(bipartite: nx.Graph, studies: Sequence[str]) -> str:
+def _refs(bipartite: Graph, studies: Sequence[str]) -> str:
     return " ".join(str(bipartite.nodes[s]["ref"]) for s in sorted(studies, key=lambda s: bipartite.nodes[s]["ref"]))
 
 
-def cooccurrence_graph(bipartite: nx.Graph, facet: Facet) -> nx.Graph:
+def cooccurrence_graph(bipartite: Graph, facet: Facet) -> Graph:
     """Concepts of ``facet`` linked when studies have both; ``weight`` = number of such studies."""
-    graph = nx.Graph(
+    graph = Graph(
         kind=facet.name + COOCCURRENCE,
         title=f"Co-occurrence of {facet.label} values across studies",
         facet=facet.name,
@@ -130,14 +133,14 @@ def cooccurrence_graph(bipartite: nx.Graph, facet: Facet) -> nx.Graph:
     return graph
 
 
-def similarity_graph(bipartite: nx.Graph, min_shared: int = 1) -> nx.Graph:
+def similarity_graph(bipartite: Graph, min_shared: int = 1) -> Graph:
     """Studies linked by the concepts they share: ``shared`` (count), ``jaccard`` (shared / all of either).
 
     The shared counts are one product of the study x concept incidence matrix with its transpose.
 
     :raises BadRequest: above :data:`MAX_SIMILARITY_STUDIES` studies (up to n² links), asking for filters.
     """
-    graph = nx.Graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
+    graph = Graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
     studies = sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "study"),
                      key=lambda n: bipartite.nodes[n]["ref"])
     if len(studies) > MAX_SIMILARITY_STUDIES:
@@ -166,7 +169,7 @@ def similarity_graph(bipartite: nx.Graph, min_shared: int = 1) -> nx.Graph:
     return graph
 
 
-def central_concepts(bipartite: nx.Graph, top: int | None = None) -> list[dict[str, Any]]:
+def central_concepts(bipartite: Graph, top: int | None = None) -> list[dict[str, Any]]:
     """Concepts ranked by the studies they connect (degree), then by betweenness centrality in the bipartite
     graph (how often they lie on the shortest paths between other nodes).
 
@@ -192,7 +195,7 @@ def central_concepts(bipartite: nx.Graph, top: int | None = None) -> list[dict[s
 
 def build_network(
     evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str, selection: Selection | None = None
-) -> nx.Graph:
+) -> Graph:
     """The graph of that ``kind`` (see :func:`network_kinds`) over the studies matching ``selection``.
 
     :raises NotFound: for an unknown kind, listing the kinds.
@@ -210,19 +213,19 @@ def build_network(
     return cooccurrence_graph(bipartite, vocabulary.facet(kind.removesuffix(COOCCURRENCE)))
 
 
-def node_link(graph: nx.Graph) -> dict[str, Any]:
+def node_link(graph: Graph) -> dict[str, Any]:
     """The graph as node-link JSON (``nodes`` and ``edges``), as networkx reads it back."""
     data: dict[str, Any] = nx.node_link_data(graph, edges="edges")
     return data
 
 
-def graphml_bytes(graph: nx.Graph) -> bytes:
+def graphml_bytes(graph: Graph) -> bytes:
     out = io.BytesIO()
     nx.write_graphml(graph, out, encoding="utf-8", prettyprint=True)
     return out.getvalue()
 
 
-def gexf_bytes(graph: nx.Graph) -> bytes:
+def gexf_bytes(graph: Graph) -> bytes:
     out = io.BytesIO()
     nx.write_gexf(graph, out, encoding="utf-8", prettyprint=True)
     return out.getvalue()
@@ -238,7 +241,7 @@ def network_gexf(evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str = 
     return gexf_bytes(build_network(evidence_map, vocabulary, kind))
 
 
-def layout(graph: nx.Graph, method: str = "circular", seed: int = 7) -> dict[str, tuple[float, float]]:
+def layout(graph: Graph, method: str = "circular", seed: int = 7) -> dict[str, tuple[float, float]]:
     """Node positions in [-1, 1]², computed by networkx (``circular`` or a seeded, weighted ``spring``)."""
     if graph.number_of_nodes() == 0:
         return {}

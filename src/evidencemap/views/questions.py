@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from evidencemap.errors import BadRequest
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import (
-    PREFIXES,
     Choice,
     Selection,
     counts_query,
@@ -36,13 +35,18 @@ from evidencemap.model.facets import (
     sparql_select_studies,
     studies_query,
 )
+from evidencemap.model.study_query import StudyQuery
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 MAX_QUESTION_LENGTH = 500
 
 
 def singular(word: str) -> str:
-    """A simple English singular, applied alike to labels and to questions (so it need only be consistent)."""
+    """A simple English singular, applied alike to labels and to questions (so it need only be consistent).
+
+    >>> [singular(w) for w in ("studies", "classes", "approaches", "status", "outcomes", "sms", "2022")]
+    ['study', 'class', 'approach', 'status', 'outcome', 'sms', '2022']
+    """
     if len(word) <= 3 or word.isdigit():
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -140,7 +144,7 @@ class QuestionIndex:
     longest: int
 
     @classmethod
-    def build(cls, vocabulary: Vocabulary, literal_values: dict[str, Sequence[str]] | None = None) -> QuestionIndex:
+    def build(cls, vocabulary: Vocabulary, literal_values: Mapping[str, Sequence[str]] | None = None) -> QuestionIndex:
         phrases: dict[tuple[str, ...], list[Target]] = {}
 
         def add(label: str, target: Target) -> None:
@@ -421,10 +425,5 @@ def ask(
 
 def without_value_query(facet: Facet, selection: Selection) -> str:
     """How many of the studies matching ``selection`` have no value of ``facet`` in the map."""
-    where = selection.patterns()
-    return (
-        PREFIXES
-        + "SELECT (COUNT(DISTINCT ?study) AS ?n) WHERE {\n  ?study a evm:IncludedStudy .\n"
-        + (where + "\n" if where else "")
-        + f"  FILTER NOT EXISTS {{ ?study {facet.sparql_path()} ?value }}\n}}"
-    )
+    missing = f"FILTER NOT EXISTS {{ ?study {facet.sparql_path()} ?value }}"
+    return StudyQuery("(COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[missing]).text()
