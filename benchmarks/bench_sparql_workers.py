@@ -36,7 +36,7 @@ from evidencemap.model.vocabulary import load_vocabulary
 from evidencemap.settings import Settings
 from evidencemap.sparql.execution import QueryRequest
 from evidencemap.sparql.workers import WorkerPool
-from evidencemap.web.sparql_editor import with_values
+from evidencemap.web.sparql_editor import with_trailing_values
 from synthetic import write_map
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -83,7 +83,7 @@ async def measure(studies: int) -> None:
     zygote_load_s = float(pool.zygote.info["seconds"])  # type: ignore[arg-type]
 
     named = get_named_query("online-studies-burnout")
-    text = with_values(named.text, named.bindings(load_vocabulary(evidence_map), {}))
+    text = with_trailing_values(named.text, named.bindings(load_vocabulary(evidence_map), {}))
     direct, through, inside = [], [], []
     for _ in range(7):
         t = time.perf_counter()

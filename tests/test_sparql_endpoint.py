@@ -18,7 +18,7 @@ from evidencemap.model.queries import get_named_query, load_named_queries
 from evidencemap.sparql.workers import process_alive
 from evidencemap.web.app import create_app
 from evidencemap.web.context import AppContext
-from evidencemap.web.sparql_editor import with_values
+from evidencemap.web.sparql_editor import with_trailing_values
 from sparql_support import PREFIX, RUNAWAY, TEST_SETTINGS, TestClient
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -250,7 +250,7 @@ def test_sparql_runs_every_named_query(client: TestClient, context: AppContext, 
 
 def test_sparql_online_burnout_with_defaults_bound(client: TestClient, context: AppContext) -> None:
     query = get_named_query("online-studies-burnout")
-    bound = with_values(query.text, query.bindings(context.vocabulary, {}))
+    bound = with_trailing_values(query.text, query.bindings(context.vocabulary, {}))
     rows = _bindings(client.post("/sparql", data={"query": bound}))
     assert [int(r["ref"]) for r in rows] == [40, 42, 44, 45]
 

@@ -46,10 +46,12 @@ STARTER_BODY = (
 )
 
 
-def with_values(text: str, bindings: Mapping[str, Binding]) -> str:
-    """``text`` with a trailing VALUES clause binding the given variables (terms serialised by pyoxigraph).
+def with_trailing_values(text: str, bindings: Mapping[str, Binding]) -> str:
+    """``text`` with a trailing VALUES clause binding the given variables (terms serialised by pyoxigraph): the
+    query as its file has it, then the bound values, for a reader to see and rerun. (The map's query gate puts them
+    at the start of the WHERE group instead, for the planner: :func:`evidencemap.graph.values.with_values`.)
 
-    >>> with_values("SELECT ?x WHERE { ?x ?p ?o }", {"p": ox.NamedNode("http://example.org/p")})
+    >>> with_trailing_values("SELECT ?x WHERE { ?x ?p ?o }", {"p": ox.NamedNode("http://example.org/p")})
     'SELECT ?x WHERE { ?x ?p ?o }\\nVALUES (?p) { (<http://example.org/p>) }\\n'
     """
     if not bindings:
@@ -78,7 +80,7 @@ def _bound(query: NamedQuery, context: AppContext) -> str | None:
         bindings = query.bindings(context.vocabulary, {}, defaults=True)
     except EvidenceMapError:  # a map whose vocabulary lacks the default concept
         return None
-    return with_values(query.text, bindings) if bindings else None
+    return with_trailing_values(query.text, bindings) if bindings else None
 
 
 def starter_query(context: AppContext) -> str:
