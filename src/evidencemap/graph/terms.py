@@ -14,6 +14,16 @@ _FLOAT_TYPES = frozenset(ns.XSD + t for t in ("decimal", "double", "float"))
 _BOOLEAN_TYPE = ns.XSD + "boolean"
 
 
+def term_text(term: Binding | ox.Triple) -> str:
+    """The text of a term: an IRI, a blank node's id, a literal's lexical form (a quoted RDF-star triple, which maps do
+    not hold, as N-Triples).
+
+    >>> term_text(ox.NamedNode("http://example.org/a")), term_text(ox.Literal("2022"))
+    ('http://example.org/a', '2022')
+    """
+    return str(term) if isinstance(term, ox.Triple) else term.value
+
+
 def to_python(term: Binding) -> PythonValue:
     """A term as a plain Python value: IRI -> str, typed literal -> int/float/bool/str, blank node -> '_:id'.
 

@@ -18,14 +18,16 @@ Web-free: the HTTP side is in ``web/linked.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.terms import term_text
 from evidencemap.graph.values import Values
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -183,14 +185,14 @@ def with_labels(evidence_map: EvidenceMap, triples: list[ox.Triple], first: str 
 
 def group_by_subject(triples: list[ox.Triple], first: str | None = None) -> list[ox.Triple]:
     """Triples in stable subject groups: ``first`` leading, blank nodes after the IRIs that point to them."""
-    groups: dict[Term, list[ox.Triple]] = {}
+    groups: dict[Term | ox.Triple, list[ox.Triple]] = {}
     for t in triples:
         groups.setdefault(t.subject, []).append(t)
 
-    def key(subject: Term) -> tuple[int, str]:
+    def key(subject: Term | ox.Triple) -> tuple[int, str]:
         if isinstance(subject, ox.NamedNode) and subject.value == first:
             return (0, "")
-        return (2, subject.value) if isinstance(subject, ox.BlankNode) else (1, subject.value)
+        return (2, term_text(subject)) if isinstance(subject, ox.BlankNode) else (1, term_text(subject))
 
     return [t for s in sorted(groups, key=key) for t in groups[s]]
 
@@ -224,7 +226,8 @@ def serialise(evidence_map: EvidenceMap, triples: Iterable[ox.Triple], fmt: Docu
             for name, namespace in serialisation_prefixes(evidence_map).items()
             if any(iri.startswith(namespace) for iri in used)
         }
-    return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+    # Without an output file pyoxigraph returns the bytes (its stubs say bytes | None for both cases).
+    return cast(bytes, ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes))
 
 
 # -- the HTML page model of a description ---------------------------------------------------------------------------
@@ -280,20 +283,20 @@ def _best_labels(triples: Iterable[ox.Triple]) -> dict[str, str]:
     for t in triples:
         if t.predicate.value in LABEL_PROPERTIES and isinstance(t.object, ox.Literal):
             rank = LABEL_PROPERTIES.index(t.predicate.value) * 2 + (t.object.language not in (None, "en"))
-            current = ranked.get(t.subject.value)
+            current = ranked.get(term_text(t.subject))
             if current is None or rank < current[0]:
-                ranked[t.subject.value] = (rank, t.object.value)
+                ranked[term_text(t.subject)] = (rank, t.object.value)
     return {iri: label for iri, (_, label) in ranked.items()}
 
 
 class _PageBuilder:
     def __init__(self, evidence_map: EvidenceMap, triples: list[ox.Triple]) -> None:
         self.map = evidence_map
-        self.by_subject: dict[Term, list[ox.Triple]] = {}
+        self.by_subject: dict[Term | ox.Triple, list[ox.Triple]] = {}
         for t in triples:
             self.by_subject.setdefault(t.subject, []).append(t)
         predicates = {t.predicate.value for t in triples}
-        types = {t.object.value for t in triples if t.predicate.value == ns.RDF + "type"}
+        types = {term_text(t.object) for t in triples if t.predicate.value == ns.RDF + "type"}
         self.labels = _best_labels(triples)
         for iri, label in _best_labels(labels_of(evidence_map, predicates | types)).items():
             self.labels.setdefault(iri, label)
@@ -330,6 +333,8 @@ class _PageBuilder:
         grouped: dict[str, list[Term]] = {}
         for t in self.by_subject.get(subject, []):
             # A named subject's types are shown beside its name; a blank node's stay in its table.
+            if isinstance(t.object, ox.Triple):
+                continue  # a quoted RDF-star triple: maps hold none, and a page has no way to show one
             if t.predicate.value != ns.RDF + "type" or isinstance(subject, ox.BlankNode):
                 grouped.setdefault(t.predicate.value, []).append(t.object)
         rows = [

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.terms import term_text
 from evidencemap.publish.linkeddata import Value, compact, labels_of, path_for_iri, vocabulary_triples
 
 OWL = "http://www.w3.org/2002/07/owl#"
@@ -124,7 +125,7 @@ class _Graph:
             self.into.setdefault(t.object, []).append(t)
 
     def objects(self, s: ox.NamedNode | ox.BlankNode, p: str) -> list[Term]:
-        return [t.object for t in self.out.get(s, []) if t.predicate.value == p]
+        return [t.object for t in self.out.get(s, []) if t.predicate.value == p and not isinstance(t.object, ox.Triple)]
 
     def value(self, s: ox.NamedNode | ox.BlankNode, p: str) -> str:
         values = self.objects(s, p)
@@ -160,7 +161,7 @@ class _Builder:
         # Labels of the map's own resources the vocabulary points to (the review sections its concepts cite).
         base = evidence_map.settings.base_iri
         pointed = {o.value for o in self.g.into if isinstance(o, ox.NamedNode) and o.value.startswith(base)}
-        self.outside = {t.subject.value: t.object.value for t in labels_of(evidence_map, pointed)}
+        self.outside = {term_text(t.subject): term_text(t.object) for t in labels_of(evidence_map, pointed)}
 
     def label(self, iri: str) -> str:
         node = ox.NamedNode(iri)
@@ -196,7 +197,7 @@ class _Builder:
     def facts(self, node: ox.NamedNode, inverse: Iterable[tuple[str, str]] = ()) -> tuple[Fact, ...]:
         grouped: dict[str, list[Value]] = {}
         for t in self.g.out.get(node, []):
-            if t.predicate.value not in SHOWN_APART:
+            if t.predicate.value not in SHOWN_APART and not isinstance(t.object, ox.Triple):
                 grouped.setdefault(self.predicate_name(t.predicate.value), []).extend(self.ref(t.object))
         for predicate, name in inverse:
             for subject in self.g.subjects(predicate, node.value):
@@ -275,7 +276,8 @@ class _Builder:
         children: dict[str | None, list[ox.NamedNode]] = {}
         for m in members:
             broader = [b.value for b in self.g.objects(m, ns.SKOS + "broader") if b.value in inside]
-            for parent in broader or [None]:
+            parents: list[str | None] = [*broader] or [None]
+            for parent in parents:
                 children.setdefault(parent, []).append(m)
         order = self.map.iri(ns.EVM + "valueOrder")
 
