@@ -194,7 +194,12 @@ def checked_iri(iri: str, path: str) -> str:
             bad = None
         else:
             return iri
-    where = f" ({bad.group()!r} cannot appear in an IRI)" if bad is not None else ""
+    if bad is None:
+        where = ""
+    elif bad.group() == "%":
+        where = " (a '%' must start a percent-encoded byte such as %20)"
+    else:
+        where = f" ({bad.group()!r} cannot appear in an IRI)"
     raise NotFound(
         f"Nothing at {path!r}: it does not make a valid IRI{where}.",
         hint="IRIs served here are made of letters, digits and - . _ ~ / : characters; "

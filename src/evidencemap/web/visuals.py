@@ -75,8 +75,11 @@ def _gap_map(request: Request, context: AppContext) -> tuple[GapMap, Facet | Non
     vocabulary = context.vocabulary
     selection = inputs.selection(vocabulary, request.query_params.multi_items(), GAPMAP_PARAMS)
     colour = _colour_facet(vocabulary, inputs.one(request, "colour"))
-    breakdown = [f.name for f in vocabulary.concept_facets
-                 if f.name in (inputs.one(request, "breakdown") or "").split(",")]
+    names = [f.name for f in vocabulary.concept_facets]
+    asked = [n.strip() for n in (inputs.one(request, "breakdown") or "").split(",") if n.strip()]
+    for name in asked:
+        inputs.choice(name, names, "breakdown facet", name)
+    breakdown = [n for n in names if n in asked]
     breakdown = breakdown or [n for n in DEFAULT_BREAKDOWN if any(f.name == n for f in vocabulary.facets)]
     if colour is not None and colour.name not in breakdown:
         breakdown.append(colour.name)
@@ -212,9 +215,9 @@ def review_prisma(request: Request, context: Context) -> Response:
 
 
 @router.get("/api/network", tags=["visuals"], summary="The network views that can be requested",
-            response_model=NetworkKinds, responses=ERRORS)
+            response_model=NetworkKinds, responses=ERRORS, openapi_extra={"parameters": _query("format")})
 def api_networks(request: Request, context: Context) -> Response:
-    inputs.media_type(request, JSON_ONLY)
+    inputs.media_type(request, JSON_ONLY, inputs.one(request, "format"))
     kinds = net.network_kinds(context.vocabulary)
     body = NetworkKinds(count=len(kinds), kinds=[NetworkKind(kind=k, url=f"/api/network/{k}") for k in kinds])
     return JSONResponse(body.model_dump(mode="json"))
