@@ -182,7 +182,7 @@ def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
     parts: dict[str, dict[str, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
     for row in evidence_map.select(review_parts_query(review)):
         local = str(row["p"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-        parts[str(row["link"])][str(row["node"])].setdefault(local, row["value"])
+        parts[evidence_map.canonical(str(row["link"]))][str(row["node"])].setdefault(local, row["value"])
     hops: dict[str, dict[str, str]] = defaultdict(dict)
     for row in evidence_map.select(review_hops_query(review)):
         hops[str(row["node"])].setdefault(str(row["kind"]), str(row["value"]))
