@@ -141,10 +141,10 @@ def gap_map_body(gap_map: GapMap, colour: Facet | None, cell: Cell | None, conte
             response_model=GapMapBody, openapi_extra={"parameters": [*_query(*GAPMAP_PARAMS), FILTERS]},
             responses={200: {"content": {CSV: {}, SVG: {}}, "description": "JSON, CSV or SVG."}, **ERRORS})
 def api_gapmap(request: Request, context: Context) -> Response:
-    """The matrix of ``rows`` x ``cols`` (facet names, comma-separated; default: modality and component x outcome;
-    challenge is the usual alternative column set) over the studies matching the facet filters, as JSON, CSV
-    (``format=csv``) or an SVG bubble map (``format=svg``, coloured by ``colour``). ``cell=row:col`` adds that
-    cell's studies under ``cell``."""
+    """The matrix of ``rows`` x ``cols`` (facet names, comma-separated; by default the facets the ontology gives the
+    gap-map roles "rows" and "columns", e.g. modality and component x outcome) over the studies matching the facet
+    filters, as JSON, CSV (``format=csv``) or an SVG bubble map (``format=svg``, coloured by ``colour``).
+    ``cell=row:col`` adds that cell's studies under ``cell``."""
     gap_map, colour, cell = _gap_map(request, context)
     media = inputs.media_type(request, GAPMAP_FORMATS, inputs.one(request, "format"))
     if media == CSV:
