@@ -301,6 +301,14 @@ def test_sparql_errors_carry_cors_headers(client: TestClient) -> None:
     assert response.status_code == 400 and response.headers["access-control-allow-origin"] == "*"
 
 
+def test_sparql_choice_errors_have_the_shared_error_shape_with_allowed(client: TestClient) -> None:
+    unknown = client.get("/sparql", params={"query": "ASK {}", "format": "excel"})
+    assert unknown.status_code == 400 and {"csv", "turtle"} <= set(unknown.json()["allowed"])
+    ask_as_csv = client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": "text/csv"})
+    assert ask_as_csv.status_code == 406
+    assert ask_as_csv.json()["allowed"] == ["application/sparql-results+json", "application/sparql-results+xml"]
+
+
 def test_sparql_works_without_the_lifespan() -> None:
     """Outside ``with``, TestClient runs each request in a new event loop; the pool starts over in each."""
     client = TestClient(create_app(TEST_SETTINGS))

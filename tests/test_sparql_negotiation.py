@@ -137,3 +137,12 @@ def test_not_acceptable_names_the_header_and_what_would_do() -> None:
     assert isinstance(error, NotAcceptable) and error.status == 406
     assert error.message == "Cannot answer with 'image/png'."
     assert error.hint == "Use one of: application/json, application/ld+json, text/csv."
+
+
+def test_format_and_accept_errors_carry_the_valid_choices() -> None:
+    with pytest.raises(BadRequest) as unknown:
+        negotiate(None, "excel")
+    assert {"csv", "turtle", "html"} <= set(unknown.value.allowed)
+    with pytest.raises(NotAcceptable) as refused:
+        negotiate("image/png")
+    assert list(refused.value.allowed) == media_types()

@@ -78,12 +78,13 @@ class QueryFailure:
     line: int = 0
     column: int = 0
     excerpt: str = ""
+    allowed: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, exc: errors.EvidenceMapError) -> QueryFailure:
         if isinstance(exc, SparqlSyntaxError):
             return cls("SparqlSyntaxError", exc.message, exc.hint, exc.line, exc.column, exc.excerpt)
-        return cls(type(exc).__name__, exc.message, exc.hint)
+        return cls(type(exc).__name__, exc.message, exc.hint, allowed=exc.allowed)
 
     def exception(self) -> errors.EvidenceMapError:
         if self.error == "SparqlSyntaxError":
@@ -91,7 +92,7 @@ class QueryFailure:
         kind = getattr(errors, self.error, None)
         if not (isinstance(kind, type) and issubclass(kind, errors.EvidenceMapError)):
             kind = QueryFailed
-        return kind(self.message, hint=self.hint)
+        return kind(self.message, hint=self.hint, allowed=self.allowed)
 
 
 class QueryFailed(errors.EvidenceMapError):
@@ -114,11 +115,11 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
     wanted = request.serialisers.get(kind)
     fmt = None if wanted is None else writable_format(kind, wanted)
     if fmt is None:
-        offered = ", ".join(f.media_type for f in WRITABLE[kind])
+        offered = [f.media_type for f in WRITABLE[kind]]
         raise errors.NotAcceptable(
             f"A {form} query's results cannot be sent as any type the request accepts "
             f"({request.accept or 'no Accept header'}).",
-            hint=f"Use one of: {offered}.",
+            hint=f"Use one of: {', '.join(offered)}.", allowed=offered,
         )
     try:
         result = _execute(store, request, inspected.has_dataset)

@@ -134,7 +134,9 @@ def preferred(accept: str | None, offered: Sequence[str]) -> str | None:
 
 def not_acceptable(accept: str | None, offered: Iterable[str]) -> NotAcceptable:
     """The 406 for an ``Accept`` header that rules out everything offered, naming what would do."""
-    return NotAcceptable(f"Cannot answer with {(accept or '').strip()!r}.", hint=f"Use one of: {', '.join(offered)}.")
+    listed = list(offered)
+    return NotAcceptable(f"Cannot answer with {(accept or '').strip()!r}.", hint=f"Use one of: {', '.join(listed)}.",
+                         allowed=listed)
 
 
 def negotiate(accept: str | None, fmt: str | None = None) -> dict[str, Offer]:
@@ -168,6 +170,7 @@ def _by_format(fmt: str) -> dict[str, Offer]:
         raise BadRequest(
             f"Unknown format {fmt!r}.",
             hint=f"Use one of: {', '.join(format_names())} (or a media type such as text/csv).",
+            allowed=format_names(),
         )
     return chosen
 

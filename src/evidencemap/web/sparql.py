@@ -27,7 +27,7 @@ from evidencemap.sparql.guard import READ_ONLY_HINT, SparqlSyntaxError
 from evidencemap.sparql.results import WRITABLE
 from evidencemap.sparql.workers import SparqlUnavailable, WorkerPool
 from evidencemap.web.context import AppContext
-from evidencemap.web.errors import error_response, wants_html
+from evidencemap.web.errors import error_body, error_response, wants_html
 from evidencemap.web.negotiation import HTML_PAGE, Offer, negotiate
 from evidencemap.web.sparql_editor import render_editor, render_results
 from evidencemap.web.sparql_service import service_description
@@ -206,9 +206,10 @@ async def sparql(request: Request) -> Response:
 async def _without_query(request: Request, context: AppContext, offers: dict[str, Offer]) -> Response:
     offer = offers.get("graph")
     if offer is None:
+        offered = [f.media_type for f in WRITABLE["graph"]]
         raise NotAcceptable(
             "The service description is RDF and the request accepts no RDF type.",
-            hint=f"Use one of: {', '.join(f.media_type for f in WRITABLE['graph'])}.",
+            hint=f"Use one of: {', '.join(offered)}.", allowed=offered,
         )
     if offer.format is HTML_PAGE:
         return await render_editor(request, context, "", None)
@@ -268,12 +269,10 @@ def _error(request: Request, exc: EvidenceMapError) -> Response:
     if isinstance(exc, SparqlUnavailable):
         headers["Retry-After"] = "2"
     if wants_html(request):
-        response = error_response(request, exc.status, exc.message, exc.hint)
+        response = error_response(request, exc.status, exc.message, exc.hint, exc.allowed)
         response.headers.update(headers)
         return response
-    body: dict[str, object] = {"ok": False, "error": exc.message, "status": exc.status}
-    if exc.hint:
-        body["hint"] = exc.hint
+    body = error_body(exc.status, exc.message, exc.hint, exc.allowed)
     if isinstance(exc, SparqlSyntaxError) and exc.line:
         body.update(line=exc.line, column=exc.column, excerpt=exc.excerpt)
     return JSONResponse(body, status_code=exc.status, headers=headers)

@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from evidencemap.errors import EvidenceMapError
-from evidencemap.graph.formats import RDF_FORMATS
+from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS
 from evidencemap.graph.store import Binding
 from evidencemap.model.queries import NamedQuery, load_named_queries
 from evidencemap.namespaces import PREFIXES
@@ -27,7 +27,7 @@ from evidencemap.sparql.execution import QueryOutcome
 from evidencemap.sparql.guard import SparqlSyntaxError
 from evidencemap.web.context import AppContext
 from evidencemap.web.sparql_models import Cell, EditorPage, Example, Limits, QueryError, ResultView
-from evidencemap.web.templating import render
+from evidencemap.web.templating import render_page
 
 # (format parameter value, label): the choices of the form, and the download links of a result
 FORMAT_CHOICES = (
@@ -178,9 +178,10 @@ async def render_editor(
 ) -> Response:
     """The editor page, with the query, and its results or error when there are any."""
     page = editor_page(context, query, fmt, error=error, result=result)
+    # /sparql has already chosen the page (its format=json is SPARQL results JSON, not this model as JSON)
     return await asyncio.to_thread(
-        render, request, "sparql.html", page, json_url=json_twin(query) if query else None,
-        status_code=error.status if error is not None else 200,
+        render_page, request, "sparql.html", page, json_url=json_twin(query) if query else None,
+        media=FILE_FORMATS["html"].media_type, status_code=error.status if error is not None else 200,
     )
 
 
