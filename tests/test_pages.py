@@ -17,6 +17,7 @@ from app_support import TestClient
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
+from evidencemap.web.context import site_title
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
 from evidencemap.web.templating import TEMPLATES_DIR
 
@@ -255,3 +256,15 @@ def test_templates_use_only_documented_context_keys(name: str) -> None:
     # imported macros are reported as undeclared too
     undeclared = meta.find_undeclared_variables(environment.parse(source)) - macros
     assert undeclared <= CONTEXT_KEYS | GLOBALS, undeclared - CONTEXT_KEYS - GLOBALS
+
+
+# -- the site's title comes from the map ---------------------------------------------------------------------------
+
+
+def test_home_page_title_is_the_map_editions_title(client: httpx.Client, bundled: EvidenceMap) -> None:
+    title = site_title(bundled)
+    assert title == "Peer support evidence"  # dcterms:title of the map edition in maps/dufour-2025/review.ttl
+    response, _ = page(client, "/")
+    assert f"<title>{title} · evidencemap</title>" in response.text
+    assert not any("Peer support" in p.read_text(encoding="utf-8") for p in Path(__file__).parents[1].joinpath(
+        "src", "evidencemap", "web").rglob("*.py"))
