@@ -46,8 +46,9 @@ class ConceptRef(Model):
 class FactValue(ConceptRef):
     """A concept as a study has it: with how the review supports it and where."""
 
-    support: str | None = Field(None, description="'cited' (the review names the study for it) or 'derived' "
-                                "(forced by the review's text; the study page gives the rationale).",
+    support: str | None = Field(None, description="'cited' (the review names the study for it), 'derived' "
+                                "(forced by the review's text) or 'inferred' (plausible from the text but not forced); "
+                                "the study page gives the rationale of the last two.",
                                 examples=["cited"])
     section: str | None = Field(None, description="The review section that supports it.", examples=["3.3.1"])
 
@@ -118,8 +119,10 @@ class Fact(Model):
     property: str = Field(description="The property's IRI.", examples=["https://w3id.org/evidencemap/ontology#delivery"])
     property_label: str = Field(description="The property's label.", examples=["delivery"])
     value: ConceptRef = Field(description="The concept the fact states.")
-    support: str | None = Field(None, description="'cited' or 'derived'.", examples=["cited"])
-    rationale: str | None = Field(None, description="For a derived fact: why the review's text forces it.")
+    support: str | None = Field(None, description="'cited', 'derived' or 'inferred' (evm:SupportKind).",
+                                examples=["cited"])
+    rationale: str | None = Field(None, description="For a derived or inferred fact: why the review's text supports "
+                                  "it.")
     detail: str | None = Field(None, description="What the review says of this study for this fact.")
     evidence_type: ConceptRef | None = Field(None, description="Quantitative or qualitative, for outcome facts.")
     passage: str | None = Field(None, description="IRI of the supporting passage.")
