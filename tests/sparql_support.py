@@ -15,7 +15,7 @@ from evidencemap.settings import Settings
 __all__ = ["TestClient", "running_server", "wait_until_answering"]
 
 # Short limits so that the time limit and the row cap can be seen in a test; the bundled map's named queries stay
-# well within both (the largest, study-findings without parameters, has 147 rows and runs in milliseconds).
+# well within both (the largest, study-findings without parameters, has 156 rows and runs in milliseconds).
 TEST_SETTINGS = Settings(query_timeout=1.0, max_rows=200, sparql_workers=2)
 
 EVM = "https://w3id.org/evidencemap/ontology#"

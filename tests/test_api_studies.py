@@ -226,7 +226,7 @@ def test_study_detail_has_every_fact_with_provenance(client: httpx.Client) -> No
     assert body["ref"] == 44 and body["doi"] == "10.1186/s40479-022-00203-y"
     assert body["bibliographic_citation"].startswith("Jewell M")
     facts = {(f["facet"], f["value"]["slug"]): f for f in body["facts"]}
-    assert len(facts) == len(body["facts"]) == 21
+    assert len(facts) == len(body["facts"]) == 23
     burnout = facts[("challenge", "emotional-vulnerability-burnout")]
     assert burnout["support"] == "cited" and burnout["section"] == "3.3.3"
     assert burnout["section_title"] == "Challenges identified" and burnout["quote"]
@@ -243,9 +243,9 @@ def test_study_derived_facts_always_carry_a_rationale(client: httpx.Client) -> N
     for ref in ALL_REFS:
         body = get_json(client, f"/api/studies/{ref}")
         for fact in body["facts"]:
-            assert fact["support"] in {"cited", "derived"}
+            assert fact["support"] in {"cited", "derived", "inferred"}
             assert fact["quote"] and fact["section"], fact
-            if fact["support"] == "derived":
+            if fact["support"] in {"derived", "inferred"}:
                 assert fact["rationale"], fact
 
 

@@ -101,5 +101,6 @@ def test_ontology_doc_model_covers_every_class_property_and_concept(app: FastAPI
 
 
 def test_version_iri_serves_the_same_ontology(client: httpx.Client, vocabulary: Graph) -> None:
-    versioned = Graph().parse(data=client.get("/ontology/0.1.0.ttl").text, format="turtle")
+    version = vocabulary.value(URIRef("https://w3id.org/evidencemap/ontology"), OWL.versionInfo)
+    versioned = Graph().parse(data=client.get(f"/ontology/{version}.ttl").text, format="turtle")
     assert len(versioned) == len(vocabulary)

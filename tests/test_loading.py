@@ -39,7 +39,7 @@ def test_syntax_error_gives_file_line_and_column(tmp_path: Path) -> None:
 
 def test_findings_are_materialised_into_the_inferred_graph() -> None:
     evidence_map = EvidenceMap.load()
-    assert evidence_map.triple_count("https://w3id.org/evidencemap/graph/inferred") == 147
+    assert evidence_map.triple_count("https://w3id.org/evidencemap/graph/inferred") == 156
 
 
 def test_trig_keeps_its_own_graphs(tmp_path: Path) -> None:
@@ -69,4 +69,4 @@ def test_base_under_the_canonical_base_is_rebased_once() -> None:
         base + "graph/claims",
         base + "graph/inferred",
     }
-    assert evidence_map.triple_count("https://w3id.org/evidencemap/graph/inferred") == 147
+    assert evidence_map.triple_count("https://w3id.org/evidencemap/graph/inferred") == 156
