@@ -6,7 +6,6 @@ review's own text (maps/dufour-2025/review.txt), not against the map that render
 every run and kept in docs/screenshots/ only when EVIDENCEMAP_UPDATE_SCREENSHOTS=1 (see browser_support.py).
 """
 
-# ruff: noqa: F811  (fixtures imported from browser_support are redefined as test parameters)
 from __future__ import annotations
 
 import re
@@ -16,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_support import BROWSER_MARKS, browser, save_screenshot, screenshots, server  # noqa: F401
+from browser_support import BROWSER_MARKS, save_screenshot
 from evidencemap.resources import bundled_map_dir
 
 pytestmark = BROWSER_MARKS

@@ -5,7 +5,6 @@ for every single value of every facet, for OR-ed values, for crossed facets, for
 selection, and for studies the list leaves out (no reference number) or values it cannot select (blank nodes).
 """
 
-# ruff: noqa: F811  (the session fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import random
@@ -30,7 +29,6 @@ from evidencemap.model.facets import (
 )
 from evidencemap.model.vocabulary import Facet, Vocabulary
 from evidencemap.settings import Settings
-from visuals_fixtures import bundled, vocabulary  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC_STUDIES = 300

@@ -15,10 +15,10 @@ from evidencemap.settings import Settings
 STUDY = "https://w3id.org/evidencemap/data/study/"
 
 
-@pytest.fixture(scope="module")
-def bundled() -> tuple[EvidenceMap, Vocabulary]:
-    evidence_map = EvidenceMap.load()
-    return evidence_map, load_vocabulary(evidence_map)
+@pytest.fixture
+def loaded(bundled: EvidenceMap, vocabulary: Vocabulary) -> tuple[EvidenceMap, Vocabulary]:
+    """conftest's bundled map and its vocabulary, as one pair."""
+    return bundled, vocabulary
 
 
 def refs(evidence_map: EvidenceMap, vocabulary: Vocabulary, **params: list[str]) -> list[int]:
@@ -31,53 +31,53 @@ def refs(evidence_map: EvidenceMap, vocabulary: Vocabulary, **params: list[str])
     return [by_iri[i] for i in iris]
 
 
-def test_broader_concept_covers_narrower_ones(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert refs(*bundled, delivery=["in-person"]) == [35, 37, 39, 41, 43]
+def test_broader_concept_covers_narrower_ones(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert refs(*loaded, delivery=["in-person"]) == [35, 37, 39, 41, 43]
 
 
-def test_values_of_one_facet_are_or(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert refs(*bundled, delivery=["clinical-setting", "community-setting"]) == [35, 37, 39, 41, 43]
-    assert refs(*bundled, delivery=["clinical-setting,community-setting"]) == [35, 37, 39, 41, 43]
+def test_values_of_one_facet_are_or(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert refs(*loaded, delivery=["clinical-setting", "community-setting"]) == [35, 37, 39, 41, 43]
+    assert refs(*loaded, delivery=["clinical-setting,community-setting"]) == [35, 37, 39, 41, 43]
 
 
-def test_different_facets_are_and(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert refs(*bundled, delivery=["online"], challenge=["emotional-vulnerability-burnout"]) == [40, 42, 44, 45]
-    assert refs(*bundled, modality=["community-based"], challenge=["role-clarity-boundaries"]) == [39, 41]
+def test_different_facets_are_and(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert refs(*loaded, delivery=["online"], challenge=["emotional-vulnerability-burnout"]) == [40, 42, 44, 45]
+    assert refs(*loaded, modality=["community-based"], challenge=["role-clarity-boundaries"]) == [39, 41]
 
 
-def test_year_facet_filters_literals(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert refs(*bundled, year=["2022"]) == [38, 44, 45]
+def test_year_facet_filters_literals(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert refs(*loaded, year=["2022"]) == [38, 44, 45]
 
 
-def test_no_filter_lists_every_study(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert refs(*bundled) == list(range(35, 46))
+def test_no_filter_lists_every_study(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert refs(*loaded) == list(range(35, 46))
 
 
-def test_unknown_facet_lists_valid_facets(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+def test_unknown_facet_lists_valid_facets(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
     with pytest.raises(InvalidParameter, match="Unknown facet 'colour'") as info:
-        Selection.parse(bundled[1], {"colour": ["blue"]})
+        Selection.parse(loaded[1], {"colour": ["blue"]})
     assert "delivery" in str(info.value) and "challenge" in str(info.value)
 
 
-def test_unknown_value_lists_valid_values(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+def test_unknown_value_lists_valid_values(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
     with pytest.raises(InvalidParameter, match="Unknown value 'carrier-pigeon' for facet 'delivery'") as info:
-        Selection.parse(bundled[1], {"delivery": ["carrier-pigeon"]})
+        Selection.parse(loaded[1], {"delivery": ["carrier-pigeon"]})
     assert "online" in str(info.value)
 
 
-def test_non_year_value_for_year_is_refused(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
+def test_non_year_value_for_year_is_refused(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
     with pytest.raises(InvalidParameter, match="takes years"):
-        Selection.parse(bundled[1], {"year": ["2022 } DROP ALL"]})
+        Selection.parse(loaded[1], {"year": ["2022 } DROP ALL"]})
 
 
-def test_user_text_never_reaches_the_query(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    selection = Selection.parse(bundled[1], {"delivery": ["online"]})
+def test_user_text_never_reaches_the_query(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    selection = Selection.parse(loaded[1], {"delivery": ["online"]})
     query = studies_query(selection)
     assert "<https://w3id.org/evidencemap/concept/delivery/online>" in query
 
 
-def test_counts_include_broader_concepts(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    evidence_map, vocabulary = bundled
+def test_counts_include_broader_concepts(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    evidence_map, vocabulary = loaded
     counts = facet_counts(evidence_map, vocabulary.facet("delivery"), Selection())
     concept = "https://w3id.org/evidencemap/concept/delivery/"
     assert counts[concept + "online"] == 6
@@ -85,8 +85,8 @@ def test_counts_include_broader_concepts(bundled: tuple[EvidenceMap, Vocabulary]
     assert counts[concept + "clinical-setting"] == 4
 
 
-def test_counts_respect_the_selection(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    evidence_map, vocabulary = bundled
+def test_counts_respect_the_selection(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    evidence_map, vocabulary = loaded
     selection = Selection.parse(vocabulary, {"delivery": ["online"]})
     counts = facet_counts(evidence_map, vocabulary.facet("challenge"), selection)
     concept = "https://w3id.org/evidencemap/concept/challenge/"

@@ -1,6 +1,5 @@
 """The gap map's cells against the review's counts and against facets.select_studies, computed independently."""
 
-# ruff: noqa: F811  (fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import csv
@@ -16,7 +15,7 @@ from evidencemap.model.facets import Selection, facet_counts
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.render.svg import bubble_map, serialise
 from evidencemap.views.gapmap import CAVEAT, build_gap_map
-from visuals_fixtures import bundled, map_with_extra_study, refs, studies_with, vocabulary  # noqa: F401
+from visuals_fixtures import map_with_extra_study, refs, studies_with
 
 SVG = "{http://www.w3.org/2000/svg}"
 

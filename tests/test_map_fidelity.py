@@ -1,4 +1,4 @@
-"""The bundled map against its one source, the review: quotes are verbatim, every count the review states is
+"""The loaded map against its one source, the review: quotes are verbatim, every count the review states is
 recomputed, and what the review does not attribute stays a claim."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "dufour-2025-pe
 EVM = "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nPREFIX oa: <http://www.w3.org/ns/oa#>\n"
 
 
-@pytest.fixture(scope="module")
-def bundled() -> tuple[EvidenceMap, Vocabulary]:
-    evidence_map = EvidenceMap.load()
-    return evidence_map, load_vocabulary(evidence_map)
+@pytest.fixture
+def loaded(bundled: EvidenceMap, vocabulary: Vocabulary) -> tuple[EvidenceMap, Vocabulary]:
+    """conftest's bundled map and its vocabulary, as one pair."""
+    return bundled, vocabulary
 
 
 def normalised(text: str) -> str:
@@ -32,8 +32,8 @@ def test_review_text_is_the_shared_seed() -> None:
     assert (bundled_map_dir() / "review.txt").read_text(encoding="utf-8") == SEED.read_text(encoding="utf-8")
 
 
-def test_every_passage_is_quoted_verbatim(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    evidence_map, _ = bundled
+def test_every_passage_is_quoted_verbatim(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    evidence_map, _ = loaded
     text = normalised((bundled_map_dir() / "review.txt").read_text(encoding="utf-8"))
     rows = evidence_map.select(EVM + "SELECT ?p ?q WHERE { ?p a evm:Passage ; oa:hasSelector/oa:exact ?q }")
     assert len(rows) == 72
@@ -41,14 +41,14 @@ def test_every_passage_is_quoted_verbatim(bundled: tuple[EvidenceMap, Vocabulary
     assert missing == []
 
 
-def test_included_studies_are_references_35_to_45(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    evidence_map, _ = bundled
+def test_included_studies_are_references_35_to_45(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    evidence_map, _ = loaded
     rows = evidence_map.select(EVM + "SELECT ?ref WHERE { ?s a evm:IncludedStudy ; evm:referenceNumber ?ref }")
     assert sorted(r["ref"] for r in rows) == list(range(35, 46))
 
 
-def test_every_attributable_claim_agrees(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    results = check_claims(*bundled)
+def test_every_attributable_claim_agrees(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    results = check_claims(*loaded)
     disagreeing = [(r.label, r.stated, r.recomputed, r.studies) for r in results if r.verdict == DISAGREES]
     assert disagreeing == []
     assert summary(results) == {AGREES: 49, DISAGREES: 0, NOT_ATTRIBUTABLE: 17}
@@ -68,21 +68,21 @@ def test_every_attributable_claim_agrees(bundled: tuple[EvidenceMap, Vocabulary]
     ],
 )
 def test_claim_recomputed_from_studies(
-    bundled: tuple[EvidenceMap, Vocabulary], slug: str, stated: int, refs: tuple[int, ...]
+    loaded: tuple[EvidenceMap, Vocabulary], slug: str, stated: int, refs: tuple[int, ...]
 ) -> None:
-    result = next(r for r in check_claims(*bundled) if r.slug == slug)
+    result = next(r for r in check_claims(*loaded) if r.slug == slug)
     assert (result.stated, result.recomputed, result.studies, result.verdict) == (stated, stated, refs, AGREES)
 
 
 @pytest.mark.parametrize("slug", ["country-united-kingdom", "ten-weeks", "biweekly-or-flexible", "dbt-explicit"])
-def test_unnamed_counts_stay_claims_of_the_review(bundled: tuple[EvidenceMap, Vocabulary], slug: str) -> None:
-    result = next(r for r in check_claims(*bundled) if r.slug == slug)
+def test_unnamed_counts_stay_claims_of_the_review(loaded: tuple[EvidenceMap, Vocabulary], slug: str) -> None:
+    result = next(r for r in check_claims(*loaded) if r.slug == slug)
     assert result.verdict == NOT_ATTRIBUTABLE
     assert result.recomputed is None
 
 
-def test_prisma_flow_arithmetic_is_checked(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    results = {r.slug: r for r in check_claims(*bundled)}
+def test_prisma_flow_arithmetic_is_checked(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    results = {r.slug: r for r in check_claims(*loaded)}
     assert (results["flow-full-text"].recomputed, results["flow-full-text"].verdict) == (65, AGREES)
     assert (results["flow-excluded-full-text"].recomputed, results["flow-excluded-full-text"].verdict) == (56, AGREES)
     assert results["flow-included"].recomputed == 11
@@ -142,33 +142,33 @@ ISSUE_10_FACTS = {
 }
 
 
-def test_issue_10_facts_have_their_support_kind(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    assert ISSUE_10_FACTS - facts(bundled[0]) == set()
+def test_issue_10_facts_have_their_support_kind(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    assert ISSUE_10_FACTS - facts(loaded[0]) == set()
 
 
-def test_inferred_findings_are_exactly_the_plausible_ones(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    inferred = {f for f in facts(bundled[0]) if f[3] == "Inferred"}
+def test_inferred_findings_are_exactly_the_plausible_ones(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    inferred = {f for f in facts(loaded[0]) if f[3] == "Inferred"}
     assert inferred == {f for f in ISSUE_10_FACTS if f[3] == "Inferred"}
 
 
-def test_each_fact_has_one_support_kind(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    statements = [f[:3] for f in facts(bundled[0])]
+def test_each_fact_has_one_support_kind(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    statements = [f[:3] for f in facts(loaded[0])]
     assert len(statements) == len(set(statements))
 
 
-def test_no_country_is_cited_or_derived(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    countries = {f for f in facts(bundled[0]) if f[1] == "country"}
+def test_no_country_is_cited_or_derived(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    countries = {f for f in facts(loaded[0]) if f[1] == "country"}
     assert countries == {(ref, "country", "australia", "Inferred") for ref in (36, 38, 39, 42, 44)}
 
 
-def test_peer_led_follows_3_3_1_except_the_co_led_trial(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    facilitation = {(f[0], f[2]) for f in facts(bundled[0]) if f[1] == "facilitation"}
+def test_peer_led_follows_3_3_1_except_the_co_led_trial(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    facilitation = {(f[0], f[2]) for f in facts(loaded[0]) if f[1] == "facilitation"}
     assert {ref for ref, value in facilitation if value == "peer-led"} == {35, 37, 42, 44}
     assert {ref for ref, value in facilitation if value == "peer-clinician-co-facilitated"} == {36}
 
 
-def test_derived_and_inferred_findings_carry_a_rationale(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    rows = bundled[0].select(FACTS)
+def test_derived_and_inferred_findings_carry_a_rationale(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    rows = loaded[0].select(FACTS)
     reasoned = [r for r in rows if local(r["support"]) in {"Derived", "Inferred"}]
     assert sum(1 for r in reasoned if local(r["support"]) == "Derived") == 14
     assert sum(1 for r in reasoned if local(r["support"]) == "Inferred") == 7
@@ -177,14 +177,14 @@ def test_derived_and_inferred_findings_carry_a_rationale(bundled: tuple[Evidence
     assert all("rationale" not in r for r in rows if local(r["support"]) == "Cited")
 
 
-def test_the_peer_led_note_on_35_is_on_its_finding_and_on_the_review(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    rows = bundled[0].select(EVM + """SELECT ?subject WHERE {
+def test_the_peer_led_note_on_35_is_on_its_finding_and_on_the_review(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    rows = loaded[0].select(EVM + """SELECT ?subject WHERE {
       ?subject evm:sourceNote <https://w3id.org/evidencemap/data/review/dufour-2025/note/peer-led-blay> }""")
     assert {local(r["subject"]) for r in rows} == {"dufour-2025", "blay-2025--facilitation--peer-led"}
 
 
-def test_six_databases_are_the_databases_searched(bundled: tuple[EvidenceMap, Vocabulary]) -> None:
-    evidence_map, _ = bundled
+def test_six_databases_are_the_databases_searched(loaded: tuple[EvidenceMap, Vocabulary]) -> None:
+    evidence_map, _ = loaded
     rows = evidence_map.select(EVM + """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
     PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX prov: <http://www.w3.org/ns/prov#>
     SELECT ?stated ?quote ?label ?type WHERE {

@@ -1,7 +1,6 @@
 """Network views: the study–concept graph, co-occurrence and similarity, checked against facets.select_studies,
 and GraphML / GEXF exports that networkx reads back."""
 
-# ruff: noqa: F811  (fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import io
@@ -26,7 +25,7 @@ from evidencemap.views.network import (
     node_link,
     study_concept_graph,
 )
-from visuals_fixtures import bundled, map_with_extra_study, refs, studies_with, vocabulary  # noqa: F401
+from visuals_fixtures import map_with_extra_study, refs, studies_with
 
 EVM = "https://w3id.org/evidencemap/ontology#"
 KINDS = ["study-concept", "challenge-cooccurrence", "outcome-cooccurrence", "study-similarity"]

@@ -1,6 +1,5 @@
 """The PRISMA-ScR flow diagram: its numbers come from the graph's flow stages (section 3.1 of the review)."""
 
-# ruff: noqa: F811  (fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -13,7 +12,7 @@ from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.queries import get_named_query
 from evidencemap.render.prisma import load_flow, prisma_svg
 from evidencemap.settings import Settings
-from visuals_fixtures import bundled, copy_map  # noqa: F401
+from visuals_fixtures import copy_map
 
 SVG = "{http://www.w3.org/2000/svg}"
 # section 3.1: identified, duplicate, excluded on title/abstract, full texts, excluded with the three reasons,

@@ -4,17 +4,16 @@ Clicks a gap-map cell and checks its studies appear; takes the screenshots (kept
 EVIDENCEMAP_UPDATE_SCREENSHOTS=1, see browser_support.py).
 """
 
-# ruff: noqa: F811  (fixtures imported from browser_support and visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from browser_support import BROWSER_MARKS, browser, save_screenshot, screenshots, server  # noqa: F401
+from browser_support import BROWSER_MARKS, save_screenshot
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.vocabulary import Vocabulary
-from visuals_fixtures import bundled, refs, studies_with, vocabulary  # noqa: F401
+from visuals_fixtures import refs, studies_with
 
 pytestmark = BROWSER_MARKS
 

@@ -1,6 +1,5 @@
 """HTTP for the gap map, the PRISMA diagram and the network views."""
 
-# ruff: noqa: F811  (fixtures imported from visuals_fixtures are redefined as test parameters)
 from __future__ import annotations
 
 import csv
@@ -13,7 +12,7 @@ import pytest
 
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.vocabulary import Vocabulary
-from visuals_fixtures import TestClient, bundled, client, refs, studies_with, vocabulary  # noqa: F401
+from visuals_fixtures import TestClient, refs, studies_with
 
 SVG = "{http://www.w3.org/2000/svg}"
 KINDS = ["study-concept", "challenge-cooccurrence", "outcome-cooccurrence", "study-similarity"]

@@ -1,19 +1,12 @@
 """Helpers of the gap map, PRISMA and network tests (issue 4): a copy of the bundled map to edit, a study to add,
-reference numbers of studies, the studies a selection returns.
-
-``bundled`` and ``vocabulary`` are conftest.py's (re-exported here for the modules that import them by name);
-``client`` is this module's own app, so that a module importing it never opens a second client on conftest's app."""
+reference numbers of studies, the studies a selection returns."""
 
 from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from conftest import bundled, vocabulary
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection, select_studies
 from evidencemap.model.vocabulary import Vocabulary
@@ -25,10 +18,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from evidencemap.web.app import create_app
 
-__all__ = ["EXTRA_STUDY", "STUDY", "TestClient", "bundled", "client", "copy_map", "map_with_extra_study", "refs",
-           "studies_with", "vocabulary"]
+__all__ = ["EXTRA_STUDY", "STUDY", "TestClient", "copy_map", "map_with_extra_study", "refs", "studies_with"]
 
 STUDY = "https://w3id.org/evidencemap/data/study/"
 
@@ -52,12 +43,6 @@ EXTRA_STUDY = """
     evm:delivery <https://w3id.org/evidencemap/concept/delivery/online> ;
     evm:component <https://w3id.org/evidencemap/concept/component/emotional-support-validation> .
 """
-
-
-@pytest.fixture(scope="session")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings())) as test_client:
-        yield test_client
 
 
 def copy_map(target: Path) -> Path:
