@@ -107,7 +107,7 @@ def test_resolution_406_lists_what_is_offered(client: httpx.Client) -> None:
     assert response.headers["vary"] == "Accept"
     body = response.json()
     assert body["ok"] is False and body["status"] == 406
-    for fmt in ld.FORMATS:
+    for fmt in ld.DOCUMENT_FORMATS:
         assert fmt.media_type in body["hint"]
 
 

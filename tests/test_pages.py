@@ -15,9 +15,9 @@ from jinja2 import meta
 
 from app_support import TestClient
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.reviews import map_title
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
-from evidencemap.web.context import site_title
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
 from evidencemap.web.templating import TEMPLATES_DIR
 
@@ -262,7 +262,7 @@ def test_templates_use_only_documented_context_keys(name: str) -> None:
 
 
 def test_home_page_title_is_the_map_editions_title(client: httpx.Client, bundled: EvidenceMap) -> None:
-    title = site_title(bundled)
+    title = map_title(bundled)
     assert title == "Peer support evidence"  # dcterms:title of the map edition in maps/dufour-2025/review.ttl
     response, _ = page(client, "/")
     assert f"<title>{title} · evidencemap</title>" in response.text

@@ -14,22 +14,15 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import DataError
+from evidencemap.graph.formats import RDF_FORMATS
 from evidencemap.graph.iris import IriSpace
 from evidencemap.resources import bundled_map_dir, vocabulary_files
 
 T = TypeVar("T")
 
+# The file extensions the loader reads, each with its RDF format (from the formats registry).
 RDF_EXTENSIONS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".nq": ox.RdfFormat.N_QUADS,
-    ".trig": ox.RdfFormat.TRIG,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-    ".rdf": ox.RdfFormat.RDF_XML,
-    ".owl": ox.RdfFormat.RDF_XML,
-    ".xml": ox.RdfFormat.RDF_XML,
-    ".n3": ox.RdfFormat.N3,
+    "." + extension: fmt.rdf_format for fmt in RDF_FORMATS if fmt.rdf_format for extension in fmt.extensions
 }
 
 # A finding asserts its statement (see evm:Finding in the ontology); this is the whole of the "inference".

@@ -206,3 +206,21 @@ def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
         flow=flow.ordered() if flow is not None else [],
         notes=[str(p["comment"]) for _, p in of("sourceNote") if "comment" in p],
     )
+
+
+# The title of the map edition (the dcat:Dataset derived from a review), else the review's own title.
+EDITION_TITLE = ns.sparql_prefixes(("dcterms", "prov", "evm")) + """PREFIX dcat: <http://www.w3.org/ns/dcat#>
+SELECT ?title WHERE {
+  ?edition a dcat:Dataset ; prov:wasDerivedFrom ?review ; dcterms:title ?title . ?review a evm:ScopingReview .
+} ORDER BY ?edition LIMIT 1
+"""
+
+
+def map_title(evidence_map: EvidenceMap) -> str | None:
+    """What the map is called (the home page's title): the short title of the map edition (``dcterms:title`` of the
+    map's dcat:Dataset), or the title of the review it is built from; None for a map without either."""
+    rows = evidence_map.select(EDITION_TITLE)
+    if rows and rows[0].get("title"):
+        return str(rows[0]["title"])
+    found = reviews(evidence_map, count_studies=False)
+    return found[0].title if found else None

@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from evidencemap import __version__
 from evidencemap import namespaces as ns
+from evidencemap.graph.formats import RDF_FORMATS, Format
 from evidencemap.graph.loading import graph_for
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.publish.exports import rdf_dump
@@ -52,13 +53,13 @@ class Dump:
         return len(self.content)
 
 
-# (file name, exporting format, media type, title): triple formats merge the named graphs, quad formats keep them.
-DUMP_FORMATS = (
-    ("evidencemap.ttl", "ttl", "text/turtle", "All triples (named graphs merged), Turtle"),
-    ("evidencemap.nt", "nt", "application/n-triples", "All triples (named graphs merged), N-Triples"),
-    ("evidencemap.jsonld", "jsonld", "application/ld+json", "All named graphs, JSON-LD"),
-    ("evidencemap.nq", "nq", "application/n-quads", "All named graphs, N-Quads"),
-    ("evidencemap.trig", "trig", "application/trig", "All named graphs, TriG"),
+# (format, title) of each dump: triple formats merge the named graphs, quad formats keep them.
+DUMP_FORMATS: tuple[tuple[Format, str], ...] = (
+    (RDF_FORMATS["ttl"], "All triples (named graphs merged), Turtle"),
+    (RDF_FORMATS["nt"], "All triples (named graphs merged), N-Triples"),
+    (RDF_FORMATS["jsonld"], "All named graphs, JSON-LD"),
+    (RDF_FORMATS["nq"], "All named graphs, N-Quads"),
+    (RDF_FORMATS["trig"], "All named graphs, TriG"),
 )
 
 GRAPH_DESCRIPTIONS = {
@@ -73,7 +74,10 @@ GRAPH_DESCRIPTIONS = {
 
 def build_dumps(evidence_map: EvidenceMap) -> tuple[Dump, ...]:
     """The dumps, built from the store as it is now (the same bytes ``evidencemap export`` writes)."""
-    return tuple(Dump(name, media, title, rdf_dump(evidence_map, fmt)) for name, fmt, media, title in DUMP_FORMATS)
+    return tuple(
+        Dump(f"evidencemap.{fmt.extension}", fmt.media_type, title, rdf_dump(evidence_map, fmt.name))
+        for fmt, title in DUMP_FORMATS
+    )
 
 
 def sha256sums(dumps: Iterable[Dump]) -> str:

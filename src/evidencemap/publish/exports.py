@@ -45,15 +45,15 @@ def rdf_dump(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes:
     rdf_format = dump_format(fmt).rdf_format
     assert rdf_format is not None  # every format of the RDF family has one
     prefixes = None if rdf_format.supports_datasets else dict(ns.PREFIXES)
-    store = evidence_map.store
     if graph != "all":
-        name = ox.NamedNode(evidence_map.iri(GRAPHS[graph]))
-        return store.dump(format=rdf_format, from_graph=name, prefixes=prefixes) or b""
+        quads = evidence_map.quads(graph=ox.NamedNode(evidence_map.iri(GRAPHS[graph])))
+        return ox.serialize([q.triple for q in quads], format=rdf_format, prefixes=prefixes) or b""
+    quads = evidence_map.quads()
     if rdf_format.supports_datasets:
-        return store.dump(format=rdf_format) or b""
-    merged = ox.Store()
-    merged.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in store)
-    return merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes) or b""
+        return ox.serialize(quads, format=rdf_format) or b""
+    # A triple format merges the named graphs: a triple stated in two graphs is written once.
+    merged = dict.fromkeys(q.triple for q in quads)
+    return ox.serialize(list(merged), format=rdf_format, prefixes=prefixes) or b""
 
 
 def export(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes | str:

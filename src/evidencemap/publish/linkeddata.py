@@ -26,6 +26,7 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
+from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS, Format
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.terms import term_text
 from evidencemap.graph.values import Values
@@ -33,30 +34,29 @@ from evidencemap.graph.values import Values
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
-@dataclass(frozen=True)
-class DocumentFormat:
-    """A representation of a resource: its media type, the extension of its document URL, its pyoxigraph format."""
+TURTLE = RDF_FORMATS["ttl"]
+HTML = FILE_FORMATS["html"]
+JSON_LD = RDF_FORMATS["jsonld"]
+N_TRIPLES = RDF_FORMATS["nt"]
+RDF_XML = RDF_FORMATS["rdfxml"]
 
-    name: str
-    media_type: str
-    extension: str
-    rdf_format: ox.RdfFormat | None
-    aliases: tuple[str, ...] = ()
+# The representations of a resource, in server preference, used to break ties between equally acceptable formats
+# (web/linked.py negotiates): a client that accepts anything (curl's */*, or no Accept header) gets Turtle; browsers
+# ask for text/html first and get HTML.
+DOCUMENT_FORMATS: tuple[Format, ...] = (TURTLE, HTML, JSON_LD, N_TRIPLES, RDF_XML)
 
-    @property
-    def is_rdf(self) -> bool:
-        return self.rdf_format is not None
+# Generic media types that the registry accepts as aliases of a format (text/plain for N-Triples, XML for RDF/XML)
+# but that ask for something else of a resource's IRI: they are not negotiated to a description.
+_GENERIC_MEDIA_TYPES = frozenset({"text/plain", "application/xml", "text/xml"})
 
 
-TURTLE = DocumentFormat("Turtle", "text/turtle", "ttl", ox.RdfFormat.TURTLE, ("application/x-turtle",))
-HTML = DocumentFormat("HTML", "text/html", "html", None, ("application/xhtml+xml",))
-JSON_LD = DocumentFormat("JSON-LD", "application/ld+json", "jsonld", ox.RdfFormat.JSON_LD, ("application/json",))
-N_TRIPLES = DocumentFormat("N-Triples", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES)
-RDF_XML = DocumentFormat("RDF/XML", "application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML)
+def negotiated_media_types(fmt: Format) -> tuple[str, ...]:
+    """The media types a request may name to get ``fmt`` as a resource's description.
 
-# Server preference, used to break ties between equally acceptable formats (web/linked.py negotiates): a client
-# that accepts anything (curl's */*, or no Accept header) gets Turtle; browsers ask for text/html first and get HTML.
-FORMATS: tuple[DocumentFormat, ...] = (TURTLE, HTML, JSON_LD, N_TRIPLES, RDF_XML)
+    >>> negotiated_media_types(N_TRIPLES), negotiated_media_types(TURTLE)
+    (('application/n-triples',), ('text/turtle', 'application/x-turtle'))
+    """
+    return tuple(m for m in fmt.media_types if m not in _GENERIC_MEDIA_TYPES)
 
 LABEL_PROPERTIES = (ns.RDFS + "label", ns.SKOS + "prefLabel", ns.DCTERMS + "title")
 
@@ -79,14 +79,15 @@ SERIALISATION_PREFIXES: dict[str, str] = {
 }
 
 
-def format_for_extension(extension: str) -> DocumentFormat | None:
-    for fmt in FORMATS:
+def format_for_extension(extension: str) -> Format | None:
+    """The document format of a URL's extension (only the one extension each format's documents are served at)."""
+    for fmt in DOCUMENT_FORMATS:
         if fmt.extension == extension:
             return fmt
     return None
 
 
-def split_extension(path: str) -> tuple[str, DocumentFormat | None]:
+def split_extension(path: str) -> tuple[str, Format | None]:
     """``study/blay-2025.ttl`` -> (``study/blay-2025``, Turtle); a path without a known extension is returned whole
     (section numbers such as ``section/3.3.1`` hold dots that are not extensions)."""
     stem, dot, extension = path.rpartition(".")
@@ -212,7 +213,7 @@ def serialisation_prefixes(evidence_map: EvidenceMap) -> dict[str, str]:
     return {name: evidence_map.iri(iri) for name, iri in SERIALISATION_PREFIXES.items()}
 
 
-def serialise(evidence_map: EvidenceMap, triples: Iterable[ox.Triple], fmt: DocumentFormat) -> bytes:
+def serialise(evidence_map: EvidenceMap, triples: Iterable[ox.Triple], fmt: Format) -> bytes:
     """``triples`` in an RDF format (Turtle and RDF/XML with the usual prefixes)."""
     if fmt.rdf_format is None:
         raise ValueError(f"{fmt.name} is not an RDF format")

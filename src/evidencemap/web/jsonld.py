@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from evidencemap import namespaces as ns
-from evidencemap.graph.loading import rebase
+from evidencemap.graph.iris import IriSpace
 from evidencemap.model.studies import facet_placement
 from evidencemap.model.vocabulary import Vocabulary
 
@@ -36,7 +36,7 @@ def _ref(iri: str) -> dict[str, str]:
 def jsonld_context(vocabulary: Vocabulary | None = None, base_iri: str = ns.CANONICAL_BASE) -> dict[str, Any]:
     """The @context of every JSON-LD response; with a vocabulary, the facet names are mapped too. ``base_iri`` is
     the base the map is served under (the ontology namespace moves with it)."""
-    prefixes = {name: rebase(ns.PREFIXES[name], base_iri) for name in
+    prefixes = {name: IriSpace(base_iri).served(ns.PREFIXES[name]) for name in
                 ("evm", "rdf", "rdfs", "xsd", "skos", "prov", "dcterms", "oa", "fabio", "prism", "schema")}
     context: dict[str, Any] = {
         "@version": 1.1,

@@ -9,16 +9,16 @@ answers ``303 See Other`` (``Vary: Accept``) to a document about it whose URL ca
 
 The HTML documents render page models (web/models.py: :class:`ResourceDescription`, :class:`OntologyDocPage`,
 :class:`ValidationPage`) through the one page helper; a path that does not make a valid IRI is a 404 (web/inputs.py)
-before any query sees it. web/app.py registers :data:`router`, :class:`LinkedCache` and
-:class:`DatasetLinkMiddleware`.
+before any query sees it. web/app.py registers :data:`router` and
+:class:`DatasetLinkMiddleware`; the derived documents (dumps, VoID, validation report) are cached by the map, once
+per version.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pyoxigraph as ox
@@ -31,6 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
+from evidencemap.graph import validation
+from evidencemap.graph.formats import Format
 from evidencemap.publish import dataset as ds
 from evidencemap.publish import linkeddata as ld
 from evidencemap.publish.ontology_docs import ontology_doc
@@ -52,14 +54,14 @@ VOID_LINK = f'<{VOID_PATH}>; rel="describedby"; type="text/turtle"'
 # -- content negotiation ----------------------------------------------------------------------------------------
 
 
-def choose_format(accept: str | None) -> ld.DocumentFormat | None:
+def choose_format(accept: str | None) -> Format | None:
     """The document format the client prefers (the server's order breaks ties); None when none is acceptable."""
-    return best(ld.FORMATS, parse_accept(accept), lambda fmt: (fmt.media_type, *fmt.aliases))
+    return best(ld.DOCUMENT_FORMATS, parse_accept(accept), ld.negotiated_media_types)
 
 
 def refuse(request: Request) -> Response:
     """The 406 (with ``Vary: Accept``) for an ``Accept`` header that rules out every document format."""
-    error = refused(request.headers.get("accept"), [f.media_type for f in ld.FORMATS])
+    error = refused(request.headers.get("accept"), [f.media_type for f in ld.DOCUMENT_FORMATS])
     response = error_response(request, error.status, error.message, error.hint, error.allowed)
     response.headers["Vary"] = "Accept"
     return response
@@ -77,44 +79,11 @@ def see_other(request: Request, stem: str, headers: dict[str, str] | None = None
 
 def alternates(request: Request, path: str) -> str:
     root = request.scope.get("root_path", "")
-    return ", ".join(f'<{root}{path}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in ld.FORMATS)
+    links = (f'<{root}{path}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in ld.DOCUMENT_FORMATS)
+    return ", ".join(links)
 
 
 # -- derived documents, cached per state of the map -----------------------------------------------------------------
-
-
-@dataclass
-class LinkedCache:
-    """VoID, dumps and the validation report are derived from the whole map: built once per state of the map."""
-
-    key: tuple[int, float, int] | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-    def get(self, context: AppContext, name: str, build: Callable[[], Any]) -> Any:
-        with self.lock:
-            key = ds.cache_key(context.evidence_map)
-            if key != self.key:
-                self.key, self.values = key, {}
-            if name not in self.values:
-                self.values[name] = build()
-            return self.values[name]
-
-
-def _cache(request: Request) -> LinkedCache:
-    cache: LinkedCache = request.app.state.linked_cache
-    return cache
-
-
-def dumps(request: Request, context: AppContext) -> tuple[ds.Dump, ...]:
-    return _cache(request).get(context, "dumps", lambda: ds.build_dumps(context.evidence_map))  # type: ignore[no-any-return]
-
-
-def void_triples(request: Request, context: AppContext) -> list[ox.Triple]:
-    def build() -> list[ox.Triple]:
-        return ds.description(context.evidence_map, dumps(request, context))
-
-    return _cache(request).get(context, "void", build)  # type: ignore[no-any-return]
 
 
 # -- documents --------------------------------------------------------------------------------------------------
@@ -141,10 +110,10 @@ def _resource_document(context: AppContext, iri: str, path: str, triples: Triple
 
 def _ontology_document(context: AppContext, path: str) -> Document:
     def render(request: Request) -> Response:
-        def build() -> OntologyDocPage:
-            return OntologyDocPage.model_validate(ontology_doc(context.evidence_map))
-
-        page: OntologyDocPage = _cache(request).get(context, "ontology_doc", build)
+        evidence_map = context.evidence_map
+        page = evidence_map.derive(
+            "ontology-doc-page", lambda: OntologyDocPage.model_validate(ontology_doc(evidence_map))
+        )
         return _page(request, "linked_ontology.html", path, page)
 
     return Document(lambda: ld.vocabulary_triples(context.evidence_map), render)
@@ -153,7 +122,7 @@ def _ontology_document(context: AppContext, path: str) -> Document:
 def _page(request: Request, template: str, path: str, page: ResourceDescription | OntologyDocPage) -> Response:
     """The HTML document of ``path``: its JSON twin is the JSON-LD document, and every format is an alternate."""
     root = request.scope.get("root_path", "")
-    formats = [(f.name, f.media_type, f"{root}{path}.{f.extension}") for f in ld.FORMATS if f.is_rdf]
+    formats = [(f.label, f.media_type, f"{root}{path}.{f.extension}") for f in ld.DOCUMENT_FORMATS if f.rdf_format]
     return render_page(request, template, page, json_url=f"{root}{path}.{ld.JSON_LD.extension}", media=HTML,
                        link=alternates(request, path), formats=formats)
 
@@ -173,9 +142,9 @@ def find_document(request: Request, context: AppContext, path: str) -> Document:
         return _ontology_document(context, path)
     if path == VOID_PATH:
         dataset = evidence_map.iri(ds.DATASET)
-        return _resource_document(context, dataset, path, lambda: void_triples(request, context))
+        return _resource_document(context, dataset, path, lambda: ds.description_of(context.evidence_map))
     if iri.startswith(evidence_map.iri(ns.GRAPH)):
-        void = void_triples(request, context)
+        void = ds.description_of(context.evidence_map)
         graph_root = evidence_map.iri(ns.GRAPH)
         graphs = sorted({t.subject.value for t in void
                          if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(graph_root)})
@@ -200,7 +169,7 @@ def resolve(request: Request, context: AppContext, path: str) -> Response:
     document = find_document(request, context, stem)
     if fmt is None:
         return see_other(request, stem, {"Link": alternates(request, stem)})
-    if not fmt.is_rdf:
+    if fmt.rdf_format is None:
         return document.html(request)
     body = ld.serialise(context.evidence_map, document.triples(), fmt)
     media = f"{fmt.media_type}; charset=utf-8" if fmt.media_type.startswith("text/") else fmt.media_type
@@ -264,7 +233,7 @@ def void_document(extension: str, request: Request, context: Context) -> Respons
 
 @router.get("/dumps/{filename}", summary="Download the whole map (ttl, nt, jsonld, nq, trig)")
 def dump(filename: str, request: Request, context: Context) -> Response:
-    files = dumps(request, context)
+    files = ds.dumps_of(context.evidence_map)
     if filename == "SHA256SUMS":
         return Response(ds.sha256sums(files), media_type="text/plain; charset=utf-8")
     for file in files:
@@ -286,13 +255,6 @@ def context_document(context: Context) -> Response:
 # -- the published SHACL report ------------------------------------------------------------------------------------
 
 
-def validation_result(request: Request, context: AppContext) -> Any:
-    """The map's SHACL validation (validation.validate_map), run once per state of the map."""
-    from evidencemap.graph.validation import validate_map
-
-    return _cache(request).get(context, "validation", lambda: validate_map(context.evidence_map))
-
-
 def report_graph(context: AppContext, result: Any) -> Graph:
     """The sh:ValidationReport, saying which shapes (and which version of them) it checked which dataset against."""
     graph = Graph()
@@ -310,7 +272,7 @@ def report_graph(context: AppContext, result: Any) -> Graph:
 
 @router.get("/validation.ttl", summary="The map's SHACL validation report (Turtle)")
 def validation_report(request: Request, context: Context) -> Response:
-    graph = report_graph(context, validation_result(request, context))
+    graph = report_graph(context, validation.validation_report(context.evidence_map))
     body = graph.serialize(format="turtle")
     return Response(body, media_type="text/turtle; charset=utf-8", headers={"Link": VOID_LINK})
 
@@ -320,7 +282,7 @@ def validation_report(request: Request, context: Context) -> Response:
 def validation_page(request: Request, context: Context) -> Response:
     """The verdict and every result of the map's SHACL validation; ``format=json`` (or Accept: application/json)
     gives the same as JSON."""
-    result = validation_result(request, context)
+    result = validation.validation_report(context.evidence_map)
     graph = result.report_graph
     rows = []
     for node in graph.subjects(RDF.type, SH.ValidationResult):
