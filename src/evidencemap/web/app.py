@@ -31,7 +31,6 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
         ),
     )
     app.state.context = context
-    app.state.linked_cache = linked.LinkedCache()
     app.state.render_error = pages.render_error
     install_error_handlers(app)
     # /sparql brings its worker pool with it (started and stopped with the app's lifespan); web/sparql.py.
