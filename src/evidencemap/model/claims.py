@@ -87,7 +87,7 @@ def section_key(section: str) -> tuple[int, tuple[int, ...], str]:
     return (2, (), section)
 
 
-def _selection(vocabulary: Vocabulary, conditions: list[dict[str, object]]) -> Selection | None:
+def claim_selection(vocabulary: Vocabulary, conditions: list[dict[str, object]]) -> Selection | None:
     """The studies a claim's scope describes; None when a condition names an unknown facet or concept."""
     by_iri = {f.iri: f for f in vocabulary.facets}
     choices = []
@@ -106,11 +106,18 @@ def _selection(vocabulary: Vocabulary, conditions: list[dict[str, object]]) -> S
     return Selection(tuple(choices))
 
 
-def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[ClaimResult]:
-    """Recompute every claim of the map; rows sorted by section, then label."""
+def conditions_of(evidence_map: EvidenceMap) -> dict[str, list[dict[str, object]]]:
+    """``{claim IRI: its conditions}`` (rows of ``CONDITIONS_QUERY``: facet, and value or min/max), for
+    :func:`claim_selection`."""
     conditions: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in evidence_map.select(CONDITIONS_QUERY):
         conditions[row["claim"]].append(row)
+    return conditions
+
+
+def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[ClaimResult]:
+    """Recompute every claim of the map; rows sorted by section, then label."""
+    conditions = conditions_of(evidence_map)
     stated_studies: dict[str, list[int]] = defaultdict(list)
     for row in evidence_map.select(STATED_STUDIES_QUERY):
         stated_studies[row["claim"]].append(int(row.get("ref", -1)))
@@ -140,7 +147,7 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
         studies: tuple[int, ...] = ()
         explanation = list(notes.get(iri, []))
         if kind == "StudyCountClaim":
-            selection = _selection(vocabulary, conditions.get(iri, []))
+            selection = claim_selection(vocabulary, conditions.get(iri, []))
             if attribution == "NotAttributable":
                 recomputed, verdict = None, NOT_ATTRIBUTABLE
             elif selection is None:

@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import Binding, EvidenceMap, to_python
-from evidencemap.model.study_query import StudyQuery, value_path
+from evidencemap.model.study_query import StudyQuery, finding_pattern, value_path
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Facet
 
 Mask = npt.NDArray[np.bool_]
@@ -53,6 +54,12 @@ def direct_values_query(facet: Facet) -> str:
     return PREFIXES + f"SELECT ?study ?value WHERE {{ ?study {value_path(facet, hierarchy=False)} ?value }}"
 
 
+def supported_values_query(facet: Facet) -> str:
+    """The (study, direct value, support kind) of every finding stating a value of concept ``facet``: the pairs of
+    :func:`direct_values_query` with how strongly each rests on the review (read only when a level asks for it)."""
+    return PREFIXES + f"SELECT ?study ?value ?kind WHERE {{ {finding_pattern(facet, '?study', '?value', '?kind')} }}"
+
+
 BROADER_QUERY = PREFIXES + "SELECT ?narrower ?broader WHERE { ?narrower skos:broader+ ?broader }"
 
 
@@ -62,6 +69,12 @@ class FacetValues:
 
     masks: dict[Binding, Mask]
     keys: dict[Binding, str]
+    # Per value, the rank of the strongest support each study has for it (0 cited, 1 derived, ...; NO_SUPPORT for
+    # none): read on the first use of a level stricter than the weakest.
+    ranks: dict[Binding, npt.NDArray[np.int8]] | None = None
+
+
+NO_SUPPORT = np.int8(127)
 
 
 @dataclass
@@ -123,11 +136,7 @@ class FacetIndex:
             mask[positions] = True
             masks[value] = mask
         if facet.is_concept_facet:  # a study also has every broader concept of its values (skos:broader*)
-            if self._broader is None:
-                self._broader = defaultdict(set)
-                for narrower, ancestor in self.evidence_map.solutions(BROADER_QUERY):
-                    self._broader[narrower].add(ancestor)
-            broader = self._broader
+            broader = self._broader_of()
             for value, mask in list(masks.items()):
                 for ancestor in broader.get(value, ()):
                     if ancestor in masks:
@@ -136,13 +145,58 @@ class FacetIndex:
                         masks[ancestor] = mask.copy()
         return FacetValues(masks, {value: str(to_python(value)) for value in masks})
 
+    def _broader_of(self) -> dict[Binding, set[Binding]]:
+        """Every concept's broader concepts (read once, under the lock)."""
+        if self._broader is None:
+            self._broader = defaultdict(set)
+            for narrower, ancestor in self.evidence_map.solutions(BROADER_QUERY):
+                self._broader[narrower].add(ancestor)
+        return self._broader
+
+    def _ranks(self, facet: Facet, values: FacetValues) -> dict[Binding, npt.NDArray[np.int8]]:
+        """``values.ranks``, read from the findings on first use: a study's rank for a value is that of the strongest
+        finding stating it or (skos:broader*) a narrower value."""
+        with self._lock:
+            if values.ranks is not None:
+                return values.ranks
+            rank_of = {kind.iri: kind.rank for kind in support_levels(self.evidence_map).kinds}
+            ranks: dict[Binding, npt.NDArray[np.int8]] = {}
+            for study, value, kind in self.evidence_map.solutions(supported_values_query(facet)):
+                found = self._position.get(study.value)
+                rank = rank_of.get(kind.value)
+                if found is None or rank is None:
+                    continue
+                if value not in ranks:
+                    ranks[value] = np.full(self.size, NO_SUPPORT, dtype=np.int8)
+                ranks[value][found] = min(int(ranks[value][found]), rank)
+            broader = self._broader_of()
+            for value, own in list(ranks.items()):
+                for ancestor in broader.get(value, ()):
+                    if ancestor in ranks:
+                        ranks[ancestor] = np.minimum(ranks[ancestor], own)
+                    else:
+                        ranks[ancestor] = own.copy()
+            values.ranks = ranks
+            return ranks
+
+    def value_masks(self, facet: Facet, max_support: str | None = None) -> dict[Binding, Mask]:
+        """``{value: studies having it}``, counting only the facts whose support is at least as strong as
+        ``max_support`` (None or the weakest level: every fact; a literal facet has no findings and ignores it)."""
+        values = self.facet(facet)
+        levels = support_levels(self.evidence_map)
+        if not facet.is_concept_facet or not levels.is_strict(max_support):
+            return values.masks
+        limit = levels.rank(max_support or levels.weakest)
+        return {value: ranks <= limit for value, ranks in self._ranks(facet, values).items()}
+
     # -- the questions of facets.py -------------------------------------------------------------------------------
 
-    def matching(self, choices: Iterable[tuple[Facet, tuple[Binding, ...]]]) -> Mask:
-        """The studies having, for every (facet, terms), one of those terms (see ``facets.Selection.terms``)."""
+    def matching(self, choices: Iterable[tuple[Facet, tuple[Binding, ...]]], max_support: str | None = None) -> Mask:
+        """The studies having, for every (facet, terms), one of those terms (see ``facets.Selection.terms``), by facts
+        at least as strong as ``max_support`` (see :meth:`value_masks`)."""
         mask = np.ones(self.size, dtype=bool)
         for facet, terms in choices:
-            values = self.facet(facet).masks
+            values = self.value_masks(facet, max_support)
             either = np.zeros(self.size, dtype=bool)
             for term in terms:
                 found = values.get(term)
@@ -155,14 +209,15 @@ class FacetIndex:
         """The listed studies of ``mask``, in listing order."""
         return [self.studies[i] for i in np.flatnonzero(mask & self.listed)]
 
-    def counts(self, facet: Facet, mask: Mask) -> dict[str, int]:
-        """``{value key: studies of mask having it}`` for the values some of them have."""
+    def counts(self, facet: Facet, mask: Mask, max_support: str | None = None) -> dict[str, int]:
+        """``{value key: studies of mask having it}`` for the values some of them have (by facts at least as strong
+        as ``max_support``)."""
         values = self.facet(facet)
         out: dict[str, int] = {}
-        for value, has in values.masks.items():
+        for value, has in self.value_masks(facet, max_support).items():
             n = int(np.count_nonzero(has & mask))
             if n:
-                out[values.keys[value]] = n
+                out[values.keys.get(value) or str(to_python(value))] = n
         return out
 
 
@@ -176,4 +231,4 @@ def forget(evidence_map: EvidenceMap) -> None:
     evidence_map.forget(_KEY)
 
 
-__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of"]
+__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of", "supported_values_query"]
