@@ -62,15 +62,21 @@ def test_gap_map_crossed_facets_yield_the_cells_the_data_implies(
             bundled, vocabulary, **{cell.col.facet.name: [cell.col.slug]}
         )
         assert {s.iri for s in cell.studies} == expected, cell.key
-        assert cell.gap == (not expected)
+        assert (cell.state == "studies") == bool(expected)
+        assert cell.gap == (not expected and cell.review is None)
 
 
 def test_gap_map_gaps_are_exactly_the_empty_cells(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
     data = build_gap_map(bundled, vocabulary).to_dict()
     empty = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in data["cells"] if c["count"] == 0]
-    assert data["gaps"] == empty
+    unattributed = [c for c in data["cells"] if c["state"] == "not attributed"]
+    assert all(c["count"] == 0 and c["review_count"] for c in unattributed)
+    gaps = [e for e in empty if {"row": e["row"], "col": e["col"]} not in
+            [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in unattributed]]
+    assert data["gaps"] == gaps
     cells = len(data["cells"])
-    assert data["counts"] == {"cells": cells, "filled": cells - len(empty), "gaps": len(empty)}
+    assert data["counts"] == {"cells": cells, "filled": cells - len(empty), "gaps": len(gaps),
+                              "not_attributed": len(unattributed)}
     # no included study used mindfulness exercises: its whole row is a gap
     assert sum(1 for g in data["gaps"] if g["row"] == "mindfulness") == len(data["cols"]["values"])
 
@@ -166,7 +172,7 @@ def test_gap_map_svg_bubble_area_is_proportional_to_studies(bundled: EvidenceMap
             circle = group.find(f"{SVG}circle")
             assert circle is not None
             areas[group.get("data-cell")] = (int(group.get("data-count", "0")), float(circle.get("r", "0")) ** 2)
-    filled = [c for c in gap_map.cells.values() if not c.gap]
+    filled = [c for c in gap_map.cells.values() if c.count]
     assert set(areas) == {c.key for c in filled}
     largest = max(n for n, _ in areas.values())
     top = next(a for n, a in areas.values() if n == largest)

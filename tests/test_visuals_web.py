@@ -95,7 +95,7 @@ def test_gapmap_page_draws_links_and_table(client: TestClient) -> None:
     assert response.template.name == "gapmap.html"
     context = response.context
     gap_map = context["gap_map"]
-    filled = [c for c in gap_map.cells.values() if not c.gap]
+    filled = [c for c in gap_map.cells.values() if c.count]
     assert context["page"].cell is None
     for cell in filled:
         link = context["href"](cell)

@@ -205,6 +205,10 @@ class FacetIndex:
             mask &= either
         return mask
 
+    def position(self, study: str) -> int | None:
+        """The study's position in the masks (None for a resource that is not an included study)."""
+        return self._position.get(study)
+
     def listing(self, mask: Mask) -> list[str]:
         """The listed studies of ``mask``, in listing order."""
         return [self.studies[i] for i in np.flatnonzero(mask & self.listed)]

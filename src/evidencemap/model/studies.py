@@ -23,6 +23,7 @@ import pyoxigraph as ox
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Facet, Vocabulary, scheme_slug
 
 EVALUATES = ns.EVM + "evaluates"
@@ -241,15 +242,18 @@ def _facet_values(
     evidence_map: EvidenceMap, vocabulary: Vocabulary, study_values: str, provenance: bool = True
 ) -> dict[str, dict[str, list[ValueRef]]]:
     """``{study IRI: {facet name: [value, ...]}}`` in the vocabulary's order of values, each with its support kind
-    and review section when ``provenance`` (cited wins over derived when one statement has findings of both)."""
+    and review section when ``provenance`` (the strongest support wins when one statement has several findings:
+    cited over derived over inferred, the ontology's order)."""
     facets_by_iri = {f.iri: f for f in vocabulary.concept_facets}
     support: dict[tuple[str, str, str], str] = {}
     section: dict[tuple[str, str, str], str] = {}
     if provenance:
+        levels = support_levels(evidence_map)
         for row in evidence_map.select(SUPPORT_QUERY % study_values):
             key = (str(row["subject"]), str(row["p"]), str(row["value"]))
-            if support.get(key) != "cited":
-                support[key] = str(row["support"])
+            kind = str(row["support"])
+            if key not in support or levels.rank(kind) < levels.rank(support[key]):
+                support[key] = kind
         for row in evidence_map.select(SECTION_QUERY % study_values):
             section.setdefault((str(row["subject"]), str(row["p"]), str(row["value"])), str(row["section"]))
     seen: dict[tuple[str, str, str], ValueRef] = {}

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from evidencemap.views.gapmap import CAVEAT, NOT_STATED, Axis, AxisValue, Cell, GapMap, tally
+from evidencemap.views.gapmap import CAVEAT, NOT_ATTRIBUTED, NOT_STATED, STUDIES, Axis, AxisValue, Cell, GapMap, tally
 
 if TYPE_CHECKING:
     from evidencemap.model.vocabulary import Facet
@@ -152,13 +152,20 @@ def bubble_map(
     legend_items = [(label, colours[slug]) for slug, label, _ in _legend_values(gap_map, colour_by)]
     legend_lines = _legend_layout(legend_items, width - 2 * MARGIN_MAP)
     caveat = wrap(CAVEAT, width - 2 * MARGIN_MAP, 12)
-    height = y0 + body_h + 24 + 8 + 26 * len(legend_lines) + 34 + 28 + 16 * len(caveat) + MARGIN_MAP
+    unattributed = sum(1 for c in gap_map.cells.values() if c.state == NOT_ATTRIBUTED)
+    height = (y0 + body_h + 24 + 8 + 26 * len(legend_lines) + 34 + (28 if unattributed else 0) + 28
+              + 16 * len(caveat) + MARGIN_MAP)
 
     axis_text = f"{_axis_label(gap_map.rows)} × {_axis_label(gap_map.cols)}"
-    filled = sum(1 for c in gap_map.cells.values() if not c.gap)
+    filled = sum(1 for c in gap_map.cells.values() if c.count)
+    gaps = len(gap_map.cells) - filled - unattributed
+    not_attributed = (
+        f", {unattributed} are not attributed (the review counts studies there but does not say which)"
+        if unattributed else ""
+    )
     desc = (
         f"Bubble chart of {_plural(len(gap_map.studies))}: rows {_axis_label(gap_map.rows)}, columns "
-        f"{_axis_label(gap_map.cols)}; {filled} cells hold studies and {len(gap_map.cells) - filled} are gaps. "
+        f"{_axis_label(gap_map.cols)}; {filled} cells hold studies{not_attributed} and {gaps} are gaps. "
         + ("The same matrix is given as a table on this page. " if inline else "")
         + CAVEAT
     )
@@ -199,7 +206,7 @@ def bubble_map(
                 _cell(root, gap_map, gap_map.cells[(r.key, c.key)], x0 + j * CELL_W, y, colour_by, colours,
                       largest, href, selected, inline)
             y += CELL_H
-    _legend(root, gap_map, colour_by, legend_lines, largest, y + 24, width)
+    _legend(root, gap_map, colour_by, legend_lines, largest, y + 24, width, bool(unattributed))
     return root
 
 
@@ -227,16 +234,24 @@ def _cell(
     largest: int, href: Callable[[Cell], str] | None, selected: str | None, inline: bool,
 ) -> None:
     parent = root
-    if href is not None and not cell.gap:
+    if href is not None and cell.count:
         parent = el(root, "a", href=href(cell), class_="cell-link", tabindex="-1" if inline else None)
-    group = el(parent, "g", class_="cell gap" if cell.gap else "cell", data_cell=cell.key, data_count=cell.count)
+    kind = {NOT_ATTRIBUTED: "cell not-attributed", STUDIES: "cell"}.get(cell.state, "cell gap")
+    group = el(parent, "g", class_=kind, data_cell=cell.key, data_count=cell.count, data_state=cell.state)
     chosen = selected == cell.key
     el(group, "rect", x=x, y=y, width=CELL_W, height=CELL_H, fill="#ffffff", fill_opacity="0" if not chosen else None,
        stroke=INK if chosen else GRID, stroke_width=2.5 if chosen else 0.75)
     studies = ", ".join(str(s.ref) for s in cell.studies)
-    el(group, "title", f"{cell.row.label} × {cell.col.label}: "
-       + (f"{_plural(cell.count)} ({studies})" if not cell.gap else "no study (gap)"))
-    if cell.gap:
+    if cell.count:
+        said = f"{_plural(cell.count)} ({studies})"
+    elif cell.review is not None:
+        said = f"not attributed: {cell.review.sentence}"
+    else:
+        said = "no study (gap)"
+    el(group, "title", f"{cell.row.label} × {cell.col.label}: {said}")
+    if cell.review is not None and not cell.count:
+        _not_attributed_mark(group, x + CELL_W / 2, y + CELL_H / 2)
+    if not cell.count:
         return
     el(group, "text", str(cell.count), x=x + 4, y=y + 11, font_size=10, fill=MUTED)
     segments = [s for s in _segments(gap_map, cell, facet) if s[2]]
@@ -251,6 +266,13 @@ def _cell(
         bubble = el(group, "circle", cx=cx, cy=cy, r=radius(n, largest, r_max), fill=fill, stroke="#333333",
                     stroke_width=0.75, data_value=slug, data_count=n)
         el(bubble, "title", f"{label}: {_plural(n)}")
+
+
+def _not_attributed_mark(parent: ET.Element, cx: float, cy: float) -> None:
+    """What a "not attributed" cell shows: a dashed ring with a question mark (the review counts studies here
+    without naming them), drawn apart from a gap's empty cell and from a bubble."""
+    el(parent, "circle", cx=cx, cy=cy, r=9, fill="#ffffff", stroke=MUTED, stroke_width=1.25, stroke_dasharray="3 2")
+    el(parent, "text", "?", x=cx, y=cy + 4, font_size=11, fill=MUTED, text_anchor="middle")
 
 
 def _legend_values(gap_map: GapMap, facet: Facet | None) -> list[tuple[str, str, int]]:
@@ -274,7 +296,7 @@ def _legend_layout(items: list[tuple[str, str]], width: float) -> list[list[tupl
 
 def _legend(
     root: ET.Element, gap_map: GapMap, facet: Facet | None, lines: list[list[tuple[str, str, float]]],
-    largest: int, y: float, width: float,
+    largest: int, y: float, width: float, unattributed: bool = False,
 ) -> None:
     group = el(root, "g", class_="legend")
     title = f"Colour: {facet.label}" if facet is not None else "Colour: none (all studies)"
@@ -295,6 +317,11 @@ def _legend(
         el(group, "circle", cx=x + r, cy=y - 4, r=r, fill="#ffffff", stroke="#333333", stroke_width=0.75)
         el(group, "text", _plural(n), x=x + 2 * r + 6, y=y, font_size=12, fill=INK)
         x += 2 * r + 80
+    if unattributed:
+        y += 28
+        _not_attributed_mark(group, MARGIN_MAP + 9, y - 4)
+        el(group, "text", "not attributed: the review counts studies with this row's or column's value but does not "
+           "say which (not a gap)", x=MARGIN_MAP + 24, y=y, font_size=12, fill=INK)
     text_lines(group, wrap(CAVEAT, width - 2 * MARGIN_MAP, 12), MARGIN_MAP, y + 28, 12, 16, fill=MUTED,
                class_="caveat")
 

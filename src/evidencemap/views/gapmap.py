@@ -7,6 +7,12 @@ facet filters of ``/api/studies`` restrict the studies. The studies on each axis
 (:mod:`evidencemap.model.facet_index`, read from the store) and the studies' details from one query, so a study added to
 the data changes every cell.
 
+"The review does not say which" is not "none": a cell without a study is a *gap* only when the review counts no study
+for its row or column value without naming it. When it does ("two studies from the United Kingdom", 3.2, none named),
+the cell is *not attributed*: the review counts studies there but does not say which (see
+:mod:`evidencemap.model.review_counts`), and the gap list leaves it out. A support level (``max_support``: cited,
+derived or inferred, the default) holds the cells, totals and breakdowns to facts at least that strong.
+
 A scoping review maps what has been studied; it appraises no study's quality. Bubble size is a number of studies and
 colour a study design or evidence type: neither ever encodes strength of evidence (see :data:`CAVEAT`).
 """
@@ -30,13 +36,18 @@ from evidencemap.graph.loading import build_vocabulary_store
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facet_index import index_of
 from evidencemap.model.facets import Selection
+from evidencemap.model.review_counts import ReviewCount, unattributed_by_value
 from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value, value_path
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
 
 # The gap-map roles of evm:gapMapRole: which facets the map shows when a visitor has chosen none.
 ROWS, COLUMNS, ALTERNATIVE_COLUMNS, COLOUR = "rows", "columns", "alternative columns", "colour"
 NOT_STATED = "not-stated"
+# The states of a cell: it holds studies; the review counts studies for its row or column value without naming them;
+# or no study reported it (a gap).
+STUDIES, NOT_ATTRIBUTED, GAP = "studies", "not attributed", "gap"
 
 
 def default_facets(vocabulary: Vocabulary, role: str) -> tuple[str, ...]:
@@ -88,7 +99,9 @@ DEFAULT_BREAKDOWN: Sequence[str] = _InstalledDefault(COLOUR)
 CAVEAT = (
     "A scoping review maps what has been studied; it appraises no study's quality. Bubble size is the number of "
     "studies and colour is a study design or an evidence type: neither encodes the strength or quality of evidence, "
-    "and an empty cell (a gap) means no included study reported that combination, not that it does not work."
+    "and an empty cell (a gap) means no included study reported that combination, not that it does not work. A "
+    "cell marked \"not attributed\" is not a gap: the review counts studies with its row or column value but does "
+    "not say which."
 )
 
 
@@ -147,14 +160,31 @@ class Cell:
     row: AxisValue
     col: AxisValue
     studies: tuple[StudyRef, ...]
+    # The review's count of studies with the row's or the column's value that the map does not fully name (the one
+    # leaving more studies unnamed), when there is one.
+    review: ReviewCount | None = None
 
     @property
     def count(self) -> int:
         return len(self.studies)
 
     @property
+    def state(self) -> str:
+        """``studies``, ``not attributed`` (no study named, but the review counts unnamed studies with the row's or
+        column's value) or ``gap`` (no study reported it)."""
+        if self.studies:
+            return STUDIES
+        return NOT_ATTRIBUTED if self.review is not None else GAP
+
+    @property
     def gap(self) -> bool:
-        return not self.studies
+        """A true gap: no study, and no count of the review that might cover it."""
+        return self.state == GAP
+
+    @property
+    def review_count(self) -> int | None:
+        """How many studies the review counts for the row's or column's value without naming them (None: none)."""
+        return self.review.unattributed if self.review is not None else None
 
     @property
     def key(self) -> str:
@@ -171,6 +201,9 @@ class GapMap:
     cells: dict[tuple[str, str], Cell]
     row_totals: dict[str, int]
     col_totals: dict[str, int]
+    max_support: str | None = None
+    row_reviews: dict[str, ReviewCount] = field(default_factory=dict)  # axis key -> its unattributed review count
+    col_reviews: dict[str, ReviewCount] = field(default_factory=dict)
 
     def cell(self, row_key: str, col_key: str) -> Cell:
         return self.cells[(self.rows.value(row_key).key, self.cols.value(col_key).key)]
@@ -217,6 +250,9 @@ class GapMap:
                     "col": cell.col.as_dict(),
                     "count": cell.count,
                     "gap": cell.gap,
+                    "state": cell.state,
+                    "review_count": cell.review_count,
+                    "review_note": cell.review.sentence if cell.review is not None else None,
                     "studies": [s.as_dict() for s in cell.studies],
                     "breakdown": {
                         f.name: [{"slug": s, "label": lab, "count": n} for s, lab, n in self.breakdown_of(cell, f)]
@@ -225,11 +261,13 @@ class GapMap:
                 }
             )
         gaps = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in cells if c["gap"]]
+        unattributed = sum(1 for c in cells if c["state"] == NOT_ATTRIBUTED)
         return {
             "caveat": CAVEAT,
-            "rows": _axis_dict(self.rows, self.row_totals),
-            "cols": _axis_dict(self.cols, self.col_totals),
+            "rows": _axis_dict(self.rows, self.row_totals, self.row_reviews),
+            "cols": _axis_dict(self.cols, self.col_totals, self.col_reviews),
             "filters": self.selection.as_params(),
+            "support": self.max_support,
             "total": len(self.studies),
             "breakdown_facets": [
                 {
@@ -239,7 +277,10 @@ class GapMap:
                 }
                 for f in self.breakdown
             ],
-            "counts": {"cells": len(cells), "filled": len(cells) - len(gaps), "gaps": len(gaps)},
+            "counts": {
+                "cells": len(cells), "filled": len(cells) - len(gaps) - unattributed, "gaps": len(gaps),
+                "not_attributed": unattributed,
+            },
             "cells": cells,
             "gaps": gaps,
         }
@@ -255,11 +296,16 @@ class GapMap:
         return out.getvalue()
 
 
-def _axis_dict(axis: Axis, totals: dict[str, int]) -> dict[str, Any]:
-    return {
-        "facets": [{"name": f.name, "label": f.label} for f in axis.facets],
-        "values": [{**v.as_dict(), "depth": v.depth, "count": totals.get(v.key, 0)} for v in axis.values],
-    }
+def _axis_dict(axis: Axis, totals: dict[str, int], reviews: dict[str, ReviewCount]) -> dict[str, Any]:
+    values = []
+    for v in axis.values:
+        review = reviews.get(v.key)
+        values.append({
+            **v.as_dict(), "depth": v.depth, "count": totals.get(v.key, 0),
+            "review_count": review.unattributed if review is not None else None,
+            "review_note": review.sentence if review is not None else None,
+        })
+    return {"facets": [{"name": f.name, "label": f.label} for f in axis.facets], "values": values}
 
 
 def tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, int]]:
@@ -319,23 +365,39 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
     return Axis(tuple(facets), values)
 
 
-def studies_detail_query(selection: Selection, breakdown: Sequence[Facet]) -> str:
-    """SPARQL for the studies matching ``selection`` with their citation and direct breakdown values."""
+def studies_detail_query(
+    selection: Selection, breakdown: Sequence[Facet], support: Sequence[ox.NamedNode] = ()
+) -> str:
+    """SPARQL for the studies matching ``selection`` (by facts of the ``support`` kinds, every fact when empty) with
+    their citation and direct breakdown values."""
     patterns = [*CITATION_AND_SLUG, any_direct_value(breakdown, "?value")]
-    return StudyQuery("?study ?ref ?citation ?slug ?value", selection.terms(), numbered=True, patterns=patterns).text()
+    return StudyQuery(
+        "?study ?ref ?citation ?slug ?value", selection.terms(), numbered=True, patterns=patterns, support=support
+    ).text()
 
 
 def _studies(
-    evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, breakdown: Sequence[Facet]
+    evidence_map: EvidenceMap,
+    vocabulary: Vocabulary,
+    selection: Selection,
+    breakdown: Sequence[Facet],
+    max_support: str | None = None,
 ) -> dict[str, StudyRef]:
     info: dict[str, dict[str, Any]] = {}
     values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     names = {f.name for f in breakdown}
-    for row in evidence_map.select(studies_detail_query(selection, breakdown)):
+    index = index_of(evidence_map)
+    held = {f.name: index.value_masks(f, max_support) for f in breakdown}  # a breakdown value at the level
+    support = support_levels(evidence_map).accepted_terms(max_support)
+    for row in evidence_map.select(studies_detail_query(selection, breakdown, support)):
         iri = row["study"]
         info.setdefault(iri, row)
         found = vocabulary.concept_by_iri(str(row.get("value", "")))
-        if found and found[0].name in names and found[1].slug not in values[iri][found[0].name]:
+        if not found or found[0].name not in names or found[1].slug in values[iri][found[0].name]:
+            continue
+        has = held[found[0].name].get(ox.NamedNode(found[1].iri))
+        position = index.position(iri)
+        if has is not None and position is not None and has[position]:
             values[iri][found[0].name].append(found[1].slug)
     studies = {
         iri: StudyRef(
@@ -350,14 +412,17 @@ def _studies(
     return dict(sorted(studies.items(), key=lambda kv: (kv[1].ref, kv[0])))
 
 
-def _membership(evidence_map: EvidenceMap, axis: Axis, selection: Selection) -> dict[str, list[str]]:
+def _membership(
+    evidence_map: EvidenceMap, axis: Axis, selection: Selection, max_support: str | None = None
+) -> dict[str, list[str]]:
     """study IRI -> keys of the axis values it falls under (a concept covers its narrower ones), from the facet
-    index: the (study, value) pairs of facets.counts_query, restricted to the studies matching ``selection``."""
+    index: the (study, value) pairs of facets.counts_query, restricted to the studies matching ``selection``, both by
+    facts at least as strong as ``max_support``."""
     index = index_of(evidence_map)
-    matching = index.matching(selection.terms())
+    matching = index.matching(selection.terms(), max_support)
     out: dict[str, list[str]] = defaultdict(list)
     for value in axis.values:
-        has = index.facet(value.facet).masks.get(value.term)
+        has = index.value_masks(value.facet, max_support).get(value.term)
         if has is None:
             continue
         for position in np.flatnonzero(has & matching):
@@ -374,8 +439,11 @@ def build_gap_map(
     cols: str | Sequence[str] | None = None,
     selection: Selection | None = None,
     breakdown: str | Sequence[str] | None = None,
+    max_support: str | None = None,
 ) -> GapMap:
-    """The gap map of ``rows`` x ``cols`` (facet names) over the studies matching ``selection``.
+    """The gap map of ``rows`` x ``cols`` (facet names) over the studies matching ``selection``, by facts at least as
+    strong as ``max_support`` (None: every fact); a cell without a study is "not attributed" rather than a gap when
+    the review counts unnamed studies with its row's or column's value.
 
     :raises InvalidParameter: for an unknown facet name.
     """
@@ -384,16 +452,20 @@ def build_gap_map(
     col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, COLUMNS, -1)))
     wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, COLOUR, None))
     breakdown_facets = tuple(f for f in wanted if f.is_concept_facet)
-    studies = _studies(evidence_map, vocabulary, selection, breakdown_facets)
-    row_of = _membership(evidence_map, row_axis, selection)
-    col_of = _membership(evidence_map, col_axis, selection)
+    studies = _studies(evidence_map, vocabulary, selection, breakdown_facets, max_support)
+    row_of = _membership(evidence_map, row_axis, selection, max_support)
+    col_of = _membership(evidence_map, col_axis, selection, max_support)
+    row_reviews = _reviews(evidence_map, vocabulary, row_axis, max_support)
+    col_reviews = _reviews(evidence_map, vocabulary, col_axis, max_support)
     members: dict[tuple[str, str], list[StudyRef]] = defaultdict(list)
     for iri, study in studies.items():
         for r in row_of.get(iri, []):
             for c in col_of.get(iri, []):
                 members[(r, c)].append(study)
     cells = {
-        (r.key, c.key): Cell(r, c, tuple(members.get((r.key, c.key), ())))
+        (r.key, c.key): Cell(
+            r, c, tuple(members.get((r.key, c.key), ())), _larger(row_reviews.get(r.key), col_reviews.get(c.key))
+        )
         for r in row_axis.values
         for c in col_axis.values
     }
@@ -406,7 +478,30 @@ def build_gap_map(
         cells=cells,
         row_totals=_totals(row_of, studies),
         col_totals=_totals(col_of, studies),
+        max_support=max_support,
+        row_reviews=row_reviews,
+        col_reviews=col_reviews,
     )
+
+
+def _reviews(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, axis: Axis, max_support: str | None
+) -> dict[str, ReviewCount]:
+    """Axis key -> the review's count of unnamed studies with that value (for the values that have one)."""
+    out: dict[str, ReviewCount] = {}
+    for facet in axis.facets:
+        by_value = unattributed_by_value(evidence_map, vocabulary, facet, max_support)
+        for value in axis.values:
+            if value.facet is facet and value.iri in by_value:
+                out[value.key] = by_value[value.iri]
+    return out
+
+
+def _larger(first: ReviewCount | None, second: ReviewCount | None) -> ReviewCount | None:
+    """The count leaving more studies unnamed (the first on a tie), or the one there is."""
+    if first is None or second is None:
+        return first or second
+    return second if second.unattributed > first.unattributed else first
 
 
 def _defaults(vocabulary: Vocabulary, role: str, fallback: int | None) -> list[str]:

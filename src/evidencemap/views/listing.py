@@ -1,14 +1,22 @@
 """The study list: the studies matching a selection, one page of their summaries, and every facet's value counts
 among them (the counts a faceted browser shows next to each checkbox). Web-free: web/api.py turns a
-:class:`StudyListing` into the JSON of /api/studies and pages.py into the study list page."""
+:class:`StudyListing` into the JSON of /api/studies and pages.py into the study list page.
+
+A support level (``max_support``: "cited", "derived" or the default, every fact) holds the list and the counts to
+facts at least that strong. A value the review counts studies for without the map naming them (the countries other
+than Australia, 3.2) carries that count (``review_count``, ``review_note``): "the review does not say which" is not
+"none". The count is the review's, for the whole review, whatever the filters.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies
+from evidencemap.model.facets import Choice, Selection
+from evidencemap.model.review_counts import unattributed_by_value
 from evidencemap.model.studies import StudySummary, study_summaries
+from evidencemap.model.supported import facet_counts, select_studies
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 
@@ -22,6 +30,8 @@ class ValueTally:
     iri: str | None = None
     depth: int = 0
     selected: bool = False
+    review_count: int | None = None  # studies with the value the review counts but the map does not name
+    review_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class StudyListing:
     offset: int
     studies: tuple[StudySummary, ...]
     facets: tuple[FacetTally, ...]
+    max_support: str | None = None
 
 
 def hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
@@ -58,18 +69,23 @@ def hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
     return out
 
 
-def facet_tallies(evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection) -> tuple[FacetTally, ...]:
+def facet_tallies(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, max_support: str | None = None
+) -> tuple[FacetTally, ...]:
     """Every facet with the counts of its values among the studies matching ``selection`` (chosen values included
-    even when no study has them, so that they can be unticked)."""
+    even when no study has them, so that they can be unticked), by facts at least as strong as ``max_support``."""
     chosen = {c.facet.name: c for c in selection.choices}
     out = []
     for facet in vocabulary.facets:
-        counts = facet_counts(evidence_map, facet, selection)
+        counts = facet_counts(evidence_map, facet, selection, max_support)
         choice = chosen.get(facet.name, Choice(facet))
         if facet.is_concept_facet:
+            reviews = unattributed_by_value(evidence_map, vocabulary, facet, max_support)
             values = tuple(
                 ValueTally(value=c.slug, label=c.pref_label, iri=c.iri, count=counts.get(c.iri, 0), depth=depth,
-                           selected=c in choice.concepts)
+                           selected=c in choice.concepts,
+                           review_count=reviews[c.iri].unattributed if c.iri in reviews else None,
+                           review_note=reviews[c.iri].sentence if c.iri in reviews else None)
                 for c, depth in hierarchy(facet)
             )
         else:
@@ -81,9 +97,10 @@ def facet_tallies(evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: 
     return tuple(out)
 
 
-def matching(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
-    """The IRIs of the studies matching ``selection``, in list order."""
-    return select_studies(evidence_map, selection)
+def matching(evidence_map: EvidenceMap, selection: Selection, max_support: str | None = None) -> list[str]:
+    """The IRIs of the studies matching ``selection`` (by facts at least as strong as ``max_support``), in list
+    order."""
+    return select_studies(evidence_map, selection, max_support)
 
 
 def study_listing(
@@ -95,11 +112,12 @@ def study_listing(
     *,
     with_facets: bool = True,
     provenance: bool = True,
+    max_support: str | None = None,
 ) -> StudyListing:
     """``size`` studies (every one when None) from ``offset`` of those matching ``selection``, and
-    (``with_facets``) the facet counts of the whole matching set."""
-    iris = matching(evidence_map, selection)
+    (``with_facets``) the facet counts of the whole matching set, by facts at least as strong as ``max_support``."""
+    iris = matching(evidence_map, selection, max_support)
     size = len(iris) if size is None else size
     summaries = study_summaries(evidence_map, vocabulary, iris[offset:offset + size], provenance=provenance)
-    tallies = facet_tallies(evidence_map, vocabulary, selection) if with_facets else ()
-    return StudyListing(selection, len(iris), size, offset, tuple(summaries), tallies)
+    tallies = facet_tallies(evidence_map, vocabulary, selection, max_support) if with_facets else ()
+    return StudyListing(selection, len(iris), size, offset, tuple(summaries), tallies, max_support)

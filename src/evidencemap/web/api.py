@@ -19,8 +19,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from evidencemap.errors import NotFound
-from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query
+from evidencemap.model.facets import Choice, Selection
+from evidencemap.model.review_counts import review_counts, unattributed_by_value
 from evidencemap.model.studies import StudySummary, find_study, study_detail
+from evidencemap.model.support import support_levels
+from evidencemap.model.supported import facet_counts, studies_query
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
 from evidencemap.views.listing import StudyListing, hierarchy, matching, study_listing
 from evidencemap.web import inputs
@@ -30,6 +33,7 @@ from evidencemap.web.api_common import (
     Format,
     Limit,
     Offset,
+    SupportLevel,
     canonical_params,
     respond,
     study_model,
@@ -47,6 +51,7 @@ from evidencemap.web.models import (
     FacetsPage,
     ListLinks,
     Mapping,
+    ReviewCountInfo,
     StudyDetail,
     StudyList,
     ValueCount,
@@ -54,7 +59,7 @@ from evidencemap.web.models import (
 
 router = APIRouter(prefix="/api", tags=["clinicians"])
 
-RESERVED = ("limit", "offset", "format")
+RESERVED = ("limit", "offset", "format", "support")
 FacetFilters = {
     "parameters": [
         {
@@ -81,21 +86,25 @@ def parse_selection(vocabulary: Vocabulary, items: Sequence[tuple[str, str]]) ->
     return inputs.selection(vocabulary, items, RESERVED)
 
 
-def toggled(selection: Selection, facet: Facet, value: str) -> list[tuple[str, str]]:
+def toggled(
+    selection: Selection, facet: Facet, value: str, extra: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """The selection's parameters with ``value`` of ``facet`` added or removed, then ``extra`` (the support level)."""
     params = canonical_params(selection)
     pair = (facet.name, value)
-    return [p for p in params if p != pair] if pair in params else [*params, pair]
+    return [*([p for p in params if p != pair] if pair in params else [*params, pair]), *extra]
 
 
-def facet_count_models(listing: StudyListing) -> list[FacetCounts]:
-    """Every facet with the counts of its values among the listed studies, each value with its toggle link."""
+def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] = ()) -> list[FacetCounts]:
+    """Every facet with the counts of its values among the listed studies, each value with its toggle link (keeping
+    ``extra``, the support level)."""
     selection = listing.selection
     return [
         FacetCounts(
             iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label,
             values=[
-                ValueCount(**dataclasses.asdict(v), toggle_url=url("/api/studies", toggled(selection, tally.facet,
-                                                                                              v.value)))
+                ValueCount(**dataclasses.asdict(v),
+                           toggle_url=url("/api/studies", toggled(selection, tally.facet, v.value, extra)))
                 for v in tally.values
             ],
         )
@@ -106,15 +115,19 @@ def facet_count_models(listing: StudyListing) -> list[FacetCounts]:
 # -- studies -------------------------------------------------------------------------------------------------------
 
 
-def build_study_list(ctx: AppContext, selection: Selection, page: Page) -> StudyList:
-    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset)
+def build_study_list(ctx: AppContext, selection: Selection, page: Page, support: str | None = None) -> StudyList:
+    """One page of the studies matching ``selection`` at the support level ``support`` (None: every fact)."""
+    level = support or support_levels(ctx.evidence_map).weakest
+    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset, max_support=level)
     size, offset, total = page.size, page.offset, listing.total
-    params = canonical_params(selection)
+    kept = inputs.support_params(ctx.evidence_map, level)
+    params = [*canonical_params(selection), *kept]
     paged = [*params, *([("limit", str(size))] if page.asked else [])]
     return StudyList(
-        total=total, limit=size, offset=offset, filters=selection.as_params(),
-        sparql=studies_query(selection), studies=[study_model(s, selection) for s in listing.studies],
-        facets=facet_count_models(listing),
+        total=total, limit=size, offset=offset, filters=selection.as_params(), support=level,
+        sparql=studies_query(ctx.evidence_map, selection, level),
+        studies=[study_model(s, selection) for s in listing.studies],
+        facets=facet_count_models(listing, kept),
         links=ListLinks(
             self_=url("/api/studies", [*paged, *([("offset", str(offset))] if offset else [])]),
             html=url("/studies", params), csv=url("/api/studies", [*params, ("format", "csv")]),
@@ -142,19 +155,32 @@ def studies_csv(ctx: AppContext, summaries: Sequence[StudySummary]) -> str:
 
 
 @router.get("/facets", response_model=FacetsPage, responses={**LD, **ERRORS}, summary="Every facet and its values")
-def get_facets(request: Request, ctx: Annotated[AppContext, Depends(get_context)], format: Format = None) -> Response:
+def get_facets(
+    request: Request, ctx: Annotated[AppContext, Depends(get_context)], format: Format = None,
+    support: SupportLevel = None,
+) -> Response:
     """Every facet (design, delivery, outcome, challenge, ...) with its values, their synonyms and definitions,
-    and how many included studies have each; all read from the ontology's concept schemes."""
-    return respond(request, build_facets_page(ctx), ctx.vocabulary, format)
+    how many included studies have each (by facts at least as strong as `support`: cited, derived or inferred, the
+    default), and, where the review counts studies with a value without naming them, that count
+    (`review_count`, `review_note`); all read from the ontology's concept schemes and the review's claims."""
+    level = inputs.support_level(ctx.evidence_map, support)
+    return respond(request, build_facets_page(ctx, level), ctx.vocabulary, format)
 
 
-def build_facets_page(ctx: AppContext) -> FacetsPage:
+def build_facets_page(ctx: AppContext, support: str | None = None) -> FacetsPage:
+    level = support or support_levels(ctx.evidence_map).weakest
     total = len(matching(ctx.evidence_map, Selection()))
     facets = []
     for facet in ctx.vocabulary.facets:
-        counts = facet_counts(ctx.evidence_map, facet, Selection())
+        counts = facet_counts(ctx.evidence_map, facet, Selection(), level)
         if facet.is_concept_facet:
-            values = [concept_info(facet, c, counts.get(c.iri, 0), depth) for c, depth in hierarchy(facet)]
+            reviews = unattributed_by_value(ctx.evidence_map, ctx.vocabulary, facet, level)
+            values = []
+            for c, depth in hierarchy(facet):
+                info = concept_info(facet, c, counts.get(c.iri, 0), depth)
+                if c.iri in reviews:
+                    info.review_count, info.review_note = reviews[c.iri].unattributed, reviews[c.iri].sentence
+                values.append(info)
         else:
             values = [ConceptInfo(slug=v, label=v, count=n) for v, n in sorted(counts.items())]
         facets.append(FacetInfo(
@@ -162,7 +188,7 @@ def build_facets_page(ctx: AppContext) -> FacetsPage:
             definition=facet.definition or None, scheme=scheme_slug(facet.scheme) if facet.scheme else None,
             values=values,
         ))
-    return FacetsPage(total=total, facets=facets)
+    return FacetsPage(total=total, facets=facets, support=level)
 
 
 def concept_info(facet: Facet, concept: Concept, count: int, depth: int = 0) -> ConceptInfo:
@@ -179,46 +205,62 @@ def concept_info(facet: Facet, concept: Concept, count: int, depth: int = 0) -> 
             responses={200: {"content": {JSONLD: {}, CSV: {}}, "description": "JSON, JSON-LD or CSV."}, **ERRORS})
 def get_studies(
     request: Request, ctx: Annotated[AppContext, Depends(get_context)], limit: Limit = None, offset: Offset = 0,
-    format: Format = None,
+    format: Format = None, support: SupportLevel = None,
 ) -> Response:
     """The included studies matching the facet parameters, with the total, paging and the counts of every facet's
-    values among them. `Accept: text/csv` or `format=csv` gives one row per study with its facets joined."""
+    values among them, by facts at least as strong as `support` (cited, derived or inferred, the default: every
+    fact). A value the review counts studies for without naming them carries `review_count` and `review_note`.
+    `Accept: text/csv` or `format=csv` gives one row per study with its facets joined."""
     selection = parse_selection(ctx.vocabulary, request.query_params.multi_items())
+    level = inputs.support_level(ctx.evidence_map, support)
     page = inputs.page(ctx.settings, limit, offset)
     media = inputs.media_type(request, STUDIES_FORMATS, format)
     if media == CSV:
         # Without a limit the CSV holds every matching study (a spreadsheet export, not a page).
         listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size if limit else None,
-                                page.offset if limit else 0, with_facets=False, provenance=False)
+                                page.offset if limit else 0, with_facets=False, provenance=False, max_support=level)
         return Response(studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="studies.csv"'})
-    model = build_study_list(ctx, selection, page)
+    model = build_study_list(ctx, selection, page, level)
     return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json")
 
 
-def build_study_detail(ctx: AppContext, identifier: str) -> StudyDetail:
+def build_study_detail(ctx: AppContext, identifier: str, support: str | None = None) -> StudyDetail:
+    """The study with every fact; a fact weaker than the support level ``support`` is kept, marked ``excluded``
+    (a reader sees what the level leaves out rather than a study that seems to lack it)."""
+    levels = support_levels(ctx.evidence_map)
+    level = support or levels.weakest
+    accepted = {k.name for k in levels.accepted(level)}
     detail = study_detail(ctx.evidence_map, ctx.vocabulary, find_study(ctx.evidence_map, identifier))
     data = study_model(detail.summary).model_dump(by_alias=True)
     data.update(
-        bibliographic_citation=detail.bibliographic_citation, url=detail.url, notes=detail.notes,
-        facts=[dataclasses.asdict(f) for f in detail.facts],
+        bibliographic_citation=detail.bibliographic_citation, url=detail.url, notes=detail.notes, support=level,
+        facts=[{**dataclasses.asdict(f), "excluded": f.support not in accepted} for f in detail.facts],
     )
     return StudyDetail.model_validate(data)
 
 
 @router.get("/studies/{study_id}", response_model=StudyDetail, responses={**LD, **ERRORS}, summary="One study")
 def get_study(
-    request: Request, study_id: str, ctx: Annotated[AppContext, Depends(get_context)], format: Format = None
+    request: Request, study_id: str, ctx: Annotated[AppContext, Depends(get_context)], format: Format = None,
+    support: SupportLevel = None,
 ) -> Response:
     """One study in full, by slug (`jewell-2022`) or reference number (`44`): every fact with its provenance
-    (review section, the review's words, cited or derived, and the rationale of derived facts)."""
-    return respond(request, build_study_detail(ctx, study_id), ctx.vocabulary, format)
+    (review section, the review's words, its support: cited, derived or inferred, and the rationale of derived and
+    inferred facts). With `support=cited` or `derived`, the weaker facts are still listed, marked `excluded`."""
+    level = inputs.support_level(ctx.evidence_map, support)
+    return respond(request, build_study_detail(ctx, study_id, level), ctx.vocabulary, format)
 
 
 # -- concepts ------------------------------------------------------------------------------------------------------
 
 
-def build_concept_page(ctx: AppContext, scheme: str, slug: str, page: Page) -> ConceptPage:
+def build_concept_page(
+    ctx: AppContext, scheme: str, slug: str, page: Page, support: str | None = None
+) -> ConceptPage:
+    """The concept, its studies at the support level ``support``, and the review's counts of studies with it that
+    the map does not name ("The review counts 2 studies from United Kingdom (3.2) without naming them")."""
+    level = support or support_levels(ctx.evidence_map).weakest
     facet = ctx.vocabulary.facet_for_scheme(scheme)
     slugs = [c.slug for c in facet.concepts]
     if slug not in slugs:
@@ -226,13 +268,18 @@ def build_concept_page(ctx: AppContext, scheme: str, slug: str, page: Page) -> C
                        allowed=slugs)
     concept = facet.concept(slug)
     selection = Selection((Choice(facet, concepts=(concept,)),))
-    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset, with_facets=False)
+    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset, with_facets=False,
+                            max_support=level)
     by_iri = {c.iri: c for c in facet.concepts}
 
     def ref(c: Concept) -> ConceptRef:
         return ConceptRef(iri=c.iri, slug=c.slug, label=c.pref_label, facet=facet.name, scheme=scheme)
 
     info = concept_info(facet, concept, listing.total)
+    counts = [c for c in review_counts(ctx.evidence_map, ctx.vocabulary, facet, concept.iri, level) if c.not_named]
+    if counts:
+        widest = max(counts, key=lambda c: (c.unattributed, c.stated))
+        info.review_count, info.review_note = widest.unattributed, widest.sentence
     detail = ConceptDetail(
         **info.model_dump(exclude={"broader"}), broader=info.broader, facet=facet.name, facet_label=facet.label,
         scheme=scheme, broader_concepts=[ref(by_iri[b]) for b in concept.broader if b in by_iri],
@@ -240,17 +287,29 @@ def build_concept_page(ctx: AppContext, scheme: str, slug: str, page: Page) -> C
         mappings=[Mapping(relation=r, target=t) for r, t in concept.mappings],
     )
     studies = [study_model(s, selection) for s in listing.studies]
-    return ConceptPage(concept=detail, total=listing.total, studies=studies,
-                       studies_url=url("/api/studies", canonical_params(selection)))
+    return ConceptPage(
+        concept=detail, total=listing.total, studies=studies, support=level,
+        studies_url=url("/api/studies",
+                        [*canonical_params(selection), *inputs.support_params(ctx.evidence_map, level)]),
+        review_counts=[
+            ReviewCountInfo(claim=c.claim, label=c.label, stated=c.stated, section=c.section, quote=c.quote,
+                            attribution=c.attribution, attributed=c.attributed, unattributed=c.unattributed,
+                            sentence=c.sentence)
+            for c in counts
+        ],
+    )
 
 
 @router.get("/concepts/{scheme}/{slug}", response_model=ConceptPage, responses={**LD, **ERRORS},
             summary="One concept and its studies")
 def get_concept(
     request: Request, scheme: str, slug: str, ctx: Annotated[AppContext, Depends(get_context)],
-    limit: Limit = None, offset: Offset = 0, format: Format = None,
+    limit: Limit = None, offset: Offset = 0, format: Format = None, support: SupportLevel = None,
 ) -> Response:
     """A concept (e.g. `/api/concepts/challenge/emotional-vulnerability-burnout`) with its definition, synonyms,
-    broader and narrower concepts, mappings to other vocabularies, and the studies that have it."""
+    broader and narrower concepts, mappings to other vocabularies, the studies that have it (by facts at least as
+    strong as `support`), and the review's counts of studies with it that the map does not name (`review_counts`:
+    "the review does not say which" is not "none")."""
+    level = inputs.support_level(ctx.evidence_map, support)
     page = inputs.page(ctx.settings, limit, offset)
-    return respond(request, build_concept_page(ctx, scheme, slug, page), ctx.vocabulary, format)
+    return respond(request, build_concept_page(ctx, scheme, slug, page, level), ctx.vocabulary, format)

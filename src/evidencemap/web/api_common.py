@@ -39,6 +39,12 @@ LD: dict[int | str, dict[str, Any]] = {
 Limit = Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings).")]
 Offset = Annotated[int, Query(ge=0, description="Studies to skip.")]
 Format = Annotated[str | None, Query(description="json or jsonld (and csv for /api/studies): overrides Accept.")]
+SupportLevel = Annotated[str | None, Query(
+    description="The weakest strength of attribution to accept: cited (facts the review cites the study for), "
+    "derived (also facts its text forces) or inferred (also facts its text and reference list make plausible; the "
+    "default: every fact). Lists, counts and the gap map count only facts at least that strong.",
+    examples=["cited"],
+)]
 
 
 def url(path: str, params: Sequence[tuple[str, str]]) -> str:

@@ -3,7 +3,8 @@ same mistake gets the same status and the same error body everywhere (docs/api.m
 
 - facet filters (``?delivery=online``): resolved against the vocabulary; an unknown facet or value is a **400** that
   lists what is allowed, a value of the wrong type (a year that is not a number) a **422**;
-- other choices (gap-map axes and colour, network kind and layout, a cell): an unknown one is a **400**;
+- other choices (gap-map axes and colour, network kind and layout, a cell, the support level): an unknown one is a
+  **400**;
 - paging: ``limit`` of the wrong type or out of range is a **422** (FastAPI checks the type; :func:`page` the size);
 - ``format``: one parser for every endpoint, over a table of format name -> media type per endpoint; an unknown
   format is a **400**, and without ``format`` the ``Accept`` header chooses (web/negotiation.py), a **406** when it
@@ -24,7 +25,9 @@ import pyoxigraph as ox
 from starlette.requests import Request
 
 from evidencemap.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Vocabulary
 from evidencemap.settings import Settings
 from evidencemap.web.negotiation import preferred
@@ -97,6 +100,18 @@ def one(request: Request, name: str) -> str | None:
     """A parameter given once or repeated (joined with commas); None when absent or blank."""
     values = [v for v in request.query_params.getlist(name) if v.strip()]
     return ",".join(values) if values else None
+
+
+def support_level(evidence_map: EvidenceMap, value: str | None) -> str:
+    """The ``support`` parameter: the weakest support kind the reader accepts, one of the ontology's kinds (cited,
+    derived, inferred); the weakest (every fact) when absent. :raises BadRequest: for another value, listing them."""
+    levels = support_levels(evidence_map)
+    return choice((value or "").strip().lower() or None, levels.names, "support level", levels.weakest)
+
+
+def support_params(evidence_map: EvidenceMap, level: str | None) -> list[tuple[str, str]]:
+    """``[("support", level)]`` for a level stricter than the default (so that a share link keeps it), else []."""
+    return [("support", level)] if level and support_levels(evidence_map).is_strict(level) else []
 
 
 # -- facet filters -------------------------------------------------------------------------------------------------

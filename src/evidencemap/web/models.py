@@ -11,6 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 EXAMPLE_STUDY = "https://w3id.org/evidencemap/data/study/jewell-2022"
 
 
+SUPPORT_LEVEL = (
+    "The support level in force: the weakest strength of attribution counted ('cited': cited facts only; 'derived': "
+    "cited and derived; 'inferred': every fact, the default)."
+)
+
+
 class Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     rdf_type: ClassVar[str | None] = None
@@ -47,8 +53,9 @@ class FactValue(ConceptRef):
     """A concept as a study has it: with how the review supports it and where."""
 
     support: str | None = Field(None, description="'cited' (the review names the study for it), 'derived' "
-                                "(forced by the review's text) or 'inferred' (plausible from the text but not forced); "
-                                "the study page gives the rationale of the last two.",
+                                "(not cited, but forced by the review's text) or 'inferred' (not cited and not forced, "
+                                "but plausible from the text and the reference list); the study page gives the "
+                                "rationale of the last two.",
                                 examples=["cited"])
     section: str | None = Field(None, description="The review section that supports it.", examples=["3.3.1"])
 
@@ -119,10 +126,13 @@ class Fact(Model):
     property: str = Field(description="The property's IRI.", examples=["https://w3id.org/evidencemap/ontology#delivery"])
     property_label: str = Field(description="The property's label.", examples=["delivery"])
     value: ConceptRef = Field(description="The concept the fact states.")
-    support: str | None = Field(None, description="'cited', 'derived' or 'inferred' (evm:SupportKind).",
-                                examples=["cited"])
-    rationale: str | None = Field(None, description="For a derived or inferred fact: why the review's text supports "
-                                  "it.")
+    support: str | None = Field(None, description="'cited' (the review names the study for it), 'derived' (forced by "
+                                "its text) or 'inferred' (plausible from its text and reference list, not forced): "
+                                "evm:SupportKind, strongest first.", examples=["cited"])
+    rationale: str | None = Field(None, description="For a derived fact: why the review's text forces it; for an "
+                                  "inferred fact: what makes it plausible and why it is not forced.")
+    excluded: bool = Field(False, description="True when the fact is weaker than the support level asked for "
+                           "(support=cited or derived): shown, but not counted in lists, facets or the gap map.")
     detail: str | None = Field(None, description="What the review says of this study for this fact.")
     evidence_type: ConceptRef | None = Field(None, description="Quantitative or qualitative, for outcome facts.")
     passage: str | None = Field(None, description="IRI of the supporting passage.")
@@ -137,8 +147,10 @@ class StudyDetail(Study):
 
     bibliographic_citation: str | None = Field(None, description="The reference-list entry.")
     url: str | None = Field(None, description="Link to the report.")
-    facts: list[Fact] = Field(description="Every fact about the study or its intervention, with provenance.")
+    facts: list[Fact] = Field(description="Every fact about the study or its intervention, with provenance (facts "
+                              "weaker than the support level are listed too, marked excluded).")
     notes: list[str] = Field(default_factory=list, description="Notes on the source about this study.")
+    support: str = Field("inferred", description=SUPPORT_LEVEL)
 
 
 class ValueCount(Model):
@@ -150,6 +162,12 @@ class ValueCount(Model):
     count: int = Field(description="Studies of the current list with this value (or a narrower one).")
     depth: int = Field(0, description="Depth in the concept hierarchy (0 for top concepts).")
     selected: bool = Field(False, description="Whether the value is among the current filters.")
+    review_count: int | None = Field(None, description="How many studies with this value the review counts without "
+                                     "the map naming them (null: none): 'the review does not say which' is not "
+                                     "'none'.", examples=[2])
+    review_note: str | None = Field(None, description="That count in the review's terms, with its section.",
+                                    examples=["The review counts 2 studies from United Kingdom (3.2) without naming "
+                                              "them"])
     toggle_url: str = Field(description="/api/studies URL of the list with this value added or removed.")
 
 
@@ -190,6 +208,7 @@ class StudyList(Model):
     ))
     studies: list[Study]
     facets: list[FacetCounts] = Field(description="Every facet with its value counts among the matching studies.")
+    support: str = Field("inferred", description=SUPPORT_LEVEL)
     links: ListLinks
 
 
@@ -207,6 +226,9 @@ class ConceptInfo(Model):
     broader: list[str] = Field(default_factory=list, description="Slugs of the broader concepts.")
     depth: int = Field(0, description="Depth in the concept hierarchy.")
     count: int = Field(description="How many included studies have it (or a narrower value).")
+    review_count: int | None = Field(None, description="How many studies with it the review counts without the map "
+                                     "naming them (null: none).", examples=[2])
+    review_note: str | None = Field(None, description="That count in the review's terms, with its section.")
     url: str | None = Field(None, description="The concept's page.")
 
 
@@ -226,6 +248,7 @@ class FacetInfo(Model):
 class FacetsPage(Model):
     total: int = Field(description="How many studies the map includes.", examples=[11])
     facets: list[FacetInfo]
+    support: str = Field("inferred", description=SUPPORT_LEVEL)
 
 
 class Mapping(Model):
@@ -242,11 +265,31 @@ class ConceptDetail(ConceptInfo):
     mappings: list[Mapping] = Field(default_factory=list)
 
 
+class ReviewCountInfo(Model):
+    """A count the review gives for a value (or a narrower one), and how many of those studies the map names."""
+
+    claim: str = Field(description="The claim's IRI (evm:StudyCountClaim).")
+    label: str = Field(description="The claim's label.", examples=["Studies from United Kingdom"])
+    stated: int = Field(description="The number the review gives.", examples=[2])
+    section: str = Field(description="The review section.", examples=["3.2"])
+    quote: str | None = Field(None, description="The review's words, verbatim.")
+    attribution: str | None = Field(None, description="How the map attributes the claim (evm:attribution).",
+                                    examples=["NotAttributable"])
+    attributed: int = Field(description="Studies of the map matching the claim's scope at the support level.")
+    unattributed: int = Field(description="Studies the review counts that the map does not name.")
+    sentence: str = Field(description="The count in words.", examples=[
+        "The review counts 2 studies from United Kingdom (3.2) without naming them"])
+
+
 class ConceptPage(Model):
     concept: ConceptDetail
     total: int = Field(description="How many studies have the concept or a narrower one.")
     studies: list[Study] = Field(description="Those studies.")
     studies_url: str = Field(description="/api/studies URL of the same list.")
+    review_counts: list[ReviewCountInfo] = Field(
+        default_factory=list, description="The review's counts of studies with this value (or a narrower one) that "
+        "the map does not fully name: 'the review does not say which' is not 'none'.")
+    support: str = Field("inferred", description=SUPPORT_LEVEL)
 
 
 class ReviewInfo(Model):
@@ -422,6 +465,9 @@ class AxisValueInfo(Model):
 class AxisEntry(AxisValueInfo):
     depth: int = Field(0, description="Depth in the concept hierarchy.")
     count: int = Field(description="Studies with this value (the row's or column's total).")
+    review_count: int | None = Field(None, description="Studies with this value the review counts without the map "
+                                     "naming them (null: none).")
+    review_note: str | None = Field(None, description="That count in the review's terms, with its section.")
 
 
 class Axis(Model):
@@ -453,7 +499,14 @@ class GapCell(Model):
     row: AxisValueInfo
     col: AxisValueInfo
     count: int = Field(description="How many studies.")
-    gap: bool = Field(description="True when no study is in the cell.")
+    gap: bool = Field(description="True for a true gap: no study in the cell, and no count of the review that might "
+                      "cover it.")
+    state: str = Field(description="'studies' (the cell holds studies), 'not attributed' (none named, but the review "
+                       "counts studies with the row's or column's value without saying which) or 'gap' (no study "
+                       "reported it).", examples=["gap"])
+    review_count: int | None = Field(None, description="For a cell whose row or column value has one: the studies "
+                                     "the review counts for it without naming them.")
+    review_note: str | None = Field(None, description="That count in the review's terms, with its section.")
     studies: list[CellStudy]
     breakdown: dict[str, list[BreakdownCount]] = Field(description="The cell's studies counted by each breakdown "
                                                        "facet (bubble colours), keyed by facet name.")
@@ -466,8 +519,10 @@ class BreakdownFacet(NamedFacet):
 
 class CellCounts(Model):
     cells: int
-    filled: int
-    gaps: int
+    filled: int = Field(description="Cells holding studies.")
+    gaps: int = Field(description="True gaps: cells no study reported.")
+    not_attributed: int = Field(0, description="Cells without a named study where the review counts studies with "
+                                "the row's or column's value without saying which.")
 
 
 class GapRef(Model):
@@ -488,6 +543,7 @@ class GapMapBody(Model):
     rows: Axis
     cols: Axis
     filters: dict[str, list[str]] = Field(description="The facet filters in force.")
+    support: str | None = Field(None, description=SUPPORT_LEVEL)
     total: int = Field(description="Studies matching the filters.")
     breakdown_facets: list[BreakdownFacet] = Field(description="The facets counted inside each cell.")
     counts: CellCounts

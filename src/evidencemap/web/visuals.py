@@ -16,12 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
 from evidencemap.model.facets import Selection
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Facet, Vocabulary
 from evidencemap.publish.linkeddata import path_for_iri
 from evidencemap.render.prisma import prisma_svg
 from evidencemap.render.svg import bubble_map, fragment, network_drawing, serialise
+from evidencemap.views import gapmap
 from evidencemap.views import network as net
-from evidencemap.views.gapmap import ALTERNATIVE_COLS, DEFAULT_BREAKDOWN, DEFAULT_ROWS, Cell, GapMap, build_gap_map
+from evidencemap.views.gapmap import Cell, GapMap, build_gap_map
 from evidencemap.web import inputs
 from evidencemap.web.api_common import ERRORS
 from evidencemap.web.context import AppContext, get_context
@@ -41,7 +43,7 @@ from evidencemap.web.templating import render_page
 router = APIRouter()
 Context = Annotated[AppContext, Depends(get_context)]
 
-GAPMAP_PARAMS = ("rows", "cols", "colour", "format", "cell", "breakdown")
+GAPMAP_PARAMS = ("rows", "cols", "colour", "format", "cell", "breakdown", "support")
 NETWORK_PARAMS = ("format", "layout")
 NETWORK_PAGE_PARAMS = ("kind", "layout", "format")
 EXPORTS = {GRAPHML: ("graphml", net.graphml_bytes), GEXF: ("gexf", net.gexf_bytes)}
@@ -66,7 +68,7 @@ def _query(*names: str) -> list[dict[str, Any]]:
 
 def _colour_facet(vocabulary: Vocabulary, value: str | None) -> Facet | None:
     names = [f.name for f in vocabulary.concept_facets]
-    default = next((n for n in DEFAULT_BREAKDOWN if n in names), "none")
+    default = next((n for n in gapmap.default_facets(vocabulary, gapmap.COLOUR) if n in names), "none")
     chosen = inputs.choice(value, [*names, "none"], "colour", default)
     return None if chosen == "none" else vocabulary.facet(chosen)
 
@@ -80,10 +82,11 @@ def _gap_map(request: Request, context: AppContext) -> tuple[GapMap, Facet | Non
     for name in asked:
         inputs.choice(name, names, "breakdown facet", name)
     breakdown = [n for n in names if n in asked]
-    breakdown = breakdown or [n for n in DEFAULT_BREAKDOWN if any(f.name == n for f in vocabulary.facets)]
+    breakdown = breakdown or [n for n in gapmap.default_facets(vocabulary, gapmap.COLOUR) if _has(vocabulary, n)]
     if colour is not None and colour.name not in breakdown:
         breakdown.append(colour.name)
     cell_key = inputs.one(request, "cell")
+    support = inputs.support_level(context.evidence_map, inputs.one(request, "support"))
     with inputs.choices_checked():
         gap_map = build_gap_map(
             context.evidence_map,
@@ -92,14 +95,18 @@ def _gap_map(request: Request, context: AppContext) -> tuple[GapMap, Facet | Non
             cols=inputs.one(request, "cols"),
             selection=selection,
             breakdown=breakdown,
+            max_support=support,
         )
         return gap_map, colour, gap_map.parse_cell(cell_key) if cell_key else None
 
 
-def _gapmap_params(gap_map: GapMap, colour: Facet | None, **extra: str) -> dict[str, Any]:
+def _gapmap_params(gap_map: GapMap, colour: Facet | None, context: AppContext, **extra: str) -> dict[str, Any]:
+    """The gap map's parameters (a share link): axes, colour, filters and a support level stricter than the
+    default."""
     params: dict[str, Any] = {"rows": gap_map.rows.names, "cols": gap_map.cols.names,
                               "colour": colour.name if colour else "none"}
     params.update(gap_map.selection.as_params())
+    params.update(inputs.support_params(context.evidence_map, gap_map.max_support))
     params.update(extra)
     return params
 
@@ -117,13 +124,14 @@ def _cell(gap_map: GapMap, cell: Cell, context: AppContext) -> GapCell:
         params = {**gap_map.selection.as_params()}
         for value in (cell.row, cell.col):
             params[value.facet.name] = sorted({*params.get(value.facet.name, []), value.slug})
+        params.update({k: [v] for k, v in inputs.support_params(context.evidence_map, gap_map.max_support)})
         data["studies_url"] = _url("/studies", params)
     return GapCell.model_validate(data)
 
 
 def gap_map_body(gap_map: GapMap, colour: Facet | None, cell: Cell | None, context: AppContext) -> GapMapBody:
     """The gap map's page model: the JSON of /api/gapmap and the data of the /gapmap page."""
-    params = _gapmap_params(gap_map, colour)
+    params = _gapmap_params(gap_map, colour, context)
     links = {
         "csv": _url("/api/gapmap", {**params, "format": "csv"}),
         "svg": _url("/api/gapmap", {**params, "format": "svg"}),
@@ -161,7 +169,7 @@ def api_gapmap(request: Request, context: Context) -> Response:
 @router.get("/gapmap", include_in_schema=False)
 def gapmap_page(request: Request, context: Context) -> Response:
     gap_map, colour, cell = _gap_map(request, context)
-    params = _gapmap_params(gap_map, colour)
+    params = _gapmap_params(gap_map, colour, context)
 
     def href(c: Cell) -> str:
         return _url("/gapmap", {**params, "cell": c.key}) + "#cell-studies"
@@ -175,7 +183,9 @@ def gapmap_page(request: Request, context: Context) -> Response:
         svg=Markup(fragment(drawing)),
         href=href,
         colour=colour.name if colour else "none",
-        colour_choices=[(n, vocabulary.facet(n).label) for n in DEFAULT_BREAKDOWN if _has(vocabulary, n)],
+        colour_choices=[(n, vocabulary.facet(n).label) for n in gapmap.default_facets(vocabulary, gapmap.COLOUR)
+                        if _has(vocabulary, n)],
+        support_levels=support_levels(context.evidence_map).kinds,
         facets=vocabulary.facets,
         axis_choices=_axis_choices(vocabulary),
         chosen={c.facet.name: {x.slug for x in c.concepts} | set(c.literals) for c in gap_map.selection.choices},
@@ -189,8 +199,9 @@ def _has(vocabulary: Vocabulary, name: str) -> bool:
 def _axis_choices(vocabulary: Vocabulary) -> list[tuple[str, str]]:
     """Axis options for the form: the default row pair, then every facet alone."""
     choices: list[tuple[str, str]] = []
-    if all(_has(vocabulary, n) for n in DEFAULT_ROWS) and len(DEFAULT_ROWS) > 1:
-        choices.append((",".join(DEFAULT_ROWS), " and ".join(vocabulary.facet(n).label for n in DEFAULT_ROWS)))
+    rows = gapmap.default_facets(vocabulary, gapmap.ROWS)
+    if all(_has(vocabulary, n) for n in rows) and len(rows) > 1:
+        choices.append((",".join(rows), " and ".join(vocabulary.facet(n).label for n in rows)))
     return choices + [(f.name, f.label) for f in vocabulary.facets]
 
 
@@ -276,7 +287,8 @@ def network_page(request: Request, context: Context) -> Response:
     vocabulary = context.vocabulary
     selection = inputs.selection(vocabulary, request.query_params.multi_items(), NETWORK_PAGE_PARAMS)
     kinds = [k for k in net.network_kinds(vocabulary) if k.endswith(net.COOCCURRENCE)]
-    default = next((k for k in (n + net.COOCCURRENCE for n in ALTERNATIVE_COLS) if k in kinds), kinds[0])
+    alternative = gapmap.default_facets(context.vocabulary, gapmap.ALTERNATIVE_COLUMNS)
+    default = next((k for k in (n + net.COOCCURRENCE for n in alternative) if k in kinds), kinds[0])
     kind = inputs.choice(inputs.one(request, "kind"), kinds, "kind", default)
     method = inputs.choice(inputs.one(request, "layout"), ["circular", "spring"], "layout", "circular")
     page, graph = network_page_model(context, kind, method, selection)
