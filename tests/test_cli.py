@@ -116,7 +116,7 @@ def test_export_nquads_keeps_named_graphs(capsys: pytest.CaptureFixture[str]) ->
 def test_check_claims_table_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check-claims")
     assert code == 0
-    assert "49 agrees, 0 disagrees, 17 not attributable to studies" in out
+    assert "50 agrees, 0 disagrees, 17 not attributable to studies" in out
 
 
 def test_check_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:

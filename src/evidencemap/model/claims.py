@@ -1,5 +1,6 @@
 """The claims check: every count the review states, recomputed from the per-study facts or from the other counts
-of its selection flow, with a verdict.
+of its selection flow (or, for a plain ``evm:Claim`` such as "six databases", from the sources it names and the
+review's searched sources), with a verdict.
 
 Verdicts: ``agrees``; ``disagrees`` (a data error to fix, or an inconsistency of the source that the graph explains in
 a source note); ``not attributable to studies`` (the review gives the number without naming studies and its text does
@@ -27,7 +28,7 @@ PREFIXES = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa"))
 CLAIMS_QUERY = PREFIXES + """
 SELECT ?claim ?kind ?label ?stated ?section ?attribution ?quote ?stage ?includedCount
 WHERE {
-  VALUES ?kind { evm:StudyCountClaim evm:FlowCountClaim }
+  VALUES ?kind { evm:StudyCountClaim evm:FlowCountClaim evm:Claim }
   ?claim a ?kind ; rdfs:label ?label ; evm:statedCount ?stated ; evm:section/evm:sectionNumber ?section .
   OPTIONAL { ?claim evm:attribution ?attribution }
   OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }
@@ -51,6 +52,15 @@ SELECT ?claim ?study ?ref WHERE { ?claim evm:statedStudy ?study . OPTIONAL { ?st
 
 NOTES_QUERY = PREFIXES + """
 SELECT ?subject ?comment WHERE { ?subject evm:sourceNote/rdfs:comment ?comment }
+"""
+
+# The sources a plain claim names (evm:statedSource), each with whether the review searched it (evm:searchedSource).
+STATED_SOURCES_QUERY = PREFIXES + """
+SELECT ?claim ?source (COUNT(?review) AS ?searched) WHERE {
+  ?claim evm:statedSource ?source .
+  OPTIONAL { ?review evm:searchedSource ?source }
+}
+GROUP BY ?claim ?source
 """
 
 INCLUDED_QUERY = PREFIXES + "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a evm:IncludedStudy }"
@@ -121,6 +131,9 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
     stated_studies: dict[str, list[int]] = defaultdict(list)
     for row in evidence_map.select(STATED_STUDIES_QUERY):
         stated_studies[row["claim"]].append(int(row.get("ref", -1)))
+    sources: dict[str, dict[str, bool]] = defaultdict(dict)
+    for row in evidence_map.select(STATED_SOURCES_QUERY):
+        sources[row["claim"]][row["source"]] = int(row["searched"]) > 0
     notes: dict[str, list[str]] = defaultdict(list)
     for row in evidence_map.select(NOTES_QUERY):
         notes[row["subject"]].append(row["comment"])
@@ -158,6 +171,15 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
                 recomputed = len(studies)
                 agrees = recomputed == stated and (not named or set(named) == set(studies))
                 verdict = AGREES if agrees else DISAGREES
+        elif kind == "Claim":
+            # A count of things other than studies, naming what it counts: recomputed as the named sources the review
+            # searched; it agrees when that is the stated number and every named source was searched.
+            named_sources = sources.get(iri, {})
+            recomputed = sum(1 for searched in named_sources.values() if searched)
+            unsearched = sorted(ns.last_segment(s) for s, searched in named_sources.items() if not searched)
+            if unsearched:
+                explanation.append(f"The review names sources it did not search: {', '.join(unsearched)}.")
+            verdict = AGREES if named_sources and recomputed == stated and not unsearched else DISAGREES
         else:
             recomputed = recomputed_stage(row.get("stage", ""))
             consistent = True

@@ -125,6 +125,7 @@ def build_study_list(ctx: AppContext, selection: Selection, page: Page, support:
     paged = [*params, *([("limit", str(size))] if page.asked else [])]
     return StudyList(
         total=total, limit=size, offset=offset, filters=selection.as_params(), support=level,
+        support_levels=list(support_levels(ctx.evidence_map).names),
         sparql=studies_query(ctx.evidence_map, selection, level),
         studies=[study_model(s, selection) for s in listing.studies],
         facets=facet_count_models(listing, kept),

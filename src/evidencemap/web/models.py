@@ -209,6 +209,8 @@ class StudyList(Model):
     studies: list[Study]
     facets: list[FacetCounts] = Field(description="Every facet with its value counts among the matching studies.")
     support: str = Field("inferred", description=SUPPORT_LEVEL)
+    support_levels: list[str] = Field(default_factory=list, description="The support levels that can be asked for, "
+                                      "strongest first.", examples=[["cited", "derived", "inferred"]])
     links: ListLinks
 
 

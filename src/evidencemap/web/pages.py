@@ -14,7 +14,7 @@ from starlette.responses import Response
 from evidencemap.web import inputs
 from evidencemap.web.api import build_concept_page, build_facets_page, build_study_detail, build_study_list
 from evidencemap.web.api_ask import build_answer
-from evidencemap.web.api_common import Limit, Offset, canonical_params, url
+from evidencemap.web.api_common import Limit, Offset, SupportLevel, canonical_params, url
 from evidencemap.web.api_review import build_review_page
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.models import HomePage
@@ -23,7 +23,7 @@ from evidencemap.web.templating import render, render_page
 router = APIRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(get_context)]
 
-STUDIES_RESERVED = ("limit", "offset", "format")
+STUDIES_RESERVED = ("limit", "offset", "format", "support")
 
 
 @router.get("/")
@@ -45,28 +45,36 @@ def ask_page(
 
 
 @router.get("/studies")
-def studies_page(request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0) -> Response:
+def studies_page(
+    request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0, support: SupportLevel = None
+) -> Response:
     selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), STUDIES_RESERVED)
-    page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset))
+    level = inputs.support_level(ctx.evidence_map, support)
+    kept = inputs.support_params(ctx.evidence_map, level)
+    page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset), level)
     return render_page(request, "studies.html", page, json_url=page.links.self_, title="Studies",
-                       page_url=lambda o: url("/studies", [*canonical_params(selection),
+                       page_url=lambda o: url("/studies", [*canonical_params(selection), *kept,
                                                            *([("limit", str(limit))] if limit else []),
                                                            *([("offset", str(o))] if o else [])]))
 
 
 @router.get("/studies/{study_id}")
-def study_page(request: Request, study_id: str, ctx: Context) -> Response:
-    page = build_study_detail(ctx, study_id)
-    return render_page(request, "study.html", page, json_url=page.links.json_, title=page.citation or page.id)
+def study_page(request: Request, study_id: str, ctx: Context, support: SupportLevel = None) -> Response:
+    level = inputs.support_level(ctx.evidence_map, support)
+    page = build_study_detail(ctx, study_id, level)
+    json_url = url(page.links.json_, inputs.support_params(ctx.evidence_map, level))
+    return render_page(request, "study.html", page, json_url=json_url, title=page.citation or page.id)
 
 
 @router.get("/concepts/{scheme}/{slug}")
 def concept_page(
-    request: Request, scheme: str, slug: str, ctx: Context, limit: Limit = None, offset: Offset = 0
+    request: Request, scheme: str, slug: str, ctx: Context, limit: Limit = None, offset: Offset = 0,
+    support: SupportLevel = None,
 ) -> Response:
-    page = build_concept_page(ctx, scheme, slug, inputs.page(ctx.settings, limit, offset))
-    return render_page(request, "concept.html", page, json_url=f"/api/concepts/{scheme}/{slug}",
-                       title=page.concept.label)
+    level = inputs.support_level(ctx.evidence_map, support)
+    page = build_concept_page(ctx, scheme, slug, inputs.page(ctx.settings, limit, offset), level)
+    json_url = url(f"/api/concepts/{scheme}/{slug}", inputs.support_params(ctx.evidence_map, level))
+    return render_page(request, "concept.html", page, json_url=json_url, title=page.concept.label)
 
 
 @router.get("/review")
