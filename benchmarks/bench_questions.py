@@ -82,22 +82,27 @@ class MapContext:
 
 
 def read_answer(answer: Answer, context: MapContext) -> Reading:
-    """The one place that reads an answer's fields (today's :class:`Answer`: understood, unknown, intent, study_iris,
-    values). Today an answer is "partly" understood when it was understood but named words it did not use, and an
-    understood answer always shows its number of studies as the headline."""
-    level = "not" if not answer.understood else "partly" if answer.unknown else "understood"
+    """The one place that reads an answer's fields: its understanding level, the studies it lists, the headline
+    number it states (none when not fully understood), the values and groups of a values question or a breakdown,
+    the words it names as not understood, and the counts the review states without naming studies."""
+    def label(key: str) -> str:
+        return context.labels.get(key, key)
+
     values = None
     if answer.values_facet is not None:
-        values = {context.labels.get(key, key): n for key, n in answer.values}
+        values = {label(key): n for key, n in answer.values}
+    groups = None
+    if answer.groups:
+        groups = {label(key): frozenset(context.reference_numbers[iri] for iri in iris) for key, iris in answer.groups}
     return Reading(
-        understanding=level,
+        understanding=answer.understanding,
         studies=frozenset(context.reference_numbers[iri] for iri in answer.study_iris),
-        headline_count=answer.total if answer.understood else None,
+        headline_count=answer.headline_count,
         values=values,
-        groups=None,
+        groups=groups,
         unknown=tuple(answer.unknown),
-        review_count=None,
-        review_values=None,
+        review_count=answer.review_count,
+        review_values={label(key): n for key, n in answer.review_values} or None,
         message=answer.message,
     )
 

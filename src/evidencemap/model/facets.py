@@ -11,14 +11,16 @@ in-person settings), through a ``skos:broader*`` property path rather than mater
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
 from evidencemap.graph.store import Binding, EvidenceMap
-from evidencemap.model.facet_index import index_of
+from evidencemap.graph.values import values_block
+from evidencemap.model.facet_index import FacetIndex, Mask, index_of
 from evidencemap.model.study_query import PREFIXES, StudyQuery, filter_patterns, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
@@ -64,9 +66,17 @@ class Choice:
 
 @dataclass(frozen=True)
 class Selection:
-    """A validated filter: the studies that match every choice (values of one choice OR-ed)."""
+    """A validated filter: the studies that match every choice (values of one choice OR-ed), less those matching
+    any exclusion, and (when ``among`` is set) only those of ``among``.
+
+    The study list builds one choice per facet; a question may build two choices of one facet ("hope and
+    empowerment": both), exclusions ("without burnout") and a set of studies found by a free-text search ("by
+    Grenyer"), which a study-list URL cannot state (:attr:`as_url`).
+    """
 
     choices: tuple[Choice, ...] = ()
+    exclusions: tuple[Choice, ...] = ()
+    among: tuple[str, ...] | None = None  # study IRIs (of the map, not user text)
 
     @classmethod
     def parse(cls, vocabulary: Vocabulary, params: Mapping[str, Sequence[str]]) -> Selection:
@@ -92,24 +102,59 @@ class Selection:
         return cls(tuple(sorted(choices, key=lambda c: c.facet.order)))
 
     def as_params(self) -> dict[str, list[str]]:
-        """The selection as query parameters (a stable, shareable URL)."""
-        return {c.facet.name: [x.slug for x in c.concepts] or list(c.literals) for c in self.choices}
+        """The chosen values as query parameters (a stable, shareable URL when :attr:`as_url`)."""
+        params: dict[str, list[str]] = {}
+        for c in self.choices:
+            values = params.setdefault(c.facet.name, [])
+            values.extend(v for v in [x.slug for x in c.concepts] or list(c.literals) if v not in values)
+        return params
+
+    @property
+    def as_url(self) -> bool:
+        """Whether the study list's parameters state this selection: no exclusion and one choice per facet."""
+        names = [c.facet.name for c in self.choices]
+        return not self.exclusions and self.among is None and len(names) == len(set(names))
 
     def terms(self) -> list[tuple[Facet, tuple[Binding, ...]]]:
         """Each choice as (facet, chosen terms): the selection as the facet index reads it."""
         return [(c.facet, c.terms()) for c in self.choices]
 
+    def exclusion_terms(self) -> list[tuple[Facet, tuple[Binding, ...]]]:
+        """Each exclusion as (facet, excluded terms): a study having one of them is left out."""
+        return [(c.facet, c.terms()) for c in self.exclusions]
+
     def without(self, facet_name: str) -> Selection:
-        return Selection(tuple(c for c in self.choices if c.facet.name != facet_name))
+        return replace(self, choices=tuple(c for c in self.choices if c.facet.name != facet_name))
 
     def patterns(self, study: str = "?study") -> str:
         """The graph patterns of this selection, with the chosen terms bound in VALUES blocks."""
-        return "\n".join(f"  {p}" for p in filter_patterns(self.terms(), study))
+        lines = [*filter_patterns(self.terms(), study), *self.narrowing_patterns(study)]
+        return "\n".join(f"  {p}" for p in lines)
+
+    def narrowing_patterns(self, study: str = "?study") -> list[str]:
+        """The patterns beyond the facet filters: the studies of ``among`` in a VALUES block, and one
+        ``FILTER NOT EXISTS`` per exclusion with its terms in a VALUES block (none for a study-list selection)."""
+        among = [] if self.among is None else [values_block(study.lstrip("?"), [ox.NamedNode(s) for s in self.among])]
+        return among + [
+            f"FILTER NOT EXISTS {{ {values_block(f'x{i}', terms)} {study} {value_path(facet)} ?x{i} . }}"
+            for i, (facet, terms) in enumerate(self.exclusion_terms())
+        ]
+
+    def mask(self, index: FacetIndex) -> Mask:
+        """The studies of ``index`` matching this selection: what the SPARQL of :func:`studies_query` selects."""
+        found = index.matching(self.terms())
+        for excluded in self.exclusion_terms():
+            found &= ~index.matching([excluded])
+        if self.among is not None:
+            wanted = set(self.among)
+            found &= np.array([study in wanted for study in index.studies], dtype=bool)
+        return found
 
 
 def studies_query(selection: Selection) -> str:
     """The SPARQL that lists the matching studies by reference number."""
-    return StudyQuery("DISTINCT ?study ?ref", selection.terms(), numbered=True, modifiers="ORDER BY ?ref ?study").text()
+    return StudyQuery("DISTINCT ?study ?ref", selection.terms(), numbered=True,
+                      patterns=selection.narrowing_patterns(), modifiers="ORDER BY ?ref ?study").text()
 
 
 def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
@@ -118,7 +163,7 @@ def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]
     Answered by the map's facet index, which gives what :func:`studies_query` gives (:func:`sparql_select_studies`).
     """
     index = index_of(evidence_map)
-    return index.listing(index.matching(selection.terms()))
+    return index.listing(selection.mask(index))
 
 
 def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
@@ -134,7 +179,8 @@ def counts_query(facet: Facet, selection: Selection) -> str:
     else:
         value = f"?study {value_path(facet)} ?value ."
     return StudyQuery(
-        "?value (COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[value], modifiers="GROUP BY ?value"
+        "?value (COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[*selection.narrowing_patterns(), value],
+        modifiers="GROUP BY ?value",
     ).text()
 
 
@@ -144,7 +190,7 @@ def facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) 
     Answered by the map's facet index, which gives what :func:`counts_query` gives (:func:`sparql_facet_counts`).
     """
     index = index_of(evidence_map)
-    return index.counts(facet, index.matching(selection.terms()))
+    return index.counts(facet, selection.mask(index))
 
 
 def sparql_facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyoxigraph as ox
 
@@ -111,17 +112,19 @@ def within_one_edit(a: str, b: str) -> bool:
     return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
 
 
-def word_match(word: str, candidate: str) -> int:
-    """How well a search word matches a word of a text: EXACT, PREFIX, TYPO, or 0.
+def word_match(word: str, candidate: str, *, prefixes: bool = True) -> int:
+    """How well a search word matches a word of a text: EXACT, PREFIX (unless ``prefixes`` is false), TYPO, or 0.
 
     >>> [word_match("dahl", "dahlenburg"), word_match("2022", "2022"), word_match("202", "2022")]
     [2, 3, 0]
+    >>> word_match("work", "workers", prefixes=False)
+    0
     """
     if word == candidate:
         return EXACT
     if word.isdigit() or candidate.isdigit():
         return 0
-    if len(word) >= MIN_PREFIX_LENGTH and candidate.startswith(word):
+    if prefixes and len(word) >= MIN_PREFIX_LENGTH and candidate.startswith(word):
         return PREFIX
     if len(word) >= TYPO_MIN_LENGTH and len(candidate) >= TYPO_MIN_LENGTH and within_one_edit(word, candidate):
         return TYPO
@@ -178,11 +181,11 @@ class SearchResult:
         return [hit.study for hit in self.hits]
 
 
-def _best_match(word: str, record: StudyTexts) -> WordMatch | None:
+def _best_match(word: str, record: StudyTexts, prefixes: bool = True) -> WordMatch | None:
     best: WordMatch | None = None
     for text in record.texts:
         for candidate in text.words:
-            quality = word_match(word, candidate)
+            quality = word_match(word, candidate, prefixes=prefixes)
             rank = (quality, -FIELD_RANK[text.field])
             if quality and (best is None or rank > (best.quality, -FIELD_RANK[best.field])):
                 best = WordMatch(word, text.field, text.text, candidate, quality)
@@ -211,13 +214,27 @@ class SearchIndex:
         )
         return cls(tuple(sorted(records, key=lambda r: r.reference)))
 
-    def search(self, text: str) -> SearchResult:
-        """The studies whose texts match every word of ``text``, best first."""
-        words = search_words(text)
+    def search(self, text: str, *, prefixes: bool = True) -> SearchResult:
+        """The studies whose texts match every word of ``text``, best first (a word may match the start of a
+        longer one unless ``prefixes`` is false: a question's "work" is not a search for "workers")."""
+        return self.find(search_words(text), prefixes=prefixes)
+
+    def has_word(self, word: str) -> bool:
+        """Whether some study has exactly this (normalised) word in a text: a name the question parser keeps as
+        typed rather than correcting it to a vocabulary word one letter away."""
+        return word in self.all_words
+
+    @cached_property
+    def all_words(self) -> frozenset[str]:
+        """Every word of every study's texts."""
+        return frozenset(w for record in self.records for text in record.texts for w in text.words)
+
+    def find(self, words: tuple[str, ...], *, prefixes: bool = True) -> SearchResult:
+        """The studies whose texts match every one of ``words`` (already normalised), best first."""
         hits: list[SearchHit] = []
         seen: set[str] = set()
         for record in self.records:
-            matches = [(word, _best_match(word, record)) for word in words]
+            matches = [(word, _best_match(word, record, prefixes)) for word in words]
             seen.update(word for word, match in matches if match is not None)
             found = [match for _, match in matches if match is not None]
             if words and len(found) == len(words):

@@ -1,29 +1,43 @@
 """A plain-English question -> the facets it names -> the same query as the study list.
 
 No language model and no network: the question's words are matched against every concept's preferred, alternative
-and hidden labels and every facet's labels, all read from the vocabulary. Matching ignores case and punctuation,
-reduces plurals to the singular (simple English rules) and forgives one typing slip (a Damerau-Levenshtein distance
-of 1) in words of five letters or more; when phrases overlap the longest wins. Three intents are recognised:
+and hidden labels and every facet's labels, all read from the vocabulary. Matching ignores case, accents and
+punctuation, reduces plurals to the singular (simple English rules) and forgives one typing slip (a
+Damerau-Levenshtein distance of 1) in words of five letters or more; when phrases overlap the longest wins. Words of a
+matched concept's own labels next to it ("skepticism toward peer roles") belong to the match.
 
-* "how many ..." -> the number of matching studies;
-* "what / which <facet> ..." ("what challenges did online studies report?") -> the values of that facet among the
-  matching studies, with how many studies have each;
-* anything else -> the matching studies.
+Besides the concepts, a question is read for what clinicians type (the English of it lives here, the topic words
+in the map):
 
-Concepts of one facet are OR-ed and different facets AND-ed, exactly as in ``/api/studies``: the question becomes a
-:class:`facets.Selection`, and the answer is what the SPARQL of :mod:`evidencemap.model.facets` for it returns.
-That SPARQL is run here (not the facet index that serves ``/api/studies`` the same studies faster), so the query an
-answer shows is the query that ran. A question in which nothing is recognised is answered with that fact and the
-closest labels, never with every study.
+* negation ("not", "did not report", "without", "excluding", "other than", "no challenges"): the concept, or any
+  value of the named facet, is taken away from the rest of the selection;
+* years, on the facet whose datatype is ``xsd:gYear`` (:mod:`evidencemap.views.question_years`): after, before,
+  since, until, between, ranges;
+* "and" between two values of one facet means both; "or", or nothing, means either;
+* intents: "how many ..." -> a count; "what / which <facet> ..." -> the values of that facet; "... by / per / each
+  <facet>" -> a breakdown (the values, and the studies of each value unless a count was asked);
+* words left over are searched among the studies' authors, titles, programme and manual names and journals
+  (:mod:`evidencemap.model.search`), and the studies found are ANDed with the rest;
+* the review's topic words (its keywords and subject terms in the map: "peer support", "BPD") narrow nothing.
+
+A question is "understood", "partly" understood (content words matched nothing: the answer names them and shows no
+headline count) or "not" understood (nothing was recognised: nothing is searched). The question becomes a
+:class:`facets.Selection`, and the answer is what the SPARQL of :mod:`evidencemap.model.facets` for it returns: that
+SPARQL is run here (not the facet index that serves ``/api/studies`` the same studies faster), so the query an answer
+shows is the query that ran. When the review states a count without naming the studies (``evm:NotAttributable``
+claims: "the United Kingdom (n=2)"), the answer states the review's count, words and section, never "none".
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from evidencemap import namespaces as ns
 from evidencemap.errors import BadRequest
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import (
@@ -35,10 +49,13 @@ from evidencemap.model.facets import (
     sparql_select_studies,
     studies_query,
 )
-from evidencemap.model.study_query import StudyQuery
+from evidencemap.model.search import GENERIC_WORDS, SearchIndex, normalise, within_one_edit
+from evidencemap.model.study_query import StudyQuery, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
+from evidencemap.views.question_years import YearRange, read_years, spell_ranges, year_facet
 
 MAX_QUESTION_LENGTH = 500
+UNDERSTOOD, PARTLY, NOT_UNDERSTOOD = "understood", "partly", "not"
 
 
 def singular(word: str) -> str:
@@ -87,15 +104,48 @@ INTENT_FILLERS = _word_set(
     all did do does have has had been there please different specific
     """
 )
+# Words of English that carry no content in a question to a map of studies (besides the stop words above).
+FILLER_WORDS = _word_set(
+    """
+    ones one im looking research whose count counting last lasted lasting take took taking got get gotten
+    dont didnt doesnt wasnt werent isnt arent hasnt havent hadnt without excluding exclude except never non neither
+    later earlier since until till between prior onward onwards rather apart per every across broken grouped split
+    """
+) | frozenset(GENERIC_WORDS)
 COUNT_CUES = (("how", "many"), ("how", "much"), ("number", "of"), ("count",))
+# Negation: the next concept (or facet, or years) is taken away from the selection.
+NEGATION_WORDS = frozenset({"not", "no", "without", "excluding", "exclude", "except", "never", "non", "neither",
+                            "nor", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt", "arent", "hasnt", "havent",
+                            "hadnt"})
+NEGATION_PAIRS = (("other", "than"), ("apart", "from"), ("rather", "than"), ("except", "for"))
+# Between two values of one facet: both ("and"), either ("or", or nothing).
+BOTH_WORDS = frozenset({"and", "both", "plus"})
+EITHER_WORDS = frozenset({"or", "either", "nor", "neither"})
+# Before a facet label: a breakdown of the answer by that facet's values.
+BREAKDOWN_CUES = (("by",), ("per",), ("each",), ("every",), ("across",), ("by", "the"), ("for", "each"),
+                  ("for", "every"), ("by", "each"))
 TYPO_MIN_LENGTH = 5
+# What a map of this kind holds, for an answer that had to leave words out.
+CAN_ANSWER = ("The map records which studies reported each {facets}: it can list and count studies by those, not "
+              "measure effects, compare treatments or describe participants.")
 
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def _plain(text: str) -> str:
+    """``text`` without accents and apostrophes: "didn't" -> "didnt", "L'Encéphale" -> "L Encephale", "Ridolfi's"
+    -> "Ridolfi"."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.replace("\u2019", "'")
+    text = re.sub(r"(?i)n't\b", "nt", text)
+    text = re.sub(r"(?i)'s\b", "", text)
+    return text.replace("'", " ")
+
+
 def words(text: str) -> list[tuple[str, str]]:
-    """(original word, normalised word) pairs: lower case, apostrophes dropped, punctuation splitting, singular."""
-    cleaned = text.replace("'", "").replace("\u2019", "")
+    """(original word, normalised word) pairs: lower case, accents and apostrophes dropped, punctuation splitting,
+    singular."""
+    cleaned = _plain(text)
     out = []
     for m in _WORD.finditer(cleaned.lower()):
         out.append((cleaned[m.start():m.end()], singular(m.group())))
@@ -104,19 +154,7 @@ def words(text: str) -> list[tuple[str, str]]:
 
 def damerau_levenshtein_at_most_one(a: str, b: str) -> bool:
     """Whether ``a`` becomes ``b`` by at most one insertion, deletion, substitution or swap of neighbours."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    i = 0
-    while i < min(la, lb) and a[i] == b[i]:
-        i += 1
-    if la == lb:
-        if a[i + 1:] == b[i + 1:]:
-            return True
-        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
-    return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]
+    return within_one_edit(a, b)
 
 
 @dataclass(frozen=True)
@@ -135,24 +173,40 @@ class Target:
         return self.concept.iri if self.concept else f"{self.facet.iri}|{self.literal or ''}"
 
 
+def _label_words(label: str) -> tuple[str, ...]:
+    return tuple(w for _, w in words(label))
+
+
 @dataclass
 class QuestionIndex:
-    """Every label of the vocabulary, normalised, with what it means."""
+    """Every label of the vocabulary, normalised, with what it means; with a map, its years, its topic words and its
+    study search."""
 
     phrases: dict[tuple[str, ...], list[Target]]
     known_words: frozenset[str]
     longest: int
+    literal_values: dict[str, list[str]] = field(default_factory=dict)
+    topic_words: frozenset[str] = frozenset()
+    search: SearchIndex | None = None
+    year_facet: Facet | None = None
+    concept_words: dict[str, frozenset[str]] = field(default_factory=dict)  # concept IRI -> words of its labels
 
     @classmethod
-    def build(cls, vocabulary: Vocabulary, literal_values: Mapping[str, Sequence[str]] | None = None) -> QuestionIndex:
+    def build(
+        cls, vocabulary: Vocabulary, literal_values: Mapping[str, Sequence[str]] | None = None, *,
+        topics: Sequence[str] = (), search: SearchIndex | None = None,
+    ) -> QuestionIndex:
         phrases: dict[tuple[str, ...], list[Target]] = {}
+        years = year_facet(vocabulary)
 
         def add(label: str, target: Target) -> None:
-            key = tuple(w for _, w in words(label))
+            key = _label_words(label)
             if key and all(t.key != target.key or t.kind != target.kind for t in phrases.get(key, [])):
                 phrases.setdefault(key, []).append(target)
 
+        concept_words: dict[str, frozenset[str]] = {}
         for facet in vocabulary.facets:
+            facet_words = {w for label in (facet.label, *facet.alt_labels) for w in _label_words(label)}
             for label in (facet.label, *facet.alt_labels):
                 add(label, Target("facet", facet, label=label))
             for concept in facet.concepts:
@@ -160,12 +214,19 @@ class QuestionIndex:
                 for rank, labels in ((1, concept.alt_labels), (2, concept.hidden_labels)):
                     for label in labels:
                         add(label, Target("concept", facet, concept, label=label, rank=rank))
-            for value in (literal_values or {}).get(facet.name, ()):
-                add(value, Target("value", facet, literal=value, label=value))
+                related = facet.ancestors(concept)
+                concept_words[concept.iri] = frozenset(
+                    facet_words | {w for c in related for label in c.labels for w in _label_words(label)}
+                )
+            if facet is not years:
+                for value in (literal_values or {}).get(facet.name, ()):
+                    add(value, Target("value", facet, literal=value, label=value))
         for targets in phrases.values():
             targets.sort(key=lambda t: (t.rank, t.kind != "concept", t.facet.order))
         known = frozenset(w for key in phrases for w in key)
-        return cls(phrases, known, max((len(k) for k in phrases), default=1))
+        topic_words = frozenset(w for t in topics for w in _label_words(t) if w not in STOP_WORDS and len(w) > 1)
+        return cls(phrases, known, max((len(k) for k in phrases), default=1),
+                   {k: list(v) for k, v in (literal_values or {}).items()}, topic_words, search, years, concept_words)
 
 
 @dataclass(frozen=True)
@@ -177,7 +238,7 @@ class Match:
     text: str
     target: Target
     alternatives: tuple[Target, ...] = ()
-    used_as: str = "filter"  # "filter" | "any value" | "question"
+    used_as: str = "filter"  # "filter" | "any value" | "question" | "exclude"
 
 
 @dataclass(frozen=True)
@@ -193,13 +254,36 @@ class Suggestion:
     label: str
 
 
+@dataclass(frozen=True)
+class YearReading:
+    """Years of the question, as read: the words, the bounds, the map's years they cover, and whether excluded."""
+
+    text: str
+    low: int | None
+    high: int | None
+    years: tuple[str, ...]
+    excluded: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewCount:
+    """A count the review states without naming the studies (an ``evm:NotAttributable`` claim)."""
+
+    claim: str
+    label: str
+    count: int
+    section: str
+    quote: str | None
+    values: frozenset[str]  # the concepts its conditions name
+
+
 @dataclass
 class Answer:
     """The interpretation of a question and what it found."""
 
     question: str
     intent: str  # "studies" | "count" | "values"
-    understood: bool
+    understood: bool  # False when nothing was recognised (understanding "not"): nothing was searched
     matches: list[Match]
     ignored: list[str]
     unknown: list[str]
@@ -213,17 +297,102 @@ class Answer:
     values_sparql: str | None = None
     message: str = ""
     suggestions: list[Suggestion] = field(default_factory=list)
+    understanding: str = UNDERSTOOD  # "understood" | "partly" | "not"
+    years: list[YearReading] = field(default_factory=list)
+    search_words: list[str] = field(default_factory=list)  # words found by the study search
+    topic: list[str] = field(default_factory=list)  # words of the review's topic (they narrow nothing)
+    breakdown: bool = False  # "... by <facet>": the values, and (unless a count was asked) the studies of each
+    lists_groups: bool = False  # a breakdown that lists the studies of each value
+    groups: list[tuple[str, list[str]]] = field(default_factory=list)  # value key -> study IRIs, for a breakdown
+    groups_sparql: str | None = None
+    review_counts: list[ReviewCount] = field(default_factory=list)  # the review's unattributed counts of the values
+    review_values: list[tuple[str, int]] = field(default_factory=list)  # concept IRI -> the review's count
+    can_answer: str = ""  # what the map can answer instead, when words were left out
 
     @property
     def total(self) -> int:
         return len(self.study_iris)
 
+    @property
+    def review_count(self) -> int | None:
+        """The review's own count of the studies asked about, when it states one without naming them."""
+        return sum(r.count for r in self.review_counts) if self.review_counts else None
 
-def _correct(tokens: list[str], index: QuestionIndex) -> tuple[list[str], list[Correction]]:
-    corrected, corrections = list(tokens), []
+    @property
+    def headline_count(self) -> int | None:
+        """The number an answer states: the matching studies, or the review's count when the map can name none of
+        them; none for an answer not fully understood."""
+        if self.understanding != UNDERSTOOD:
+            return None
+        if not self.study_iris and self.review_count:
+            return self.review_count
+        return self.total
+
+    @property
+    def reading(self) -> str:
+        """Every part of the reading in words: "Studies with delivery online, without challenge burnout, published
+        after 2022."."""
+        return describe(self)
+
+
+def describe(answer: Answer) -> str:
+    """The interpretation in one sentence."""
+    if answer.understanding == NOT_UNDERSTOOD:
+        return "Nothing in the question was recognised."
+    positive = []
+    for choice in answer.selection.choices:
+        if not choice.facet.is_concept_facet and answer.years:
+            continue  # said by the years' own words below
+        names = [c.pref_label for c in choice.concepts] or list(choice.literals)
+        if any(m.used_as == "any value" and m.target.facet is choice.facet for m in answer.matches):
+            positive.append(f"any {choice.facet.label}")
+        else:
+            positive.append(f"{choice.facet.label} {' or '.join(names)}")
+    parts = ["with " + " and ".join(positive)] if positive else []
+    for m in answer.matches:
+        if m.used_as == "exclude":
+            name = m.target.concept.pref_label if m.target.concept else f"any {m.target.facet.label}"
+            parts.append(f"without {m.target.facet.label} {name}" if m.target.concept else f"without {name}")
+    parts.extend(("not " if y.excluded else "") + f"published {_year_words(y)}" for y in answer.years)
+    if answer.search_words:
+        parts.append("found by searching their authors, titles and programmes for " +
+                     " ".join(f"“{w}”" for w in answer.search_words))
+    scope = "studies " + ", ".join(parts) if parts else "included studies"
+    if answer.intent == "count" and not answer.breakdown:
+        sentence = f"How many {scope}"
+    elif answer.intent == "values" and answer.values_facet is not None:
+        label = answer.values_facet.label
+        if answer.lists_groups:
+            sentence = f"{scope} by {label}: the studies of each {label}"
+        elif answer.breakdown:
+            sentence = f"How many {scope} have each {label}"
+        else:
+            sentence = f"Each {label}, with how many {scope} have it"
+    else:
+        sentence = scope if parts else "all " + scope
+    if answer.understanding == PARTLY and answer.unknown:
+        sentence += f" (leaving out: {', '.join(answer.unknown)})"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _year_words(year: YearReading) -> str:
+    """The years' words as typed, with "in" before a bare year ("published in 2022")."""
+    return f"in {year.text}" if year.text.isdigit() else year.text
+
+
+# -- reading the question --------------------------------------------------------------------------------------
+
+
+def _correct(tokens: list[str], originals: list[str], index: QuestionIndex,
+             fixed: set[int]) -> tuple[list[str], dict[int, Correction]]:
+    corrected, corrections = list(tokens), {}
     for i, token in enumerate(tokens):
-        if token in index.known_words or token in STOP_WORDS or len(token) < TYPO_MIN_LENGTH or token.isdigit():
+        if (i in fixed or token in index.known_words or token in STOP_WORDS or token in FILLER_WORDS
+                or len(token) < TYPO_MIN_LENGTH or token.isdigit()):
             continue
+        if index.search is not None and (index.search.has_word(token) or
+                                         any(index.search.has_word(w) for w in normalise(originals[i]))):
+            continue  # an author's or a programme's name as typed wins over a vocabulary word one slip away
         candidates = sorted(
             w for w in index.known_words
             if len(w) >= TYPO_MIN_LENGTH - 1 and damerau_levenshtein_at_most_one(token, w)
@@ -231,15 +400,17 @@ def _correct(tokens: list[str], index: QuestionIndex) -> tuple[list[str], list[C
         if candidates:
             best = sorted(candidates, key=lambda w: (w[0] != token[0], w))[0]
             corrected[i] = best
-            corrections.append(Correction(token, best))
+            corrections[i] = Correction(originals[i], best)
     return corrected, corrections
 
 
-def _spans(tokens: list[str], index: QuestionIndex) -> list[Match]:
-    """Non-overlapping matches, longest first (then leftmost)."""
+def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int]) -> list[Match]:
+    """Non-overlapping matches, longest first (then leftmost), over the tokens not ``blocked``."""
     candidates = []
     for i in range(len(tokens)):
         for j in range(i + 1, min(len(tokens), i + index.longest) + 1):
+            if blocked.intersection(range(i, j)):
+                break
             targets = index.phrases.get(tuple(tokens[i:j]))
             if not targets:
                 continue
@@ -259,12 +430,97 @@ def _spans(tokens: list[str], index: QuestionIndex) -> list[Match]:
     return sorted(chosen, key=lambda m: m.start)
 
 
-def _has_count_cue(tokens: list[str]) -> bool:
-    return any(tuple(tokens[i:i + len(cue)]) == cue for cue in COUNT_CUES for i in range(len(tokens)))
+def _has_cue(tokens: Sequence[str], cues: Sequence[tuple[str, ...]]) -> bool:
+    return any(tuple(tokens[i:i + len(cue)]) == cue for cue in cues for i in range(len(tokens)))
+
+
+def _breakdown(spans: list[Match], tokens: list[str]) -> Match | None:
+    """A facet label after "by", "per", "each" ...: the facet the answer is broken down by."""
+    for m in spans:
+        if m.target.kind == "facet" and any(
+            m.start >= len(cue) and tuple(tokens[m.start - len(cue):m.start]) == cue for cue in BREAKDOWN_CUES
+        ):
+            return m
+    return None
+
+
+def _absorb(m: Match, tokens: list[str], free: list[bool], index: QuestionIndex) -> None:
+    """Mark the free words next to ``m`` that are words of its concept's labels (or its facet's) as part of it."""
+    if m.target.concept is None:
+        return
+    own = index.concept_words.get(m.target.concept.iri, frozenset())
+    for step, begin in ((1, m.end), (-1, m.start - 1)):
+        j = begin
+        while 0 <= j < len(tokens) and free[j] and tokens[j] not in NEGATION_WORDS:  # "pre-post without control"
+            if tokens[j] in own and tokens[j] not in STOP_WORDS:
+                free[j] = False
+            elif tokens[j] not in STOP_WORDS:
+                break
+            j += step
+
+
+def _negation_cues(tokens: list[str], free: list[bool]) -> list[tuple[int, int]]:
+    """(start, end) of every negation cue among the free words."""
+    cues = []
+    for i, token in enumerate(tokens):
+        if not free[i]:
+            continue
+        if token in NEGATION_WORDS:
+            cues.append((i, i + 1))
+        pair = next((p for p in NEGATION_PAIRS if tuple(tokens[i:i + 2]) == p and free[min(i + 1, len(tokens) - 1)]),
+                    None)
+        if pair is not None:
+            cues.append((i, i + 2))
+    return cues
+
+
+def _joined(tokens: list[str], start: int, end: int, words_: frozenset[str]) -> bool:
+    """Whether the words between two parts are only joining words (and one of ``words_``)."""
+    between = tokens[start:end]
+    return bool(between) and all(t in BOTH_WORDS | EITHER_WORDS for t in between) and bool(set(between) & words_)
+
+
+@dataclass
+class _Parts:
+    """The parts of a question as they are read, before they become a selection."""
+
+    matches: list[Match]
+    years: list[tuple[YearRange, bool]]  # (range, excluded)
+
+
+def _negate(tokens: list[str], free: list[bool], parts: _Parts) -> None:
+    """Each negation cue takes away the next concept, facet or years after it (and those joined to it by "or",
+    "nor" or, within one facet, "and")."""
+    for start, end in _negation_cues(tokens, free):
+        following = sorted(
+            [(m.start, m.end, "match", i) for i, m in enumerate(parts.matches)
+             if m.start >= end and m.used_as in ("filter", "any value")]
+            + [(y.start, y.end, "year", k) for k, (y, _) in enumerate(parts.years) if y.start >= end]
+        )
+        if not following:
+            continue
+        for i in range(start, end):
+            free[i] = False
+        previous_end: int | None = None
+        previous_facet: Facet | None = None
+        for first, last, kind, k in following:
+            facet = parts.matches[k].target.facet if kind == "match" else None
+            if previous_end is not None and not (
+                _joined(tokens, previous_end, first, frozenset({"or", "nor"}))
+                or (facet is not None and facet is previous_facet and _joined(tokens, previous_end, first, BOTH_WORDS))
+            ):
+                break
+            if kind == "match":
+                m = parts.matches[k]
+                parts.matches[k] = Match(m.start, m.end, m.text, m.target, m.alternatives, "exclude")
+            else:
+                parts.years[k] = (parts.years[k][0], True)
+            previous_end, previous_facet = last, facet
 
 
 def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> Answer:
-    """Read the question into matches, an intent and a selection (no query is run).
+    """Read the question into matches, an intent and a selection (no query is run; the study search, when the
+    index has one, is run on the words left over).
 
     :raises BadRequest: for an empty or overlong question.
     """
@@ -276,79 +532,170 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
         )
     if len(text) > MAX_QUESTION_LENGTH:
         raise BadRequest(f"The question is {len(text)} characters long; keep it under {MAX_QUESTION_LENGTH}.")
-    pairs = words(text)
+    pairs = words(spell_ranges(text))
     originals = [o for o, _ in pairs]
-    tokens, corrections = _correct([w for _, w in pairs], index)
-    spans = _spans(tokens, index)
+    raw = [w for _, w in pairs]
+    n = len(raw)
+    free = [True] * n  # not yet read as anything
 
-    # The facet whose values are asked for: a facet label with only intent words before it.
+    ranges = read_years(raw, originals) if index.year_facet is not None else []
+    year_positions = {i for y in ranges for i in range(y.start, y.end)}
+    tokens, corrections = _correct(raw, originals, index, year_positions)
+    spans = _spans(tokens, index, year_positions)
+
+    # The facet whose values are asked for: a facet label with only intent words before it, or after "by"/"per".
     values_match: Match | None = None
     if spans and spans[0].target.kind == "facet" and all(t in INTENT_FILLERS for t in tokens[: spans[0].start]):
         values_match = spans[0]
+    breakdown = _breakdown(spans, tokens) if values_match is None else None
+    asked = values_match or breakdown
     named_facets = {m.target.facet.name for m in spans if m.target.kind != "facet"}
+    if ranges and index.year_facet is not None:
+        named_facets.add(index.year_facet.name)
     matches: list[Match] = []
     for m in spans:
         text_span = " ".join(originals[m.start:m.end])
-        if m is values_match:
+        single_stop = m.end - m.start == 1 and tokens[m.start] in STOP_WORDS
+        if m is asked:
             matches.append(Match(m.start, m.end, text_span, m.target, m.alternatives, "question"))
         elif m.target.kind != "facet":
             matches.append(Match(m.start, m.end, text_span, m.target, m.alternatives, "filter"))
         elif (
-            not (m.end - m.start == 1 and tokens[m.start] in STOP_WORDS)
+            not single_stop
             and m.target.facet.is_concept_facet
             and m.target.facet.name not in named_facets | {x.target.facet.name for x in matches}
         ):
             matches.append(Match(m.start, m.end, text_span, m.target, m.alternatives, "any value"))
-    used = {i for m in matches for i in range(m.start, m.end)}
-    ignored = [originals[i] for i in range(len(tokens)) if i not in used]
-    unknown = [originals[i] for i in range(len(tokens)) if i not in used and tokens[i] not in STOP_WORDS
-               and tokens[i] not in INTENT_FILLERS]
+        elif not single_stop:
+            for i in range(m.start, m.end):  # the facet's name next to its value ("schedule ... not specified")
+                free[i] = False
+    for m in matches:
+        for i in range(m.start, m.end):
+            free[i] = False
+    for i in year_positions:
+        free[i] = False
+    for m in matches:
+        _absorb(m, tokens, free, index)
+    parts = _Parts(matches, [(y, False) for y in ranges])
+    _negate(tokens, free, parts)
+    matches = parts.matches
 
-    selection = _selection(matches)
-    intent = "values" if values_match else "count" if _has_count_cue(tokens) else "studies"
-    understood = bool(matches) or (intent == "count" and not unknown)
+    topic = [originals[i] for i in range(n) if free[i] and tokens[i] in index.topic_words]
+    for i in range(n):
+        if free[i] and tokens[i] in index.topic_words:
+            free[i] = False
+    content = [i for i in range(n) if free[i] and tokens[i] not in STOP_WORDS and tokens[i] not in INTENT_FILLERS
+               and tokens[i] not in FILLER_WORDS and len(tokens[i]) > 1 and not tokens[i].isdigit()]
+    searched: list[str] = []
+    search_positions: set[int] = set()
+    among: tuple[str, ...] | None = None
+    if content and index.search is not None:
+        forms = tuple(dict.fromkeys(_search_form(originals[i], raw[i], index.search) for i in content))
+        found = index.search.find(forms, prefixes=False)
+        if not found.unmatched:  # every word names something of the studies: a search, not a question to guess
+            searched, among, search_positions = list(forms), tuple(found.study_iris), set(content)
+            for i in content:
+                free[i] = False
+            content = []
+    unknown = [originals[i] for i in content]
+    # A correction stands only where the corrected word was read as something: never also "not recognised".
+    kept_corrections = [c for i, c in sorted(corrections.items()) if not free[i]]
+    used = {i for m in matches for i in range(m.start, m.end)}
+    ignored = [originals[i] for i in range(n)
+               if i not in used and i not in content and i not in year_positions and i not in search_positions]
+
+    selection = _selection(matches, tokens, parts.years, index, among)
+    intent = "values" if asked else "count" if _has_cue(tokens, COUNT_CUES) else "studies"
+    has_parts = bool(matches) or bool(ranges) or among is not None
+    if not has_parts:
+        understanding = UNDERSTOOD if intent == "count" and not unknown else NOT_UNDERSTOOD
+    else:
+        understanding = PARTLY if unknown else UNDERSTOOD
     answer = Answer(
-        question=text, intent=intent, understood=understood, matches=matches, ignored=ignored, unknown=unknown,
-        corrections=corrections, selection=selection, values_facet=values_match.target.facet if values_match else None,
+        question=text, intent=intent, understood=understanding != NOT_UNDERSTOOD, matches=matches, ignored=ignored,
+        unknown=unknown, corrections=kept_corrections, selection=selection,
+        values_facet=asked.target.facet if asked else None, understanding=understanding,
+        years=[YearReading(y.text, y.low, y.high, _range_years(y, index), excluded) for y, excluded in parts.years],
+        search_words=searched, topic=topic, breakdown=breakdown is not None,
+        lists_groups=breakdown is not None and not _has_cue(tokens, COUNT_CUES),
     )
-    if not understood:
+    facets = ", ".join(f.label for f in vocabulary.concept_facets)
+    if understanding == NOT_UNDERSTOOD:
         answer.message = (
             "No concept of the map was recognised in this question, so nothing was searched."
             if not unknown else
             f"No concept of the map was recognised in this question (not recognised: {', '.join(unknown)}), "
             "so nothing was searched."
         )
+        answer.can_answer = CAN_ANSWER.format(facets=facets)
         answer.suggestions = suggest(unknown or originals, vocabulary, fallback=True)
     elif unknown:
         answer.suggestions = suggest(unknown, vocabulary)
-        answer.message = f"Not recognised, so not used: {', '.join(unknown)}." + (
-            " Did you mean one of the suggested concepts?" if answer.suggestions else ""
+        answer.can_answer = CAN_ANSWER.format(facets=facets)
+        answer.message = (
+            f"Partly understood: {', '.join(unknown)} matched nothing in the map, so the answer leaves "
+            f"{'it' if len(unknown) == 1 else 'them'} out and states no count." +
+            (" Did you mean one of the suggested concepts?" if answer.suggestions else "")
         )
     return answer
 
 
-def _selection(matches: list[Match]) -> Selection:
-    """Concepts (and years) of one facet OR-ed, facets AND-ed; the facet asked about is not a filter."""
-    concepts: dict[str, list[Concept]] = {}
-    literals: dict[str, list[str]] = {}
-    facets: dict[str, Facet] = {}
+def _search_form(original: str, normalised: str, search: SearchIndex) -> str:
+    """The word to search for: as typed when a study has it ("peers"), else its singular ("Ridolfi's")."""
+    typed = normalise(original)
+    form = typed[0] if len(typed) == 1 else normalised
+    return form if search.has_word(form) or not search.has_word(normalised) else normalised
+
+
+def _range_years(year: YearRange, index: QuestionIndex) -> tuple[str, ...]:
+    known = index.literal_values.get(index.year_facet.name, []) if index.year_facet else []
+    return year.years(known)
+
+
+def _selection(matches: list[Match], tokens: list[str], years: list[tuple[YearRange, bool]], index: QuestionIndex,
+               among: tuple[str, ...] | None) -> Selection:
+    """Values of one facet OR-ed, unless "and" joins them (both); facets AND-ed; exclusions taken away; the facet
+    asked about is not a filter."""
+    groups: list[tuple[Facet, list[Concept], list[str]]] = []
+    last: dict[str, tuple[int, int]] = {}  # facet -> (group index, end of its last match)
+    exclusions: list[Choice] = []
     for m in matches:
+        facet = m.target.facet
         if m.used_as == "question":
             continue
-        facet = m.target.facet
-        facets[facet.name] = facet
-        if m.used_as == "any value":
-            concepts.setdefault(facet.name, []).extend(facet.children(None))
-        elif m.target.concept is not None:
-            concepts.setdefault(facet.name, []).append(m.target.concept)
-        elif m.target.literal is not None:
-            literals.setdefault(facet.name, []).append(m.target.literal)
-    choices = [
-        Choice(facets[name], concepts=tuple(dict.fromkeys(concepts.get(name, []))),
-               literals=tuple(dict.fromkeys(literals.get(name, []))))
-        for name in facets
-    ]
-    return Selection(tuple(sorted(choices, key=lambda c: c.facet.order)))
+        values = facet.children(None) if m.target.kind == "facet" else (
+            [m.target.concept] if m.target.concept is not None else [])
+        literals = [m.target.literal] if m.target.literal is not None else []
+        if m.used_as == "exclude":
+            exclusions.append(Choice(facet, concepts=tuple(values), literals=tuple(literals)))
+            continue
+        previous = last.get(facet.name)
+        between = set(tokens[previous[1]:m.start]) if previous is not None else set()
+        if previous is None or (between & BOTH_WORDS and not between & EITHER_WORDS):
+            groups.append((facet, list(values), list(literals)))
+            last[facet.name] = (len(groups) - 1, m.end)
+        else:
+            group = groups[previous[0]]
+            group[1].extend(values)
+            group[2].extend(literals)
+            last[facet.name] = (previous[0], m.end)
+    choices = [Choice(f, concepts=tuple(dict.fromkeys(c)), literals=tuple(dict.fromkeys(v))) for f, c, v in groups]
+    if index.year_facet is not None:
+        previous_end: int | None = None
+        for year, excluded in years:
+            covered = _range_years(year, index)
+            if excluded:
+                exclusions.append(Choice(index.year_facet, literals=covered))
+            elif previous_end is not None and _joined(tokens, previous_end, year.start, EITHER_WORDS) and choices \
+                    and choices[-1].facet is index.year_facet:
+                choices[-1] = Choice(index.year_facet, literals=tuple(dict.fromkeys(choices[-1].literals + covered)))
+            else:
+                choices.append(Choice(index.year_facet, literals=covered))
+            previous_end = year.end
+    return Selection(tuple(sorted(choices, key=lambda c: c.facet.order)), tuple(exclusions), among)
+
+
+# -- suggestions ---------------------------------------------------------------------------------------------
 
 
 def _closeness(word: str, label: str) -> float:
@@ -387,6 +734,26 @@ def suggest(
     return list(found.values())[:limit]
 
 
+# -- what the map holds besides the vocabulary -----------------------------------------------------------------
+
+TOPICS_QUERY = ns.sparql_prefixes(("evm", "dcterms", "schema")) + """
+SELECT DISTINCT ?text WHERE {
+  ?review evm:includesStudy ?study .
+  { ?review schema:keywords ?text } UNION { ?review dcterms:subject ?text }
+  FILTER(isLiteral(?text))
+}
+"""
+
+# Counts the review states without naming the studies, with the concepts their conditions name.
+REVIEW_COUNTS_QUERY = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa")) + """
+SELECT ?claim ?label ?stated ?section ?quote ?value WHERE {
+  ?claim a evm:StudyCountClaim ; evm:attribution evm:NotAttributable ; rdfs:label ?label ; evm:statedCount ?stated ;
+         evm:section/evm:sectionNumber ?section ; evm:condition/evm:hasValue ?value .
+  OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }
+}
+"""
+
+
 def literal_values(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> dict[str, list[str]]:
     """The values of the facets that are not concept schemes (years), as the map holds them."""
     return {
@@ -396,6 +763,45 @@ def literal_values(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> dict[st
     }
 
 
+def topic_phrases(evidence_map: EvidenceMap) -> list[str]:
+    """The review's keywords and subject terms: the topic of every study of the map, so they narrow nothing."""
+    return sorted({str(row["text"]) for row in evidence_map.select(TOPICS_QUERY)})
+
+
+def _review_counts(evidence_map: EvidenceMap) -> list[ReviewCount]:
+    """Every count the review states without naming studies (read once per version of the map).
+
+    Private until merged with the review-level counts of the facets and concept pages (model/review_counts.py)."""
+    def read() -> list[ReviewCount]:
+        by_claim: dict[str, dict[str, object]] = {}
+        values: dict[str, set[str]] = defaultdict(set)
+        for row in evidence_map.select(REVIEW_COUNTS_QUERY):
+            by_claim.setdefault(row["claim"], row)
+            values[row["claim"]].add(row["value"])
+        return [
+            ReviewCount(claim, str(row["label"]), int(str(row["stated"])), str(row["section"]),
+                        str(row["quote"]) if row.get("quote") else None, frozenset(values[claim]))
+            for claim, row in sorted(by_claim.items())
+        ]
+    return evidence_map.derive("question-review-counts", read)
+
+
+def index_for(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> QuestionIndex:
+    """The question index of a map and its vocabulary: labels, years, topic words and study search (built once per
+    version of the map and vocabulary)."""
+    cache: dict[int, tuple[Vocabulary, QuestionIndex]] = evidence_map.derive("question-index", dict)
+    found = cache.get(id(vocabulary))
+    if found is not None and found[0] is vocabulary:
+        return found[1]
+    index = QuestionIndex.build(vocabulary, literal_values(evidence_map, vocabulary),
+                                topics=topic_phrases(evidence_map), search=SearchIndex.build(evidence_map))
+    cache[id(vocabulary)] = (vocabulary, index)
+    return index
+
+
+# -- answering -------------------------------------------------------------------------------------------------
+
+
 def ask(
     question: str, evidence_map: EvidenceMap, vocabulary: Vocabulary, index: QuestionIndex | None = None
 ) -> Answer:
@@ -403,15 +809,12 @@ def ask(
 
     :raises BadRequest: for an empty or overlong question.
     """
-    if index is None:
-        # The values of literal facets (years) are read from the map only when the question has a number in it.
-        has_number = any(w.isdigit() for _, w in words(question))
-        index = QuestionIndex.build(vocabulary, literal_values(evidence_map, vocabulary) if has_number else None)
-    answer = interpret(question, vocabulary, index)
+    answer = interpret(question, vocabulary, index or index_for(evidence_map, vocabulary))
     if not answer.understood:
         return answer
     answer.sparql = studies_query(answer.selection)
     answer.study_iris = sparql_select_studies(evidence_map, answer.selection)  # runs answer.sparql
+    claims = _review_counts(evidence_map)
     if answer.values_facet is not None:
         facet = answer.values_facet
         answer.values_sparql = counts_query(facet, answer.selection)
@@ -420,10 +823,63 @@ def ask(
         answer.values = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0), kv[0]))
         rows = evidence_map.select(without_value_query(facet, answer.selection))
         answer.without_value = int(str(rows[0]["n"])) if rows else 0
+        if answer.lists_groups:
+            answer.groups_sparql = groups_query(facet, answer.selection)
+            grouped: dict[str, list[str]] = {}
+            for row in evidence_map.select(answer.groups_sparql):  # runs answer.groups_sparql
+                grouped.setdefault(str(row["value"]), []).append(str(row["study"]))
+            answer.groups = [(key, grouped.get(key, [])) for key, _ in answer.values]
+        if not answer.selection.choices and not answer.selection.exclusions and answer.selection.among is None:
+            concepts = {c.iri for c in facet.concepts}
+            single = [c for c in claims if len(c.values) == 1 and c.values <= concepts]
+            totals: dict[str, int] = defaultdict(int)
+            for claim in single:
+                totals[next(iter(claim.values))] += claim.count
+            answer.review_values = sorted(totals.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))
+    else:
+        answer.review_counts = review_counts_for(answer.selection, claims)
+    if answer.review_counts and answer.understanding == UNDERSTOOD:
+        answer.message = " ".join(filter(None, [answer.message, review_count_sentence(answer)]))
     return answer
+
+
+def review_counts_for(selection: Selection, claims: Sequence[ReviewCount]) -> list[ReviewCount]:
+    """The review's unattributed counts of the concepts a selection asks for: only for a selection of one facet's
+    concepts (the review's counts are of all its studies, not of a filtered subset)."""
+    if len(selection.choices) != 1 or selection.exclusions or selection.among is not None:
+        return []
+    asked = {c.iri for c in selection.choices[0].concepts}
+    return [c for c in claims if c.values & asked] if asked else []
+
+
+def review_count_sentence(answer: Answer) -> str:
+    """The review's own count, in its words and section."""
+    counts = answer.review_counts
+    where = f"section {', '.join(sorted({c.section for c in counts}))}"
+    labels = "; ".join(f"{c.label}: {c.count}" for c in counts)
+    quotes = " ".join(f"“{q}”" for q in dict.fromkeys(c.quote for c in counts if c.quote))
+    n = answer.review_count or 0
+    if not answer.study_iris:
+        sentence = (f"The review counts {n} {'study' if n == 1 else 'studies'} ({labels}; {where}) without naming "
+                    f"{'it' if n == 1 else 'them'}, so the map cannot list {'it' if n == 1 else 'them'}.")
+    else:
+        sentence = f"The review also states {labels} ({where}) without naming the studies."
+    return f"{sentence} The review's words: {quotes}" if quotes else sentence
 
 
 def without_value_query(facet: Facet, selection: Selection) -> str:
     """How many of the studies matching ``selection`` have no value of ``facet`` in the map."""
     missing = f"FILTER NOT EXISTS {{ ?study {facet.sparql_path()} ?value }}"
-    return StudyQuery("(COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[missing]).text()
+    return StudyQuery("(COUNT(DISTINCT ?study) AS ?n)", selection.terms(),
+                      patterns=[*selection.narrowing_patterns(), missing]).text()
+
+
+def groups_query(facet: Facet, selection: Selection) -> str:
+    """The studies matching ``selection`` with each value of ``facet`` (a study is listed under every broader concept
+    of its values too, as :func:`facets.counts_query` counts it)."""
+    if facet.is_concept_facet:
+        value = f"?study {value_path(facet, hierarchy=False)} ?direct . ?direct skos:broader* ?value ."
+    else:
+        value = f"?study {value_path(facet)} ?value ."
+    return StudyQuery("DISTINCT ?value ?study ?ref", selection.terms(), numbered=True,
+                      patterns=[*selection.narrowing_patterns(), value], modifiers="ORDER BY ?value ?ref").text()
