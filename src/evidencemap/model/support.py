@@ -4,7 +4,8 @@ The ontology defines the support kinds, strongest first, as the ``owl:oneOf`` li
 (the review names the study for the fact), derived (its text forces the fact), inferred (its text and reference list
 make the fact plausible). A *level* names the weakest kind a reader accepts: "cited" keeps cited facts only,
 "derived" cited and derived ones, "inferred" (the weakest kind, the default) every fact. The names, their order and
-their definitions are read from the ontology, so a fourth kind would need no change here.
+their definitions are read from the ontology, so another kind needs no change here. A level is named by its kind's
+local name in lower case (``evm:Cited`` -> "cited"); a finding's support is reported by the kind's label.
 
 Only facts stated by findings have a support kind: the values of concept facets. A literal facet (the publication
 year, from the reference list) is a record of the report, not a finding, and is kept at every level.
@@ -12,6 +13,7 @@ year, from the reference list) is a record of the report, not a finding, and is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -38,12 +40,14 @@ ORDER BY ?position
 
 @dataclass(frozen=True)
 class SupportKind:
-    """One strength of attribution: its IRI, its name (the ontology's label, e.g. "cited") and its definition."""
+    """One strength of attribution: its IRI, its name as a level (the IRI's local name in lower case, e.g. "cited"),
+    its label (as a finding's support is reported), its definition and its rank (0 for the strongest)."""
 
     iri: str
     name: str
+    label: str
     definition: str
-    rank: int  # 0 for the strongest
+    rank: int
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,9 @@ class SupportLevels:
         return self.kinds[-1].name
 
     def rank(self, name: str) -> int:
-        """0 for the strongest kind; an unknown name ranks after every kind."""
+        """0 for the strongest kind, by its name or its label; an unknown one ranks after every kind."""
         for kind in self.kinds:
-            if kind.name == name:
+            if name in (kind.name, kind.label):
                 return kind.rank
         return len(self.kinds)
 
@@ -103,11 +107,19 @@ class SupportLevels:
         return tuple(ox.NamedNode(k.iri) for k in self.accepted(level))
 
 
+def local_name(iri: str) -> str:
+    """What follows an IRI's last '#' or '/' (``evm:Cited`` -> ``Cited``)."""
+    return re.split(r"[#/]", iri.rstrip("/#"))[-1]
+
+
 def read_levels(evidence_map: EvidenceMap) -> SupportLevels:
     rows = evidence_map.select(KINDS_QUERY)
     return SupportLevels(
         tuple(
-            SupportKind(str(r["kind"]), str(r["label"]), str(r.get("definition", "")), rank)
+            SupportKind(
+                str(r["kind"]), local_name(str(r["kind"])).lower(), str(r["label"]), str(r.get("definition", "")),
+                rank,
+            )
             for rank, r in enumerate(rows)
         )
     )

@@ -231,7 +231,7 @@ def build_study_detail(ctx: AppContext, identifier: str, support: str | None = N
     (a reader sees what the level leaves out rather than a study that seems to lack it)."""
     levels = support_levels(ctx.evidence_map)
     level = support or levels.weakest
-    accepted = {k.name for k in levels.accepted(level)}
+    accepted = {k.label for k in levels.accepted(level)}
     detail = study_detail(ctx.evidence_map, ctx.vocabulary, find_study(ctx.evidence_map, identifier))
     data = study_model(detail.summary).model_dump(by_alias=True)
     data.update(
