@@ -33,7 +33,6 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +48,7 @@ from evidencemap.model.facets import (
     sparql_select_studies,
     studies_query,
 )
+from evidencemap.model.review_counts import ReviewCount, review_counts
 from evidencemap.model.search import GENERIC_WORDS, SearchIndex, normalise, within_one_edit
 from evidencemap.model.study_query import StudyQuery, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
@@ -126,8 +126,8 @@ BREAKDOWN_CUES = (("by",), ("per",), ("each",), ("every",), ("across",), ("by", 
                   ("for", "every"), ("by", "each"))
 TYPO_MIN_LENGTH = 5
 # What a map of this kind holds, for an answer that had to leave words out.
-CAN_ANSWER = ("The map records which studies reported each {facets}: it can list and count studies by those, not "
-              "measure effects, compare treatments or describe participants.")
+CAN_ANSWER = ("The map records, for each study, its {facets}, as the review reports them: it can list and count "
+              "studies by those, not give effect sizes, comparisons between treatments or participants' details.")
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -265,18 +265,6 @@ class YearReading:
     excluded: bool = False
 
 
-@dataclass(frozen=True)
-class ReviewCount:
-    """A count the review states without naming the studies (an ``evm:NotAttributable`` claim)."""
-
-    claim: str
-    label: str
-    count: int
-    section: str
-    quote: str | None
-    values: frozenset[str]  # the concepts its conditions name
-
-
 @dataclass
 class Answer:
     """The interpretation of a question and what it found."""
@@ -305,8 +293,8 @@ class Answer:
     lists_groups: bool = False  # a breakdown that lists the studies of each value
     groups: list[tuple[str, list[str]]] = field(default_factory=list)  # value key -> study IRIs, for a breakdown
     groups_sparql: str | None = None
-    review_counts: list[ReviewCount] = field(default_factory=list)  # the review's unattributed counts of the values
-    review_values: list[tuple[str, int]] = field(default_factory=list)  # concept IRI -> the review's count
+    review_counts: list[ReviewCount] = field(default_factory=list)  # the review's counts the map does not name
+    review_values: list[tuple[str, int]] = field(default_factory=list)  # concept IRI -> the review's unnamed count
     can_answer: str = ""  # what the map can answer instead, when words were left out
 
     @property
@@ -316,7 +304,7 @@ class Answer:
     @property
     def review_count(self) -> int | None:
         """The review's own count of the studies asked about, when it states one without naming them."""
-        return sum(r.count for r in self.review_counts) if self.review_counts else None
+        return sum(r.stated for r in self.review_counts) if self.review_counts else None
 
     @property
     def headline_count(self) -> int | None:
@@ -744,16 +732,6 @@ SELECT DISTINCT ?text WHERE {
 }
 """
 
-# Counts the review states without naming the studies, with the concepts their conditions name.
-REVIEW_COUNTS_QUERY = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa")) + """
-SELECT ?claim ?label ?stated ?section ?quote ?value WHERE {
-  ?claim a evm:StudyCountClaim ; evm:attribution evm:NotAttributable ; rdfs:label ?label ; evm:statedCount ?stated ;
-         evm:section/evm:sectionNumber ?section ; evm:condition/evm:hasValue ?value .
-  OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }
-}
-"""
-
-
 def literal_values(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> dict[str, list[str]]:
     """The values of the facets that are not concept schemes (years), as the map holds them."""
     return {
@@ -766,24 +744,6 @@ def literal_values(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> dict[st
 def topic_phrases(evidence_map: EvidenceMap) -> list[str]:
     """The review's keywords and subject terms: the topic of every study of the map, so they narrow nothing."""
     return sorted({str(row["text"]) for row in evidence_map.select(TOPICS_QUERY)})
-
-
-def _review_counts(evidence_map: EvidenceMap) -> list[ReviewCount]:
-    """Every count the review states without naming studies (read once per version of the map).
-
-    Private until merged with the review-level counts of the facets and concept pages (model/review_counts.py)."""
-    def read() -> list[ReviewCount]:
-        by_claim: dict[str, dict[str, object]] = {}
-        values: dict[str, set[str]] = defaultdict(set)
-        for row in evidence_map.select(REVIEW_COUNTS_QUERY):
-            by_claim.setdefault(row["claim"], row)
-            values[row["claim"]].add(row["value"])
-        return [
-            ReviewCount(claim, str(row["label"]), int(str(row["stated"])), str(row["section"]),
-                        str(row["quote"]) if row.get("quote") else None, frozenset(values[claim]))
-            for claim, row in sorted(by_claim.items())
-        ]
-    return evidence_map.derive("question-review-counts", read)
 
 
 def index_for(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> QuestionIndex:
@@ -814,7 +774,6 @@ def ask(
         return answer
     answer.sparql = studies_query(answer.selection)
     answer.study_iris = sparql_select_studies(evidence_map, answer.selection)  # runs answer.sparql
-    claims = _review_counts(evidence_map)
     if answer.values_facet is not None:
         facet = answer.values_facet
         answer.values_sparql = counts_query(facet, answer.selection)
@@ -830,40 +789,48 @@ def ask(
                 grouped.setdefault(str(row["value"]), []).append(str(row["study"]))
             answer.groups = [(key, grouped.get(key, [])) for key, _ in answer.values]
         if not answer.selection.choices and not answer.selection.exclusions and answer.selection.among is None:
-            concepts = {c.iri for c in facet.concepts}
-            single = [c for c in claims if len(c.values) == 1 and c.values <= concepts]
-            totals: dict[str, int] = defaultdict(int)
-            for claim in single:
-                totals[next(iter(claim.values))] += claim.count
+            totals: dict[str, int] = {}
+            for count in review_counts(evidence_map, vocabulary, facet):
+                if count.not_named:
+                    totals[count.value] = totals.get(count.value, 0) + count.stated
             answer.review_values = sorted(totals.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))
+            if answer.review_values:
+                labels = {c.iri: c.pref_label for c in facet.concepts}
+                answer.message = "The review also counts, without naming the studies: " + ", ".join(
+                    f"{labels.get(key, key)} {n}" for key, n in answer.review_values) + "."
     else:
-        answer.review_counts = review_counts_for(answer.selection, claims)
+        answer.review_counts = review_counts_for(evidence_map, vocabulary, answer.selection)
     if answer.review_counts and answer.understanding == UNDERSTOOD:
         answer.message = " ".join(filter(None, [answer.message, review_count_sentence(answer)]))
     return answer
 
 
-def review_counts_for(selection: Selection, claims: Sequence[ReviewCount]) -> list[ReviewCount]:
-    """The review's unattributed counts of the concepts a selection asks for: only for a selection of one facet's
-    concepts (the review's counts are of all its studies, not of a filtered subset)."""
+def review_counts_for(evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection) -> list[ReviewCount]:
+    """The review's counts, not named in the map, of the concepts a selection asks for: only for a selection of one
+    facet's concepts (the review counts among all its studies, not among a filtered subset). Each claim once."""
     if len(selection.choices) != 1 or selection.exclusions or selection.among is not None:
         return []
-    asked = {c.iri for c in selection.choices[0].concepts}
-    return [c for c in claims if c.values & asked] if asked else []
+    choice = selection.choices[0]
+    found: dict[str, ReviewCount] = {}
+    for concept in choice.concepts:
+        for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
+            if count.not_named:
+                found.setdefault(count.claim, count)
+    return list(found.values())
 
 
 def review_count_sentence(answer: Answer) -> str:
     """The review's own count, in its words and section."""
     counts = answer.review_counts
-    where = f"section {', '.join(sorted({c.section for c in counts}))}"
-    labels = "; ".join(f"{c.label}: {c.count}" for c in counts)
     quotes = " ".join(f"“{q}”" for q in dict.fromkeys(c.quote for c in counts if c.quote))
-    n = answer.review_count or 0
-    if not answer.study_iris:
-        sentence = (f"The review counts {n} {'study' if n == 1 else 'studies'} ({labels}; {where}) without naming "
-                    f"{'it' if n == 1 else 'them'}, so the map cannot list {'it' if n == 1 else 'them'}.")
+    if not answer.study_iris and len(counts) > 1:
+        n = answer.review_count or 0
+        sections = ", ".join(sorted({c.section for c in counts}))
+        sentence = (f"The review counts {n} studies ({'; '.join(f'{c.label}: {c.stated}' for c in counts)}; "
+                    f"{sections}) without naming them.")
     else:
-        sentence = f"The review also states {labels} ({where}) without naming the studies."
+        sentence = " ".join(f"{c.sentence}." for c in counts)
+    sentence += " The map cannot list what the review does not name."
     return f"{sentence} The review's words: {quotes}" if quotes else sentence
 
 

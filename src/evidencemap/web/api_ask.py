@@ -25,7 +25,18 @@ from evidencemap.web.api_common import (
 )
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.inputs import Page, page
-from evidencemap.web.models import AnswerValue, AskAnswer, ConceptRef, CorrectionInfo, Interpretation, MatchInfo
+from evidencemap.web.models import (
+    AnswerGroup,
+    AnswerValue,
+    AskAnswer,
+    ConceptRef,
+    CorrectionInfo,
+    Interpretation,
+    MatchInfo,
+    ReviewCountInfo,
+    ReviewValue,
+    YearInfo,
+)
 
 router = APIRouter(prefix="/api", tags=["clinicians"])
 
@@ -43,41 +54,38 @@ def _concept_ref(target: asking.Target) -> ConceptRef | None:
                       scheme=scheme_slug(c.scheme))
 
 
-def describe(answer: asking.Answer) -> str:
-    """The interpretation in one sentence."""
-    if not answer.understood:
-        return "Nothing in the question was recognised."
-    parts = []
-    for choice in answer.selection.choices:
-        names = [c.pref_label for c in choice.concepts] or list(choice.literals)
-        if any(m.used_as == "any value" and m.target.facet is choice.facet for m in answer.matches):
-            parts.append(f"any {choice.facet.label}")
-        else:
-            parts.append(f"{choice.facet.label} {' or '.join(names)}")
-    scope = "studies with " + " and ".join(parts) if parts else "included studies"
-    if answer.intent == "count":
-        return f"How many {scope}."
-    if answer.intent == "values" and answer.values_facet is not None:
-        return f"Each {answer.values_facet.label}, with how many {scope} have it."
-    sentence = scope if parts else "all " + scope
-    return sentence[0].upper() + sentence[1:] + "."
+def _excluded(selection: Selection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for choice in selection.exclusions:
+        out.setdefault(choice.facet.name, []).extend([c.slug for c in choice.concepts] or list(choice.literals))
+    return out
 
 
 def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
     size, offset = paged.size, paged.offset
     summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
-    values = []
+    linkable = answer.selection.as_url
+    values, groups, review_values = [], [], []
     if answer.values_facet is not None:
-        by_iri = {c.iri: c for c in answer.values_facet.concepts}
+        facet = answer.values_facet
+        by_iri = {c.iri: c for c in facet.concepts}
         for key, count in answer.values:
             c = by_iri.get(key)
             value = c.slug if c else key
             values.append(AnswerValue(
                 value=value, label=c.pref_label if c else key, iri=c.iri if c else None, count=count,
                 url=f"/concepts/{scheme_slug(c.scheme)}/{c.slug}" if c else None,
-                studies_url=url("/api/studies", _with(answer.selection, answer.values_facet, value)),
+                studies_url=url("/api/studies", _with(answer.selection, facet, value)) if linkable else None,
             ))
+        grouped = {iri for _, iris in answer.groups for iri in iris}
+        refs = {s.iri: s.ref for s in study_summaries(ctx.evidence_map, ctx.vocabulary, sorted(grouped))}
+        for key, iris in answer.groups:
+            c = by_iri.get(key)
+            groups.append(AnswerGroup(value=c.slug if c else key, label=c.pref_label if c else key,
+                                      iri=c.iri if c else None, studies=[refs[i] for i in iris if i in refs]))
+        review_values = [ReviewValue(value=by_iri[key].slug, label=by_iri[key].pref_label, iri=key, count=n)
+                         for key, n in answer.review_values if key in by_iri]
     matches = [
         MatchInfo(
             text=m.text, kind=m.target.kind, facet=m.target.facet.name, facet_label=m.target.facet.label,
@@ -91,14 +99,24 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
         interpretation=Interpretation(
             matches=matches, ignored=answer.ignored, unknown=answer.unknown,
             corrections=[CorrectionInfo(word=c.word, corrected=c.corrected) for c in answer.corrections],
-            filters=answer.selection.as_params(), summary=describe(answer),
+            filters=answer.selection.as_params(), summary=answer.reading,
+            years=[YearInfo(text=y.text, low=y.low, high=y.high, years=list(y.years), excluded=y.excluded)
+                   for y in answer.years],
+            search=answer.search_words, topic=answer.topic, excluded=_excluded(answer.selection),
         ),
         sparql=answer.sparql, values_sparql=answer.values_sparql, total=answer.total, values=values,
         values_facet=answer.values_facet.name if answer.values_facet else None, without_value=answer.without_value,
         studies=[study_model(s, answer.selection) for s in summaries], limit=size, offset=offset,
         suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
                                 facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],
-        studies_url=url("/api/studies", canonical_params(answer.selection)) if answer.understood else None,
+        studies_url=url("/api/studies", canonical_params(answer.selection)) if answer.understood and linkable else None,
+        understanding=answer.understanding, headline=answer.headline_count, can_answer=answer.can_answer,
+        breakdown=answer.breakdown, groups=groups, groups_sparql=answer.groups_sparql,
+        review_count=answer.review_count, review_values=review_values,
+        review_counts=[ReviewCountInfo(claim=c.claim, label=c.label, stated=c.stated, section=c.section, quote=c.quote,
+                                       attribution=c.attribution, attributed=c.attributed,
+                                       unattributed=c.unattributed, sentence=c.sentence)
+                       for c in answer.review_counts],
     )
 
 

@@ -386,8 +386,9 @@ class MatchInfo(Model):
     concept: ConceptRef | None = Field(None, description="The concept, for kind 'concept'.")
     value: str | None = Field(None, description="The value, for kind 'value'.")
     matched_label: str = Field(description="The vocabulary label the words matched.")
-    used_as: str = Field(description="'filter', 'any value' (studies with any value of the facet) or 'question' "
-                         "(the facet whose values are asked for).")
+    used_as: str = Field(description="'filter', 'any value' (studies with any value of the facet), 'exclude' (studies "
+                         "with the concept, or any value of the facet, are taken away: 'without burnout') or "
+                         "'question' (the facet whose values are asked for, or the answer is broken down by).")
     alternatives: list[ConceptRef] = Field(default_factory=list, description="Other concepts with the same label.")
 
 
@@ -396,13 +397,29 @@ class CorrectionInfo(Model):
     corrected: str = Field(description="The vocabulary word it was read as.", examples=["burnout"])
 
 
+class YearInfo(Model):
+    """Years of the question, as read."""
+
+    text: str = Field(description="The words as typed.", examples=["after 2022"])
+    low: int | None = Field(None, description="The first year of the range (none: open).")
+    high: int | None = Field(None, description="The last year of the range (none: open).")
+    years: list[str] = Field(description="The map's years the range covers (those the query binds).")
+    excluded: bool = Field(False, description="Whether studies of these years are taken away ('not in 2022').")
+
+
 class Interpretation(Model):
     matches: list[MatchInfo]
-    ignored: list[str] = Field(description="Words not read as any concept.")
-    unknown: list[str] = Field(description="Ignored words that are not common question words.")
-    corrections: list[CorrectionInfo]
-    filters: dict[str, list[str]] = Field(description="The filters, as /api/studies parameters.")
-    summary: str = Field(description="The interpretation in one sentence.")
+    ignored: list[str] = Field(description="Words read as grammar or as the review's topic: they narrow nothing.")
+    unknown: list[str] = Field(description="Content words that matched nothing in the map (never also corrected).")
+    corrections: list[CorrectionInfo] = Field(description="Words read as a vocabulary word one typing slip away.")
+    filters: dict[str, list[str]] = Field(description="The chosen values, as /api/studies parameters.")
+    summary: str = Field(description="Every part of the reading in one sentence.")
+    years: list[YearInfo] = Field(default_factory=list, description="Years read ('after 2022', '2019-2021').")
+    search: list[str] = Field(default_factory=list, description="Words searched among the studies' authors, titles, "
+                              "programme and manual names and journals (the studies found are ANDed).")
+    topic: list[str] = Field(default_factory=list, description="Words of the review's topic (its keywords).")
+    excluded: dict[str, list[str]] = Field(default_factory=dict, description="Values whose studies are taken away, "
+                                           "by facet (all of a facet's top values for 'no challenges').")
 
 
 class AnswerValue(Model):
@@ -411,7 +428,27 @@ class AnswerValue(Model):
     iri: str | None = None
     count: int = Field(description="Matching studies with this value (or a narrower one).")
     url: str | None = Field(None, description="The value's concept page.")
-    studies_url: str = Field(description="/api/studies URL of the matching studies that have this value.")
+    studies_url: str | None = Field(None, description="/api/studies URL of the matching studies that have this "
+                                    "value (none when the study list's parameters cannot state the question's "
+                                    "selection: exclusions, 'and' within a facet, a search).")
+
+
+class AnswerGroup(Model):
+    """For a breakdown that lists studies ("which studies by modality"): one value and its matching studies."""
+
+    value: str
+    label: str
+    iri: str | None = None
+    studies: list[int] = Field(description="The reference numbers of the matching studies with this value.")
+
+
+class ReviewValue(Model):
+    """A value the review counts studies for without naming them (shown beside a breakdown's counts)."""
+
+    value: str
+    label: str
+    iri: str
+    count: int = Field(description="The studies the review counts with this value and does not name.")
 
 
 class AskAnswer(Model):
@@ -420,6 +457,12 @@ class AskAnswer(Model):
     question: str
     intent: str = Field(description="'studies', 'count' or 'values'.", examples=["studies"])
     understood: bool = Field(description="False when no concept was recognised: nothing was searched.")
+    understanding: str = Field("understood", description="'understood'; 'partly' (content words matched nothing: "
+                               "they are named in unknown, and no headline count is given); 'not' (nothing was "
+                               "recognised, nothing searched).", examples=["understood"])
+    headline: int | None = Field(None, description="The number the answer states: the matching studies, or the "
+                                 "review's count when the map can name none of them; none unless understood.")
+    can_answer: str = Field("", description="What the map can answer, when words of the question were left out.")
     message: str = Field("", description="Anything the reader should know about the reading.")
     interpretation: Interpretation
     sparql: str | None = Field(
@@ -429,6 +472,15 @@ class AskAnswer(Model):
     total: int = Field(description="How many studies match.")
     values: list[AnswerValue] = Field(default_factory=list, description="For 'values': the values with counts.")
     values_facet: str | None = Field(None, description="For 'values': the facet asked about.")
+    breakdown: bool = Field(False, description="Whether the answer is broken down by values_facet ('by design').")
+    groups: list[AnswerGroup] = Field(default_factory=list, description="For a breakdown listing studies: each "
+                                      "value with its studies.")
+    groups_sparql: str | None = Field(None, description="For a breakdown listing studies: the query that ran.")
+    review_count: int | None = Field(None, description="The review's count of the studies asked about, when it "
+                                     "states one the map does not (fully) name.")
+    review_counts: list[ReviewCountInfo] = Field(default_factory=list, description="The review's counts behind it.")
+    review_values: list[ReviewValue] = Field(default_factory=list, description="For a breakdown of all studies: "
+                                             "values the review counts without naming the studies.")
     without_value: int | None = Field(None, description="For 'values': matching studies with no value of it.")
     studies: list[Study] = Field(default_factory=list, description="The matching studies (paged).")
     limit: int
