@@ -27,6 +27,7 @@ LEVELS = {
     "sparql": 2,
     "model": 2,
     "views": 3,
+    "authoring": 3,
     "render": 4,
     "publish": 5,
     "web": 6,

@@ -1,7 +1,8 @@
 """The ``evidencemap`` command: thin wrappers around plain functions of the package.
 
-Exit codes: 0 success; 1 the map does not conform (validate) or a claim disagrees (check-claims); 2 bad input
-(missing file, syntax error, unknown name), with a message on standard error.
+Exit codes: 0 success; 1 the map does not conform (validate), a claim disagrees (check-claims) or values of a sheet
+are unknown (import-csv); 2 bad input (missing file, syntax error, unknown name, a sheet's problems) or a map that
+does not conform given to serve, with a message on standard error.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from evidencemap.errors import BadRequest, EvidenceMapError
 from evidencemap.graph.formats import RDF_FORMATS, RESULT_FORMATS
@@ -19,7 +20,10 @@ from evidencemap.publish.exports import EXPORT_NAMES, GRAPHS
 from evidencemap.settings import Settings
 
 if TYPE_CHECKING:
+    from evidencemap.authoring.importer import ImportReport
+    from evidencemap.authoring.records import ReviewRecord
     from evidencemap.graph.store import Binding, EvidenceMap
+    from evidencemap.graph.validation import ValidationResult
     from evidencemap.model.queries import NamedQuery
 
 
@@ -31,6 +35,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_rows=getattr(args, "max_rows", None),
         sparql_workers=getattr(args, "workers", None),
         union_default_graph=getattr(args, "union_default_graph", None),
+        allow_invalid=getattr(args, "allow_invalid", None) or None,
     )
 
 
@@ -49,31 +54,116 @@ def _write(text: str | bytes, output: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def print_report(result: ValidationResult, out: TextIO) -> None:
+    """The verdict, then every result with its message whole and where its focus node is written."""
+    verdict = "conforms" if result.conforms else f"does NOT conform: {len(result.errors)} violation(s)"
+    print(f"SHACL validation (shapes {result.shapes_version}): {verdict}, {len(result.warnings)} warning(s).",
+          file=out)
+    for v in result.violations:
+        print(f"\n{v.severity}: {v.message}", file=out)
+        print(f"  focus node: {v.focus}", file=out)
+        if v.where:
+            print(f"  written at: {', '.join(v.where)}", file=out)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Validate the map, then serve it; a map that does not conform is refused unless the settings allow it."""
     import uvicorn
 
+    from evidencemap.graph.store import EvidenceMap
+    from evidencemap.graph.validation import validation_report
     from evidencemap.web.app import create_app
 
-    app = create_app(_settings(args))
+    settings = _settings(args)
+    evidence_map = EvidenceMap.load(settings)
+    result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
+    if not result.conforms:
+        print_report(result, sys.stderr)
+        if not settings.allow_invalid:
+            print("\nevidencemap: the map does not conform; fix the violations above (evidencemap validate checks "
+                  "them), or serve it anyway with --allow-invalid (EVIDENCEMAP_ALLOW_INVALID=1).", file=sys.stderr)
+            return 2
+        print("\nevidencemap: serving a map that does not conform (--allow-invalid); every page says so.",
+              file=sys.stderr)
+    app = create_app(settings, evidence_map)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from evidencemap.graph.validation import validate_map
-    from evidencemap.render.text import text_table
 
     args.data = args.files
     result = validate_map(_load(args))
     if args.format == "turtle":
         _write(result.report_graph.serialize(format="turtle"), None)
     else:
-        rows = [(v.severity, v.focus, v.message) for v in result.violations]
-        verdict = "conforms" if result.conforms else f"does NOT conform: {len(result.errors)} violation(s)"
-        print(f"SHACL validation (shapes {result.shapes_version}): {verdict}, {len(result.warnings)} warning(s).")
-        if rows:
-            print(text_table(("severity", "focus node", "message"), rows, max_width=120))
+        print_report(result, sys.stdout)
     return 0 if result.conforms else 1
+
+
+def _review_record(args: argparse.Namespace, folder: Path) -> ReviewRecord | None:
+    """The review's record from ``new``'s options (None when neither --title nor --licence is given)."""
+    from evidencemap.authoring.records import ReviewRecord
+
+    if args.title is None and args.licence is None:
+        return None
+    if not args.title or not args.licence:
+        raise BadRequest("A new map needs both --title (the review's title) and --licence (its licence's IRI).")
+    return ReviewRecord(slug=args.slug or folder.name, title=args.title, licence=args.licence, doi=args.doi)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from evidencemap.authoring.scaffold import write_new_map
+
+    folder = Path(args.folder)
+    record = _review_record(args, folder)
+    if record is None:
+        raise BadRequest("A new map needs --title (the review's title) and --licence (its licence's IRI).",
+                         hint="The map is made of your own data: nothing is written as a placeholder.")
+    written = write_new_map(folder, record, Path(args.review_text) if args.review_text else None)
+    print(f"New map {record.slug} in {folder}: {', '.join(p.name for p in written)}.")
+    print(f"Next: fill in the templates (docs/authoring.md), or import an extraction sheet with "
+          f"`evidencemap import-csv SHEET --out {folder}`; check with `evidencemap validate {folder}`.")
+    return 0
+
+
+def print_import(report: ImportReport, out: TextIO) -> None:
+    print(f"Imported {report.studies} studies and {report.findings} findings from {report.sheet} "
+          f"(reference numbers: {report.reference_numbers}).", file=out)
+    for problem in report.problems:
+        print(f"  problem, row {problem.row}, column {problem.column!r}: {problem.message}", file=out)
+    for unknown in report.unknown_values:
+        hint = "; did you mean " + " or ".join(f"{s.label!r} ({s.iri})" for s in unknown.suggestions) + "?" \
+            if unknown.suggestions else "; no concept is near it (--add-concepts adds it to the scheme)"
+        print(f"  unknown value, row {unknown.row}, column {unknown.column!r}: {unknown.value!r}{hint}", file=out)
+    for concept in report.added_concepts:
+        print(f"  new concept {concept.label!r}: {concept.iri}", file=out)
+    if report.unmapped_columns:
+        print(f"  not imported (no property in the vocabulary yet): {', '.join(report.unmapped_columns)}", file=out)
+    if report.ignored_columns:
+        print(f"  not imported (not in the layout or the mapping): {', '.join(report.ignored_columns)}", file=out)
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    from evidencemap.authoring.importer import REPORT_FILE, import_sheet
+    from evidencemap.graph.store import EvidenceMap
+    from evidencemap.graph.validation import validate_map
+
+    folder = Path(args.out)
+    report = import_sheet(
+        Path(args.file), folder, mapping=Path(args.mapping) if args.mapping else None,
+        review_text=Path(args.review_text) if args.review_text else None, add_concepts=args.add_concepts,
+        review=_review_record(args, folder),
+    )
+    print_import(report, sys.stdout)
+    print(f"The report is in {folder / REPORT_FILE}.")
+    if report.problems:
+        print(f"evidencemap: {len(report.problems)} problem(s) in the sheet; nothing was imported.", file=sys.stderr)
+        return 2
+    result = validate_map(EvidenceMap.load(Settings.from_env(data=[folder])))
+    print_report(result, sys.stdout)
+    return 0 if result.conforms and not report.unknown_values else 1
 
 
 def _query_text(source: str) -> tuple[str, NamedQuery | None]:
@@ -201,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="let queries see the union of the named graphs as default graph (default: yes)",
     )
+    serve.add_argument("--allow-invalid", action="store_true",
+                       help="serve a map that does not conform to the shapes (every page says so)")
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate map files with the SHACL shapes (exit 1 on violations)")
@@ -227,7 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_argument("--format", choices=("table", "json", "csv"), default="table")
     _data_option(claims)
     claims.set_defaults(func=cmd_check_claims)
+
+    new = sub.add_parser("new", help="start a new map: the review's record from your options, templates for the rest")
+    new.add_argument("folder", metavar="DIR", help="an empty or new folder")
+    _review_options(new)
+    new.set_defaults(func=cmd_new)
+
+    sheet = sub.add_parser("import-csv", help="import an extraction sheet (CSV or XLSX, one row per study)")
+    sheet.add_argument("file", metavar="FILE", help="the sheet (.csv or .xlsx)")
+    sheet.add_argument("--out", required=True, metavar="DIR", help="the map folder (made by new, or made here)")
+    sheet.add_argument("--mapping", metavar="FILE", help="JSON or CSV: column heading -> field or fact property")
+    sheet.add_argument("--add-concepts", action="store_true",
+                       help="add values no concept matches (and none is near) as new concepts of their scheme")
+    _review_options(sheet)
+    sheet.set_defaults(func=cmd_import_csv)
     return parser
+
+
+def _review_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--title", help="the review's title, as the article prints it")
+    parser.add_argument("--licence", help="the IRI of the review's licence (https://creativecommons.org/...)")
+    parser.add_argument("--doi", help="the review's DOI (10.1234/abcd)")
+    parser.add_argument("--slug", help="the map's slug, in its IRIs (default: the folder's name)")
+    parser.add_argument("--review-text", metavar="FILE", help="the review's text, copied to review.txt")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
