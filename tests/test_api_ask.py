@@ -97,3 +97,46 @@ def test_ask_pages_its_studies(client: httpx.Client) -> None:
     answer = ask(client, "how many studies used psychoeducation", limit=3, offset=3)
     assert [s["ref"] for s in answer["studies"]] == [38, 39, 42] and answer["total"] == 8
     assert ask(client, BURNOUT, status=422, limit="x")["status"] == 422
+
+
+def test_ask_negation_is_answered_with_the_query_that_ran_and_no_study_list_link(client: httpx.Client) -> None:
+    answer = ask(client, "studies that did not report burnout")
+    assert [s["ref"] for s in answer["studies"]] == [35, 36, 37, 38, 43]
+    assert answer["understanding"] == "understood" and answer["headline"] == 5
+    assert "FILTER NOT EXISTS" in answer["sparql"]
+    assert answer["interpretation"]["excluded"] == {"challenge": ["emotional-vulnerability-burnout"]}
+    assert answer["interpretation"]["summary"] == "Studies without challenge emotional vulnerability and burnout."
+    assert answer["studies_url"] is None  # the study list's parameters cannot say "without"
+
+
+def test_ask_years_show_their_words_and_bounds(client: httpx.Client) -> None:
+    answer = ask(client, "studies published after 2022")
+    assert answer["interpretation"]["years"] == [
+        {"text": "after 2022", "low": 2023, "high": None, "years": ["2023", "2024", "2025"], "excluded": False}]
+    assert answer["total"] == 6 and answer["studies_url"] == "/api/studies?year=2023&year=2024&year=2025"
+
+
+def test_ask_partly_understood_names_the_dropped_words_and_gives_no_headline(client: httpx.Client) -> None:
+    answer = ask(client, "does peer support reduce self-harm compared with DBT")
+    assert answer["understanding"] == "partly" and answer["understood"] is True and answer["headline"] is None
+    assert answer["interpretation"]["unknown"] == ["reduce", "self", "harm", "compared"]
+    assert answer["can_answer"] and "reduce" in answer["message"]
+
+
+def test_ask_search_and_breakdown_and_review_count(client: httpx.Client) -> None:
+    grenyer = ask(client, "studies by Grenyer")
+    assert [s["ref"] for s in grenyer["studies"]] == [36, 38, 39, 44] and grenyer["interpretation"]["search"]
+    modality = ask(client, "which studies by modality")
+    assert modality["breakdown"] and {g["value"]: g["studies"] for g in modality["groups"]} == {
+        "structured-manualized": [35, 36, 37, 42, 44], "community-based": [38, 39, 40, 41, 43, 45]}
+    uk = ask(client, "studies from the UK")
+    assert uk["total"] == 0 and uk["review_count"] == 2 and uk["headline"] == 2
+    assert uk["review_counts"][0]["section"] == "3.2" and uk["review_counts"][0]["stated"] == 2
+
+
+def test_ask_page_shows_partly_understood_without_a_count(client: httpx.Client) -> None:
+    response = client.get("/ask", params={"q": "does peer support reduce self-harm compared with DBT"})
+    assert response.status_code == 200
+    assert 'id="partly-understood"' in response.text and 'id="answer-count"' not in response.text
+    uk = client.get("/ask", params={"q": "studies from the UK"}).text
+    assert "without naming them" in uk and '<strong>2</strong>' in uk

@@ -111,3 +111,15 @@ def test_search_studies_reads_the_map_once_per_call(app: FastAPI) -> None:
     result = search_studies(app.state.context.evidence_map, "Jewell")
     assert [hit.reference for hit in result.hits] == [44]
     assert result.study_iris == [hit.study for hit in result.hits]
+
+
+def test_a_question_searches_whole_words_only(index: SearchIndex) -> None:
+    """A question's leftover word "work" is not a search for "workers" (prefixes off); a slip is still forgiven."""
+    assert refs(index.search("work")) and not index.search("work", prefixes=False).hits
+    assert index.search("work", prefixes=False).unmatched == ("work",)
+    assert sorted(refs(index.find(("grenyr",), prefixes=False))) == [36, 38, 39, 44]
+
+
+def test_has_word_knows_the_words_of_the_studies_exactly(index: SearchIndex) -> None:
+    assert index.has_word("grenyer") and index.has_word("encephale")
+    assert not index.has_word("grenyr") and not index.has_word("gren")

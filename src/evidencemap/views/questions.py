@@ -49,7 +49,7 @@ from evidencemap.model.facets import (
     studies_query,
 )
 from evidencemap.model.review_counts import ReviewCount, review_counts
-from evidencemap.model.search import GENERIC_WORDS, SearchIndex, normalise, within_one_edit
+from evidencemap.model.search import SearchIndex, normalise, within_one_edit
 from evidencemap.model.study_query import StudyQuery, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 from evidencemap.views.question_years import YearRange, read_years, spell_ranges, year_facet
@@ -107,11 +107,13 @@ INTENT_FILLERS = _word_set(
 # Words of English that carry no content in a question to a map of studies (besides the stop words above).
 FILLER_WORDS = _word_set(
     """
-    ones one im looking research whose count counting last lasted lasting take took taking got get gotten
+    ones one im looking research whose people person individual patient someone anyone
+    count counting last lasted lasting take took taking got get gotten
     dont didnt doesnt wasnt werent isnt arent hasnt havent hadnt without excluding exclude except never non neither
     later earlier since until till between prior onward onwards rather apart per every across broken grouped split
+    paper article author authored written wrote publication journal title titled called named
     """
-) | frozenset(GENERIC_WORDS)
+)  # not "programme" or "intervention": the map's topic words say what its studies are (QuestionIndex.topic_words)
 COUNT_CUES = (("how", "many"), ("how", "much"), ("number", "of"), ("count",))
 # Negation: the next concept (or facet, or years) is taken away from the selection.
 NEGATION_WORDS = frozenset({"not", "no", "without", "excluding", "exclude", "except", "never", "non", "neither",
@@ -263,6 +265,7 @@ class YearReading:
     high: int | None
     years: tuple[str, ...]
     excluded: bool = False
+    either: bool = False  # joined to the years before by "or"
 
 
 @dataclass
@@ -341,7 +344,12 @@ def describe(answer: Answer) -> str:
         if m.used_as == "exclude":
             name = m.target.concept.pref_label if m.target.concept else f"any {m.target.facet.label}"
             parts.append(f"without {m.target.facet.label} {name}" if m.target.concept else f"without {name}")
-    parts.extend(("not " if y.excluded else "") + f"published {_year_words(y)}" for y in answer.years)
+    for y in answer.years:
+        said = ("not " if y.excluded else "") + f"published {_year_words(y)}"
+        if y.either and parts:
+            parts[-1] += f" or {_year_words(y)}"
+        else:
+            parts.append(said)
     if answer.search_words:
         parts.append("found by searching their authors, titles and programmes for " +
                      " ".join(f"“{w}”" for w in answer.search_words))
@@ -535,7 +543,10 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
     values_match: Match | None = None
     if spans and spans[0].target.kind == "facet" and all(t in INTENT_FILLERS for t in tokens[: spans[0].start]):
         values_match = spans[0]
-    breakdown = _breakdown(spans, tokens) if values_match is None else None
+    breakdown = _breakdown(spans, tokens)
+    cross: Match | None = None  # "outcomes by design": a table of two facets, which is the gap map's
+    if values_match is not None and breakdown is not None:
+        cross, breakdown = breakdown, None
     asked = values_match or breakdown
     named_facets = {m.target.facet.name for m in spans if m.target.kind != "facet"}
     if ranges and index.year_facet is not None:
@@ -544,7 +555,10 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
     for m in spans:
         text_span = " ".join(originals[m.start:m.end])
         single_stop = m.end - m.start == 1 and tokens[m.start] in STOP_WORDS
-        if m is asked:
+        if m is cross:
+            for i in range(m.start, m.end):
+                free[i] = False
+        elif m is asked:
             matches.append(Match(m.start, m.end, text_span, m.target, m.alternatives, "question"))
         elif m.target.kind != "facet":
             matches.append(Match(m.start, m.end, text_span, m.target, m.alternatives, "filter"))
@@ -566,6 +580,7 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
         _absorb(m, tokens, free, index)
     parts = _Parts(matches, [(y, False) for y in ranges])
     _negate(tokens, free, parts)
+    read = {i for i in range(n) if not free[i]}  # read as the vocabulary's words (a correction stands only there)
     matches = parts.matches
 
     topic = [originals[i] for i in range(n) if free[i] and tokens[i] in index.topic_words]
@@ -587,7 +602,7 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
             content = []
     unknown = [originals[i] for i in content]
     # A correction stands only where the corrected word was read as something: never also "not recognised".
-    kept_corrections = [c for i, c in sorted(corrections.items()) if not free[i]]
+    kept_corrections = [c for i, c in sorted(corrections.items()) if i in read]
     used = {i for m in matches for i in range(m.start, m.end)}
     ignored = [originals[i] for i in range(n)
                if i not in used and i not in content and i not in year_positions and i not in search_positions]
@@ -603,11 +618,16 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
         question=text, intent=intent, understood=understanding != NOT_UNDERSTOOD, matches=matches, ignored=ignored,
         unknown=unknown, corrections=kept_corrections, selection=selection,
         values_facet=asked.target.facet if asked else None, understanding=understanding,
-        years=[YearReading(y.text, y.low, y.high, _range_years(y, index), excluded) for y, excluded in parts.years],
+        years=[YearReading(y.text, y.low, y.high, _range_years(y, index), excluded,
+                           k > 0 and _joined(tokens, parts.years[k - 1][0].end, y.start, EITHER_WORDS))
+               for k, (y, excluded) in enumerate(parts.years)],
         search_words=searched, topic=topic, breakdown=breakdown is not None,
         lists_groups=breakdown is not None and not _has_cue(tokens, COUNT_CUES),
     )
     facets = ", ".join(f.label for f in vocabulary.concept_facets)
+    if cross is not None and asked is not None:
+        answer.message = (f"A table of {asked.target.facet.label} by {cross.target.facet.label} is what the gap map "
+                          f"shows; here, each {asked.target.facet.label} among all the matching studies.")
     if understanding == NOT_UNDERSTOOD:
         answer.message = (
             "No concept of the map was recognised in this question, so nothing was searched."
