@@ -322,7 +322,8 @@ def test_ask_the_review_count_stands_when_the_map_names_no_study(app: FastAPI) -
 def test_ask_the_index_and_the_sparql_agree_on_exclusions_and_searches(app: FastAPI) -> None:
     evidence_map = app.state.context.evidence_map
     for question in ("community groups without psychoeducation", "studies by Barr without burnout",
-                     "qualitative studies published after 2020 excluding Australia", "studies neither online nor hybrid"):
+                     "qualitative studies published after 2020 excluding Australia",
+                     "studies neither online nor hybrid"):
         answer, _ = run(app, question)
         assert select_studies(evidence_map, answer.selection) == answer.study_iris, question
 
