@@ -119,7 +119,7 @@ def test_ask_years_show_their_words_and_bounds(client: httpx.Client) -> None:
 def test_ask_partly_understood_names_the_dropped_words_and_gives_no_headline(client: httpx.Client) -> None:
     answer = ask(client, "does peer support reduce self-harm compared with DBT")
     assert answer["understanding"] == "partly" and answer["understood"] is True and answer["headline"] is None
-    assert answer["interpretation"]["unknown"] == ["reduce", "self", "harm", "compared"]
+    assert answer["interpretation"]["unknown"] == ["reduce", "self-harm", "compared"]
     assert answer["can_answer"] and "reduce" in answer["message"]
 
 

@@ -600,7 +600,13 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
             for i in content:
                 free[i] = False
             content = []
-    unknown = [originals[i] for i in content]
+    unknown: list[str] = []
+    plain = _plain(spell_ranges(text))
+    for k, i in enumerate(content):  # "self-harm" stays one word, as typed
+        if k and content[k - 1] == i - 1 and f"{unknown[-1]}-{originals[i]}" in plain:
+            unknown[-1] += f"-{originals[i]}"
+        else:
+            unknown.append(originals[i])
     # A correction stands only where the corrected word was read as something: never also "not recognised".
     kept_corrections = [c for i, c in sorted(corrections.items()) if i in read]
     used = {i for m in matches for i in range(m.start, m.end)}
