@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from evidencemap.model.search import SearchIndex, SearchResult, search_studies
+from evidencemap.model.search import SearchIndex, SearchResult, search_index_of, search_studies
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,9 @@ def test_a_question_searches_whole_words_only(index: SearchIndex) -> None:
 def test_has_word_knows_the_words_of_the_studies_exactly(index: SearchIndex) -> None:
     assert index.has_word("grenyer") and index.has_word("encephale")
     assert not index.has_word("grenyr") and not index.has_word("gren")
+
+
+def test_the_map_keeps_one_search_index(app: FastAPI) -> None:
+    evidence_map = app.state.context.evidence_map
+    assert search_index_of(evidence_map) is search_index_of(evidence_map)
+    assert [r.reference for r in search_index_of(evidence_map).records] == list(range(35, 46))

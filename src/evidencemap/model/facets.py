@@ -140,9 +140,10 @@ class Selection:
             for i, (facet, terms) in enumerate(self.exclusion_terms())
         ]
 
-    def mask(self, index: FacetIndex) -> Mask:
-        """The studies of ``index`` matching this selection: what the SPARQL of :func:`studies_query` selects."""
-        found = index.matching(self.terms())
+    def mask(self, index: FacetIndex, max_support: str | None = None) -> Mask:
+        """The studies of ``index`` matching this selection (by facts at least as strong as ``max_support``): what
+        the SPARQL of :func:`studies_query` selects. A study is excluded by a fact of any strength."""
+        found = index.matching(self.terms(), max_support)
         for excluded in self.exclusion_terms():
             found &= ~index.matching([excluded])
         if self.among is not None:

@@ -243,6 +243,11 @@ class SearchIndex:
         return SearchResult(words, tuple(hits), tuple(w for w in words if w not in seen))
 
 
+def search_index_of(evidence_map: EvidenceMap) -> SearchIndex:
+    """The map's search index, read once per version of the map (``EvidenceMap.derive``)."""
+    return evidence_map.derive("search-index", lambda: SearchIndex.build(evidence_map))
+
+
 def search_studies(evidence_map: EvidenceMap, text: str) -> SearchResult:
     """Search ``text`` among the studies of ``evidence_map`` (reads the texts; keep a :class:`SearchIndex` to search
     many times)."""

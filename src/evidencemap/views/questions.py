@@ -49,7 +49,7 @@ from evidencemap.model.facets import (
     studies_query,
 )
 from evidencemap.model.review_counts import ReviewCount, review_counts
-from evidencemap.model.search import SearchIndex, normalise, within_one_edit
+from evidencemap.model.search import SearchIndex, normalise, search_index_of, within_one_edit
 from evidencemap.model.study_query import StudyQuery, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 from evidencemap.views.question_years import YearRange, read_years, spell_ranges, year_facet
@@ -780,7 +780,7 @@ def index_for(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> QuestionInde
     if found is not None and found[0] is vocabulary:
         return found[1]
     index = QuestionIndex.build(vocabulary, literal_values(evidence_map, vocabulary),
-                                topics=topic_phrases(evidence_map), search=SearchIndex.build(evidence_map))
+                                topics=topic_phrases(evidence_map), search=search_index_of(evidence_map))
     cache[id(vocabulary)] = (vocabulary, index)
     return index
 
