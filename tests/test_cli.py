@@ -201,3 +201,60 @@ def test_export_format_choices_come_from_the_formats_registry() -> None:
     export = build_parser()._subparsers._group_actions[0].choices["export"]  # type: ignore[union-attr]
     choices = next(a.choices for a in export._actions if a.dest == "format")
     assert [c for c in choices if c in RDF_FORMATS] == ["ttl", "nt", "nq", "trig", "jsonld", "rdfxml"]
+
+
+def test_validate_prints_the_misspelled_value_whole_and_where(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = SHAPES / "invalid" / "finding-misspelled-concept.ttl"
+    code, out, _ = run(capsys, "validate", str(SHAPES / "valid" / "minimal-map.ttl"), str(fixture))
+    assert code == 1
+    assert "the value https://w3id.org/evidencemap/concept/delivery/onlien, which is not a concept" in out
+    assert 'Did you mean https://w3id.org/evidencemap/concept/delivery/online ("online")?' in out
+    line = next(n for n, text in enumerate(fixture.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("ex:finding-typo"))
+    assert f"written at: {fixture}:{line}" in out
+
+
+def test_validate_lists_a_pasted_study_iri_first_with_both_places(capsys: pytest.CaptureFixture[str]) -> None:
+    valid, fixture = SHAPES / "valid" / "minimal-map.ttl", SHAPES / "invalid" / "study-iri-used-twice.ttl"
+    code, out, _ = run(capsys, "validate", str(valid), str(fixture))
+    first = out.split("\n\n")[1]
+    assert code == 1
+    assert "is used twice: it has two reference numbers, 1 and 2" in first
+    assert f"{valid}:" in first and f"{fixture}:" in first
+
+
+def test_serve_refuses_a_map_that_does_not_conform(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = SHAPES / "invalid" / "study-without-design.ttl"
+    code, _, err = run(capsys, "serve", "--data", str(SHAPES / "valid" / "minimal-map.ttl"), str(fixture))
+    assert code == 2
+    assert "A study needs an evm:studyDesign" in err and "--allow-invalid" in err
+
+
+def test_serve_allow_invalid_marks_the_app_context(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from evidencemap.cli import app_to_serve
+    from evidencemap.settings import Settings
+
+    data = [SHAPES / "valid" / "minimal-map.ttl", SHAPES / "invalid" / "study-without-design.ttl"]
+    err = io.StringIO()
+    app = app_to_serve(Settings(data=data, allow_invalid=True), err)
+    assert app is not None and app.state.context.invalid and app.state.context.violations == 1
+    assert "serving a map that does not conform" in err.getvalue()
+    valid = app_to_serve(Settings(data=data[:1]), io.StringIO())
+    assert valid is not None and not valid.state.context.invalid
+
+
+def test_new_needs_the_reviews_own_title_and_licence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "new", str(tmp_path / "map"))
+    assert code == 2 and "--title" in err and "--licence" in err
+    assert not (tmp_path / "map").exists()
+
+
+def test_new_map_validates_and_refuses_a_folder_with_a_map(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    options = ("--title", "A review", "--licence", "https://creativecommons.org/licenses/by/4.0/", "--slug", "a-review")
+    assert run(capsys, "new", str(tmp_path), *options)[0] == 0
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 0 and "conforms, 1 warning(s)" in out
+    code, _, err = run(capsys, "new", str(tmp_path), *options)
+    assert code == 2 and "already holds map files" in err

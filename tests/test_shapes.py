@@ -51,3 +51,9 @@ def test_every_shape_has_an_invalid_fixture() -> None:
 def test_bundled_map_conforms(bundled: EvidenceMap) -> None:
     result = validate_map(bundled)
     assert result.conforms, "\n".join(f"{v.focus}: {v.message}" for v in result.errors)
+
+
+def test_extracted_finding_conforms_without_a_passage() -> None:
+    extracted = RESOURCES / "valid" / "extracted-finding.ttl"
+    result = validate_map(EvidenceMap.load(Settings(data=[VALID, extracted])))
+    assert result.conforms, [v.message for v in result.errors]

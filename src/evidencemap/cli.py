@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from evidencemap.errors import BadRequest, EvidenceMapError
 from evidencemap.graph.formats import RDF_FORMATS, RESULT_FORMATS
@@ -66,26 +66,33 @@ def print_report(result: ValidationResult, out: TextIO) -> None:
             print(f"  written at: {', '.join(v.where)}", file=out)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Validate the map, then serve it; a map that does not conform is refused unless the settings allow it."""
-    import uvicorn
-
+def app_to_serve(settings: Settings, err: TextIO) -> Any:
+    """The app (a FastAPI app: typed Any, as only web/ imports FastAPI) serving the map of ``settings``, after
+    validating it; None (the report written to ``err``) when the
+    map does not conform and the settings do not allow serving it anyway."""
     from evidencemap.graph.store import EvidenceMap
     from evidencemap.graph.validation import validation_report
     from evidencemap.web.app import create_app
 
-    settings = _settings(args)
     evidence_map = EvidenceMap.load(settings)
     result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
     if not result.conforms:
-        print_report(result, sys.stderr)
+        print_report(result, err)
         if not settings.allow_invalid:
             print("\nevidencemap: the map does not conform; fix the violations above (evidencemap validate checks "
-                  "them), or serve it anyway with --allow-invalid (EVIDENCEMAP_ALLOW_INVALID=1).", file=sys.stderr)
-            return 2
-        print("\nevidencemap: serving a map that does not conform (--allow-invalid); every page says so.",
-              file=sys.stderr)
-    app = create_app(settings, evidence_map)
+                  "them), or serve it anyway with --allow-invalid (EVIDENCEMAP_ALLOW_INVALID=1).", file=err)
+            return None
+        print("\nevidencemap: serving a map that does not conform (--allow-invalid); every page says so.", file=err)
+    return create_app(settings, evidence_map)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Validate the map, then serve it; a map that does not conform is refused (exit 2) unless allowed."""
+    import uvicorn
+
+    app = app_to_serve(_settings(args), sys.stderr)
+    if app is None:
+        return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -104,13 +111,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _review_record(args: argparse.Namespace, folder: Path) -> ReviewRecord | None:
     """The review's record from ``new``'s options (None when neither --title nor --licence is given)."""
-    from evidencemap.authoring.records import ReviewRecord
+    from evidencemap.authoring.records import ReviewRecord, slugify
 
     if args.title is None and args.licence is None:
         return None
     if not args.title or not args.licence:
         raise BadRequest("A new map needs both --title (the review's title) and --licence (its licence's IRI).")
-    return ReviewRecord(slug=args.slug or folder.name, title=args.title, licence=args.licence, doi=args.doi)
+    slug = args.slug or slugify(folder.resolve().name)
+    return ReviewRecord(slug=slug, title=args.title, licence=args.licence, doi=args.doi)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
