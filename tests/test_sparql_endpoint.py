@@ -186,6 +186,14 @@ def test_sparql_truncated_result_is_reported_in_headers(client: TestClient) -> N
     assert "Evidencemap-Truncated" in response.headers["access-control-expose-headers"]
 
 
+def another_client(client: TestClient, address: str) -> TestClient:
+    """A client of the same running app (same event loop, same worker pool) that comes from another address."""
+    other = TestClient(client.app, client=(address, 50001))
+    other.portal = client.portal
+    other.app_state.update(client.app_state)
+    return other
+
+
 def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
@@ -200,10 +208,11 @@ def test_sparql_runaway_query_is_stopped_while_other_requests_are_answered(app: 
     assert _wait_until(lambda: len(pool.worker_pids()) == workers), "the workers did not start"
     before = set(pool.worker_pids())
     runaway: dict[str, object] = {}
+    other_client = another_client(client, "192.0.2.10")  # one client's runaway holds only that client's slot
 
     def run_away() -> None:
         started = time.perf_counter()
-        runaway["response"] = client.get("/sparql", params={"query": RUNAWAY})
+        runaway["response"] = other_client.get("/sparql", params={"query": RUNAWAY})
         runaway["seconds"] = time.perf_counter() - started
         runaway["done"] = time.perf_counter()
 

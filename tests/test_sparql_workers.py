@@ -19,7 +19,7 @@ import pytest
 
 from evidencemap.settings import Settings
 from evidencemap.sparql import workers as sparql_workers
-from evidencemap.sparql.execution import QueryFailed, QueryRequest
+from evidencemap.sparql.execution import QueryRequest
 from evidencemap.sparql.guard import SparqlSyntaxError
 from evidencemap.sparql.workers import WorkerPool, process_alive
 
@@ -84,16 +84,52 @@ def test_pool_recycles_a_worker_that_stopped_sharing(monkeypatch: pytest.MonkeyP
     asyncio.run(body())
 
 
-def test_pool_recovers_when_the_zygote_dies() -> None:
+def test_pool_recovers_when_the_zygote_dies_without_failing_queries() -> None:
+    """Issue 9: queries sent after the zygote died (its workers die with it) wait for the new workers; none fails."""
+
     async def body() -> None:
-        async with running_pool() as pool:
+        async with running_pool(workers=2) as pool:
             assert pool.zygote.process is not None
             os.kill(pool.zygote.process.pid, signal.SIGKILL)
-            await asyncio.sleep(0.2)  # its workers die with it
-            with pytest.raises(QueryFailed):
-                await pool.run(ASK)
-            outcome = await pool.run(ASK)  # waits for the new zygote and workers
-            assert outcome.form == "ASK" and pool.restarts == 1
+            outcomes = await asyncio.gather(*(pool.run(ASK) for _ in range(6)))
+            assert [o.form for o in outcomes] == ["ASK"] * 6 and pool.restarts == 1
+
+    asyncio.run(body())
+
+
+def test_pool_replaces_a_worker_killed_while_idle_without_failing_the_next_query() -> None:
+    async def body() -> None:
+        async with running_pool(workers=1) as pool:
+            (pid,) = pool.worker_pids()
+            os.kill(pid, signal.SIGKILL)
+            while process_alive(pid):
+                await asyncio.sleep(0.01)
+            assert (await pool.run(ASK)).form == "ASK"
+            assert pool.worker_pids() != [pid]
+
+    asyncio.run(body())
+
+
+def test_pool_answers_a_query_that_outgrows_the_memory_limit_with_503() -> None:
+    """A worker may add ``sparql_worker_memory_mib`` to its address space; a query needing more gets QueryTooBig
+    (503) naming the limit, the worker is replaced and the next query is answered."""
+    settings = Settings(sparql_workers=1, query_timeout=30.0, sparql_worker_memory_mib=64)
+    big = QueryRequest(
+        "SELECT ?x WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(CONCAT(STR(?a), STR(?d), STR(?g), STR(?c), STR(?f), "
+        "STR(?i)) AS ?x) } ORDER BY ?x", SERIALISERS)
+
+    async def body() -> None:
+        pool = await _started(WorkerPool(_store(), settings))
+        try:
+            (pid,) = pool.worker_pids()
+            with pytest.raises(sparql_workers.QueryTooBig, match="more than 64 MiB"):
+                await pool.run(big)
+            assert not process_alive(pid) or pid not in pool.worker_pids()
+            assert (await pool.run(ASK)).form == "ASK"
+        finally:
+            await pool.stop()
+
+    asyncio.run(body())
 
     asyncio.run(body())
 

@@ -39,6 +39,32 @@ class Settings:
     max_rows: int = _setting(10000, "Most result rows /sparql returns; a truncated result says so in its headers.")
     sparql_workers: int = _setting(2, "Worker processes that run /sparql queries (each can be stopped at the limit).")
     max_query_length: int = _setting(100_000, "Longest SPARQL query text accepted, in characters.")
+    sparql_worker_memory_mib: int = _setting(
+        1024, "Memory (MiB of address space) a /sparql worker may add to what it shares with the store; a query "
+        "needing more is stopped with a 503 and its worker replaced (0: no limit)."
+    )
+    sparql_client_concurrency: int = _setting(
+        1, "Queries one client (by address) may have running at once on /sparql."
+    )
+    sparql_client_queue: int = _setting(
+        4, "Queries one client may have waiting beyond those running; more get 429 Too Many Requests."
+    )
+    sparql_queue_limit: int = _setting(
+        64, "Queries that may wait for a /sparql worker, all clients together; more get 503 with Retry-After."
+    )
+    sparql_network_namespace: bool = _setting(
+        True, "Move the /sparql workers into empty user and network namespaces when the kernel allows it (off: "
+        "rely on the seccomp filter alone, as where user namespaces are refused)."
+    )
+    sparql_allow_unisolated: bool = _setting(
+        False, "Serve /sparql even when its workers could not be kept off the network (neither seccomp nor a "
+        "network namespace could be set up); logged at WARNING. Off: /sparql answers 503 instead."
+    )
+    max_request_bytes: int = _setting(
+        1_048_576, "Largest request body any route reads, in bytes (chunked bodies included); 413 beyond."
+    )
+    default_page_size: int = _setting(50, "Studies per page in /api/studies when no limit is given.")
+    max_page_size: int = _setting(1000, "Largest page size /api/studies accepts.")
     default_page_size: int = _setting(50, "Studies per page in /api/studies when no limit is given.")
     max_page_size: int = _setting(1000, "Largest page size /api/studies accepts.")
 

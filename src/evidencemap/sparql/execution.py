@@ -6,6 +6,7 @@ Requests and outcomes are plain picklable data, because they cross a process bou
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -25,6 +26,9 @@ from evidencemap.sparql.results import (
 )
 
 log = logging.getLogger("evidencemap.sparql")
+
+# Marks a failure as the worker running out of its memory limit; the pool turns it into a 503 naming the limit.
+OUT_OF_MEMORY = "out of memory"
 
 FORM_KINDS = {"SELECT": "tabular", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 
@@ -121,8 +125,9 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             f"({request.accept or 'no Accept header'}).",
             hint=f"Use one of: {', '.join(offered)}.", allowed=offered,
         )
+    checked = dataclasses.replace(request, text=inspected.text or request.text)  # what the guard read is what runs
     try:
-        result = _execute(store, request, inspected.has_dataset)
+        result = _execute(store, checked, inspected.has_dataset)
         try:
             written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
         finally:
@@ -131,7 +136,7 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             # pyoxigraph's result iterators must be dropped on the thread that made them.
             del result
     except SyntaxError as exc:
-        raise engine_syntax_error(str(exc), request.text) from None
+        raise engine_syntax_error(str(exc), checked.text) from None
     return QueryOutcome(form, fmt.name, written.body, written.rows, written.truncated,
                         time.perf_counter() - started)
 
@@ -142,9 +147,13 @@ def run_query_safely(store: ox.Store, request: QueryRequest) -> QueryOutcome | Q
         return run_query(store, request)
     except errors.EvidenceMapError as exc:
         return QueryFailure.of(exc)
+    except MemoryError:
+        return QueryFailure("QueryFailed", OUT_OF_MEMORY)
     except Exception as exc:
-        log.exception("query failed in the engine")
-        return QueryFailure("QueryFailed", f"The query engine failed on this query: {exc}")
+        # The engine's own words stay in the log: they can hold what another server answered (issue 9).
+        log.error("query failed in the engine: %s: %.300s", type(exc).__name__, exc)
+        return QueryFailure("QueryFailed", "The query engine failed on this query.",
+                            hint="Check the query; the server's log has the engine's message.")
 
 
 def _execute(store: ox.Store, request: QueryRequest, query_names_dataset: bool) -> object:

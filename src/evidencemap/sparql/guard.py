@@ -1,8 +1,9 @@
 """Decide, before anything runs, whether a SPARQL request is a query this read-only endpoint will execute.
 
-The decision is made on the parsed query, never on its text: rdflib's SPARQL parser builds the syntax tree and
-rdflib's algebra translation the query's algebra, and the algebra is walked for ``SERVICE`` (which pyoxigraph, like
-rdflib and the Oxigraph server, would otherwise execute as an outbound HTTP request, issue 2). Text that is not a
+Two readings decide, on the text the engine will run (line ends normalised, issue 9): a conservative scan of the
+text as the engine's lexer reads it (:mod:`evidencemap.sparql.lexer`), and rdflib's SPARQL parser and algebra,
+which is walked for ``SERVICE`` (which pyoxigraph, like rdflib and the Oxigraph server, would otherwise execute as
+an outbound HTTP request, issue 2). Text that is not a
 query but parses as SPARQL Update (``LOAD``, ``INSERT``, ``CLEAR``...) is refused as an update; text that parses as
 neither is a syntax error reported with the parser's line and column.
 
@@ -16,11 +17,14 @@ evidencemap.errors.QueryRefused: SERVICE is refused: ... (the query calls <http:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evidencemap.errors import BadRequest, QueryRefused
+from evidencemap.sparql.lexer import normalise_line_ends, scan
 
 if TYPE_CHECKING:
     from pyparsing import ParseBaseException
@@ -56,16 +60,74 @@ class InspectedQuery:
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
     has_dataset: bool  # the query names its own dataset (FROM / FROM NAMED)
     prefixes: dict[str, str]  # the query's PREFIX declarations, to write graph results with them
+    text: str = ""  # the text that was checked, which is the text the engine must run
 
 
 def inspect_query(text: str) -> InspectedQuery:
-    """Parse ``text`` and accept it only if it is a query that calls no other service.
+    """Read ``text`` and accept it only if it is a query that calls no other service.
+
+    The text is first normalised (line ends); what is checked is that normalised text, and it is what the engine
+    runs (``InspectedQuery.text``). Two independent readings decide: the conservative scan of
+    :mod:`evidencemap.sparql.lexer` (linear time, reads the text as the engine does, always applied) and rdflib's
+    parse and algebra (syntax positions, update names, SERVICE anywhere in the algebra), given at most
+    :data:`PARSE_CPU_SECONDS` of CPU: rdflib's parser is orders of magnitude slower than the engine on long
+    ``VALUES`` or ``IN`` lists, and such a query is then read by the scan alone (the engine reports its syntax
+    errors).
 
     :param text: the SPARQL text as received.
-    :returns: the query form.
     :raises QueryRefused: for SPARQL Update operations (``LOAD`` among them) and for ``SERVICE``.
     :raises BadRequest: for text that is not SPARQL, with the line and column the parser stopped at.
     """
+    text = normalise_line_ends(text)
+    reading = scan(text)
+    if reading.ambiguous:
+        raise BadRequest(
+            f"The query has {reading.ambiguous}, which reads both as an IRI and as a comparison with a string.",
+            hint="Write an apostrophe in an IRI as %27, or put spaces around < and > in a comparison.",
+        )
+    if reading.service_at >= 0:
+        if reading.form is None and reading.update_words:
+            _refuse_update(reading.update_words)
+        raise _service_refused(reading.called)
+    try:
+        inspected = _within_cpu(PARSE_CPU_SECONDS, _inspect_with_rdflib, text)
+    except _OutOfTime:
+        inspected = None
+    if inspected is not None:
+        return inspected
+    if reading.form is None:
+        if reading.update_words:
+            _refuse_update(reading.update_words)
+        raise BadRequest("The text is not a SPARQL query: it names no SELECT, ASK, CONSTRUCT or DESCRIBE.",
+                         hint=READ_ONLY_HINT)
+    return InspectedQuery(reading.form, reading.has_dataset, reading.prefixes, text)
+
+
+PARSE_CPU_SECONDS = 0.25
+
+
+class _OutOfTime(BaseException):
+    """rdflib's parse used up its CPU budget (a BaseException, so that no ``except Exception`` swallows it)."""
+
+
+def _within_cpu(seconds: float, work: Callable[[str], InspectedQuery], text: str) -> InspectedQuery:
+    """``work(text)`` stopped after ``seconds`` of CPU time (in the main thread, where signals are delivered)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return work(text)
+
+    def out_of_time(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGVTALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        return work(text)
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def _inspect_with_rdflib(text: str) -> InspectedQuery:
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
@@ -86,18 +148,23 @@ def inspect_query(text: str) -> InspectedQuery:
         raise BadRequest(f"The query is not valid SPARQL 1.1: {exc}") from None
     services = [_describe_service(node) for node in walk(algebra) if node.name == "ServiceGraphPattern"]
     if services:
-        raise QueryRefused(
-            "SERVICE is refused: this endpoint never sends requests to other servers "
-            f"(the query calls {', '.join(services)}).",
-            hint="Run the federated part against the other endpoint yourself, or download its data.",
-        )
+        raise _service_refused(", ".join(services))
     dataset = algebra.get("datasetClause")
     prefixes = {
         str(decl.get("prefix") or ""): str(decl["iri"])
         for decl in parsed[0]
         if isinstance(decl, CompValue) and decl.name == "PrefixDecl"
     }
-    return InspectedQuery(QUERY_FORMS[algebra.name], isinstance(dataset, list) and bool(dataset), prefixes)
+    return InspectedQuery(QUERY_FORMS[algebra.name], isinstance(dataset, list) and bool(dataset), prefixes, text)
+
+
+def _service_refused(called: str) -> QueryRefused:
+    return QueryRefused(
+        f"SERVICE is refused: this endpoint never sends requests to other servers (the query calls {called}).",
+        hint="Run the federated part against the other endpoint yourself, or download its data. (The letters "
+        "SERVICE outside a string, an IRI, a comment or a name count as the keyword: rename a prefix that holds "
+        "them.)",
+    )
 
 
 def walk(node: object) -> Iterator[CompValue]:
@@ -134,8 +201,11 @@ def _refuse_if_update(text: str) -> None:
     except (ParseBaseException, RecursionError):
         return
     keywords = [UPDATE_KEYWORDS.get(op.name, op.name) for op in update.request]
-    if not keywords:
-        return
+    if keywords:
+        _refuse_update(keywords)
+
+
+def _refuse_update(keywords: list[str]) -> None:
     named = ", ".join(dict.fromkeys(keywords))
     if "LOAD" in keywords:
         raise QueryRefused(

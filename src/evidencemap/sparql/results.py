@@ -84,8 +84,29 @@ def write_solutions(solutions: SolutionRows, serialiser: str, max_rows: int) -> 
     names = [v.value for v in solutions.variables]
     rows, truncated = _capped((list(solution) for solution in solutions), max_rows)
     writers = {"json": _json_rows, "xml": _xml_rows, "csv": _csv_rows, "tsv": _tsv_rows}
-    writer = writers[RESULT_FORMATS[serialiser].name]
-    return Written("".join(writer(names, rows)).encode("utf-8"), len(rows), truncated)
+    name = RESULT_FORMATS[serialiser].name
+    body = "".join(writers[name](names, rows))
+    if truncated:
+        body = _say_truncated(body, name, max_rows)
+    return Written(body.encode("utf-8"), len(rows), truncated)
+
+
+def truncation_note(max_rows: int) -> str:
+    return (f"Result cut at the row limit: only the first {max_rows:,} rows are returned; "
+            "add LIMIT/OFFSET to page through the rest.")
+
+
+def _say_truncated(body: str, fmt: str, max_rows: int) -> str:
+    """The result with the cut stated inside it, where a reader or a program sees it (docs/sparql.md): members of
+    the JSON object, an XML comment, a last ``#`` line in CSV, TSV, Turtle and N-Triples (a comment there)."""
+    note = truncation_note(max_rows)
+    if fmt == "json":
+        return body.rstrip()[:-1] + f', "truncated": true, "rowLimit": {max_rows}, "note": {json.dumps(note)}}}\n'
+    if fmt in {"xml", "rdfxml"}:
+        return body + f"<!-- {note} -->\n"
+    if fmt in {"csv", "tsv", "ttl", "nt"}:
+        return body + f"# {note}\n"
+    return body
 
 
 def write_boolean(value: bool, serialiser: str) -> Written:
@@ -108,8 +129,10 @@ def write_triples(
     fmt = RDF_FORMATS[serialiser]
     assert fmt.rdf_format is not None  # every format of the RDF family has one
     usable = dict(prefixes or {}) if uses_prefixes(fmt) else {}
-    body = ox.serialize(kept, format=fmt.rdf_format, prefixes=usable or None)
-    return Written(body or b"", len(kept), truncated)
+    body = ox.serialize(kept, format=fmt.rdf_format, prefixes=usable or None) or b""
+    if truncated:
+        body = _say_truncated(body.decode("utf-8"), fmt.name, max_rows).encode("utf-8")
+    return Written(body, len(kept), truncated)
 
 
 def uses_prefixes(fmt: Format) -> bool:

@@ -9,6 +9,7 @@ answered while a runaway query burns its worker. See docs/sparql.md for the desi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -29,7 +30,7 @@ import pyoxigraph as ox
 
 from evidencemap.errors import EvidenceMapError, QueryTimeout
 from evidencemap.settings import Settings
-from evidencemap.sparql.execution import QueryFailed, QueryFailure, QueryOutcome, QueryRequest
+from evidencemap.sparql.execution import OUT_OF_MEMORY, QueryFailed, QueryFailure, QueryOutcome, QueryRequest
 
 log = logging.getLogger("evidencemap.sparql")
 
@@ -42,10 +43,25 @@ RECYCLE_SHARE = 1.0
 RECYCLE_MIN_BYTES = 64 * 1024 * 1024
 
 
+ATTEMPTS = 3  # workers a query is offered to when the ones it is given turn out to have died while idle
+# How a worker that ran out of its memory limit ends: Rust aborts on a failed allocation; the kernel's OOM killer
+# sends SIGKILL.
+MEMORY_DEATHS = {"signal 6", "signal 9"}
+WORKER_DIED = "the worker died"  # the failure recorded when a worker's connection ended mid-query
+
+
 class SparqlUnavailable(EvidenceMapError):
     """The workers cannot take the query now (still starting, all busy, or failed to start) (503)."""
 
     status = 503
+
+
+class QueryTooBig(SparqlUnavailable):
+    """The query needed more memory than a worker may take (503; its worker was replaced)."""
+
+
+class WorkerGone(Exception):
+    """The worker given a query had died before the query was sent (nothing ran): offer it to another."""
 
 
 @dataclass
@@ -53,10 +69,21 @@ class Worker:
     pid: int
     conn: Connection
 
-    def call(self, request: QueryRequest, timeout: float) -> QueryOutcome | QueryFailure | None:
-        """Send one query and wait for its answer; None when ``timeout`` passed first. Runs in a thread."""
-        self.conn.send(request)
-        if not self.conn.poll(timeout):
+    def call(self, request: QueryRequest, deadline: float) -> QueryOutcome | QueryFailure | None:
+        """Send one query and wait for its answer until ``deadline`` (``time.monotonic()``); None when it passed
+        first. Runs in a thread.
+
+        :raises WorkerGone: the worker had died while idle (an idle worker never writes, so a readable connection
+            means end of file); nothing was sent.
+        :raises EOFError: the worker died while running the query.
+        """
+        try:
+            if self.conn.poll(0):
+                raise WorkerGone(self.pid)
+            self.conn.send(request)
+        except OSError:
+            raise WorkerGone(self.pid) from None
+        if not self.conn.poll(max(0.0, deadline - time.monotonic())):
             return None
         answer: QueryOutcome | QueryFailure = self.conn.recv()
         return answer
@@ -66,8 +93,9 @@ class ZygoteClient:
     """The server's handle on the zygote process (:class:`evidencemap.sparql.zygote.Zygote`): start it, ask it to
     fork or kill a worker, stop it."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, settings: Settings | None = None) -> None:
         self._store = store
+        self._settings = settings or Settings()
         self._lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
@@ -80,9 +108,12 @@ class ZygoteClient:
             self._store.dump(dump, format=ox.RdfFormat.N_QUADS)
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             with theirs:
+                options = ["--memory-mib", str(self._settings.sparql_worker_memory_mib)]
+                if not self._settings.sparql_network_namespace:
+                    options.append("--no-network-namespace")
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "evidencemap.sparql.zygote", "--control", str(theirs.fileno()),
-                     "--data", str(dump)],
+                     "--data", str(dump), *options],
                     pass_fds=[theirs.fileno()],
                     stdin=subprocess.DEVNULL,
                 )
@@ -108,9 +139,11 @@ class ZygoteClient:
         assert isinstance(pid, int)  # the zygote answers a spawn with the worker's process id
         return Worker(pid, Connection(ours.detach()))
 
-    def kill(self, worker: Worker) -> None:
+    def kill(self, worker: Worker) -> str | None:
+        """SIGKILL ``worker``; how it had ended by itself before (``"signal 6"``...), or None if it was running."""
         worker.conn.close()
-        self._command({"op": "kill", "pid": worker.pid})
+        ended = self._command({"op": "kill", "pid": worker.pid}).get("ended")
+        return ended if isinstance(ended, str) else None
 
     def stop(self, *, at_once: bool = False) -> None:
         """Stop the zygote and its workers; ``at_once`` kills it (used when it is still loading the store)."""
@@ -148,7 +181,12 @@ class WorkerPool:
     def __init__(self, store: ox.Store, settings: Settings) -> None:
         self.settings = settings
         self._store = store
-        self.zygote = ZygoteClient(store)
+        self.zygote = ZygoteClient(store, settings)
+        # The threads that wait on workers: one per worker and some spare, so that a wait never queues behind
+        # others (the default executor has min(32, CPUs + 4) threads: with more workers, a query's time limit
+        # would start late).
+        self._waiters = concurrent.futures.ThreadPoolExecutor(max(1, settings.sparql_workers) + 4,
+                                                              thread_name_prefix="sparql-wait")
         self.workers: dict[int, Worker] = {}
         self._idle: asyncio.Queue[Worker] | None = None
         self._ready: asyncio.Event | None = None
@@ -160,6 +198,7 @@ class WorkerPool:
         self.recycled = 0
         self.restarts = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
@@ -175,7 +214,7 @@ class WorkerPool:
                 worker.conn.close()
             self.workers.clear()
             self.zygote.stop(at_once=True)
-            self.zygote = ZygoteClient(self._store)
+            self.zygote = ZygoteClient(self._store, self.settings)
         self._loop = loop
         self._idle = asyncio.Queue()
         self._ready = asyncio.Event()
@@ -184,21 +223,73 @@ class WorkerPool:
 
     async def _start(self) -> None:
         assert self._idle is not None and self._ready is not None
+        zygote = self.zygote
         try:
-            await asyncio.to_thread(self.zygote.start)
+            await asyncio.to_thread(zygote.start)
+            self._check_isolation(zygote.info)
             for _ in range(max(1, self.settings.sparql_workers)):
-                worker = await asyncio.to_thread(self.zygote.spawn)
+                worker = await asyncio.to_thread(zygote.spawn)
                 self.workers[worker.pid] = worker
                 self._idle.put_nowait(worker)
             self.ready_seconds = time.perf_counter() - self.started_at
-            log.info("SPARQL workers ready in %.2f s: %s", self.ready_seconds, self.zygote.info)
+            log.info("SPARQL workers ready in %.2f s: %s", self.ready_seconds, zygote.info)
+            self._watch(zygote)
+        except SparqlUnavailable as exc:
+            self.error = exc.message
+            log.warning("%s", exc.message)
+            await asyncio.to_thread(zygote.stop, at_once=True)
         except Exception as exc:
             self.error = str(exc)
             log.exception("SPARQL workers failed to start")
         finally:
             self._ready.set()
 
+    def _check_isolation(self, info: dict[str, object]) -> None:
+        """Fail closed: without the seccomp filter and without a network namespace /sparql does not start, unless
+        ``sparql_allow_unisolated``; a missing defence is logged at WARNING either way."""
+        seccomp, namespace = bool(info.get("seccomp")), bool(info.get("isolated"))
+        if seccomp and namespace:
+            return
+        missing = " and ".join(name for name, on in (("the seccomp filter", seccomp),
+                                                        ("a network namespace", namespace)) if not on)
+        if seccomp or namespace:
+            log.warning("SPARQL workers run without %s (isolated: %s, seccomp: %s); the other defence keeps them "
+                        "off the network.", missing, namespace, seccomp)
+            return
+        if self.settings.sparql_allow_unisolated:
+            log.warning("SPARQL workers are NOT isolated from the network (no seccomp filter, no network "
+                        "namespace); serving /sparql anyway because sparql_allow_unisolated is set.")
+            return
+        raise SparqlUnavailable(
+            "The SPARQL workers could not be kept off the network (no seccomp filter on this platform, no network "
+            "namespace allowed), so /sparql is off. Set EVIDENCEMAP_SPARQL_ALLOW_UNISOLATED=true to serve it anyway."
+        )
+
+    def _watch(self, zygote: ZygoteClient) -> None:
+        """Start a new zygote as soon as this one dies (killed by hand, out of memory), not at the next query. The
+        wait runs in a daemon thread of its own: an event loop's executor would keep that loop from closing."""
+        process = zygote.process
+        if process is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def wait() -> None:
+            process.wait()
+            if zygote is self.zygote and not self._stopping and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(self._zygote_died, zygote)
+
+        threading.Thread(target=wait, name=f"sparql-zygote-{process.pid}", daemon=True).start()
+
+    def _zygote_died(self, zygote: ZygoteClient) -> None:
+        if zygote is self.zygote and not self._stopping:
+            process = zygote.process
+            log.warning("the SPARQL worker process manager (pid %s) ended (%s); starting a new one",
+                        process.pid if process else "?", process.returncode if process else "?")
+            self._schedule_restart(zygote)
+
     async def stop(self) -> None:
+        self._stopping = True
         for task in list(self._background):  # forks, recycling, a restart: none is needed any more
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -213,6 +304,8 @@ class WorkerPool:
             worker.conn.close()
         self.workers.clear()
         await asyncio.to_thread(self.zygote.stop, at_once=starting)
+        self._waiters.shutdown(wait=False, cancel_futures=True)
+        self._stopping = False
 
     def worker_pids(self) -> list[int]:
         return sorted(self.workers)
@@ -223,51 +316,93 @@ class WorkerPool:
         """Run one query in a worker, within the time limit.
 
         :raises QueryTimeout: when the query ran past ``settings.query_timeout`` (its worker was killed).
+        :raises QueryTooBig: when the query needed more than the worker's memory limit (its worker was replaced).
         :raises SparqlUnavailable: when no worker could take the query.
         :raises EvidenceMapError: the error the query itself raised (syntax, refused, not acceptable...).
         """
         self.start()
-        assert self._ready is not None and self._idle is not None
-        try:
-            await asyncio.wait_for(self._ready.wait(), STARTUP_WAIT)
-        except TimeoutError:
-            raise SparqlUnavailable("The SPARQL workers are still loading the map; try again shortly.") from None
-        if self.error is not None:
-            raise SparqlUnavailable(f"The SPARQL workers could not start: {self.error}")
         limit = self.settings.query_timeout
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), limit)
-        except TimeoutError:
-            raise SparqlUnavailable(
-                f"All {len(self.workers)} SPARQL workers stayed busy for {limit:g} s; try again shortly."
-            ) from None
-        started = time.perf_counter()
-        answer: QueryOutcome | QueryFailure | None = None
-        healthy = False
-        try:
-            answer = await asyncio.to_thread(worker.call, request, limit)
-            healthy = answer is not None
-        except (EOFError, OSError):
-            answer = QueryFailure("QueryFailed", "The worker running this query stopped unexpectedly "
-                                  "(it may have run out of memory).")
-        finally:
-            if healthy and self._bloated(answer):
-                self.recycled += 1
-                self._in_background(self._replace(worker))
-            elif healthy and worker.pid in self.workers:
-                self._idle.put_nowait(worker)
-            else:  # timed out, died, or the request was cancelled while the worker was busy: kill it now
-                await self._retire(worker)
-        if answer is None:
-            raise QueryTimeout(
-                f"The query ran longer than the {limit:g} s limit and was stopped "
-                f"after {time.perf_counter() - started:.1f} s.",
-                hint="Make the query more selective (add LIMIT, bind more variables), or start the server with a "
-                "longer limit: evidencemap serve --query-timeout SECONDS (or EVIDENCEMAP_QUERY_TIMEOUT).",
-            )
-        if isinstance(answer, QueryFailure):
-            raise answer.exception()
-        return answer
+        for _ in range(ATTEMPTS):
+            worker = await self._take_worker()
+            started = time.perf_counter()
+            deadline = time.monotonic() + limit  # set before the wait is handed to a thread: it cannot start late
+            answer: QueryOutcome | QueryFailure | None = None
+            healthy = False
+            ended: str | None = None
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(self._waiters, worker.call, request,
+                                                                          deadline)
+                healthy = answer is not None
+            except WorkerGone:
+                continue  # died while idle (the finally below retires it): nothing ran; take another
+            except (EOFError, OSError):
+                answer = QueryFailure("QueryFailed", WORKER_DIED)
+            finally:
+                if healthy and self._bloated(answer):
+                    self.recycled += 1
+                    self._in_background(self._replace(worker))
+                elif healthy and worker.pid in self.workers:
+                    assert self._idle is not None
+                    self._idle.put_nowait(worker)
+                elif not healthy:  # timed out, died, or the request was cancelled while the worker was busy
+                    ended = await self._retire(worker)
+            if answer is None:
+                raise QueryTimeout(
+                    f"The query ran longer than the {limit:g} s limit and was stopped "
+                    f"after {time.perf_counter() - started:.1f} s.",
+                    hint="Make the query more selective (add LIMIT, bind more variables), or start the server with "
+                    "a longer limit: evidencemap serve --query-timeout SECONDS (or EVIDENCEMAP_QUERY_TIMEOUT).",
+                )
+            if isinstance(answer, QueryFailure):
+                if answer.message == WORKER_DIED and ended == "gone":
+                    continue  # the worker died with its zygote, not of this query: the new workers will run it
+                if answer.message == OUT_OF_MEMORY or (answer.message == WORKER_DIED and ended in MEMORY_DEATHS):
+                    raise self._too_big()
+                if answer.message == WORKER_DIED:
+                    raise SparqlUnavailable(
+                        f"The worker running this query stopped unexpectedly ({ended or 'cause unknown'}); it has "
+                        "been replaced.", hint="Try again; if it happens again, the query is what stops it.")
+                raise answer.exception()
+            return answer
+        raise SparqlUnavailable("The SPARQL workers are being replaced; try again shortly.")
+
+    def _too_big(self) -> QueryTooBig:
+        mib = self.settings.sparql_worker_memory_mib
+        return QueryTooBig(
+            f"The query needed more than {mib:,} MiB of memory and was stopped; its worker was replaced.",
+            hint="Make the query more selective (fewer solutions to sort or group, a LIMIT), or raise "
+            "EVIDENCEMAP_SPARQL_WORKER_MEMORY_MIB.",
+        )
+
+    async def _take_worker(self) -> Worker:
+        """An idle worker of the current zygote, waiting for one up to ``query_timeout`` seconds (longer while the
+        workers are being started or replaced: a request waits for them rather than failing)."""
+        assert self._ready is not None and self._idle is not None
+        loop = asyncio.get_running_loop()
+        limit = self.settings.query_timeout
+        deadline = loop.time() + limit
+        while True:
+            if not self._ready.is_set():
+                try:
+                    await asyncio.wait_for(self._ready.wait(), STARTUP_WAIT)
+                except TimeoutError:
+                    raise SparqlUnavailable("The SPARQL workers are still loading the map; try again shortly.") \
+                        from None
+                deadline = max(deadline, loop.time() + limit)
+            if self.error is not None:
+                raise SparqlUnavailable(f"The SPARQL workers could not start: {self.error}")
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                if not self._ready.is_set():
+                    continue
+                raise SparqlUnavailable(
+                    f"Every SPARQL worker ({self.settings.sparql_workers}) stayed busy for {limit:g} s; "
+                    "try again shortly."
+                ) from None
+            if worker.pid in self.workers:
+                return worker
+            worker.conn.close()  # a worker of a zygote that has been replaced: it died with it
 
     def _bloated(self, answer: QueryOutcome | QueryFailure | None) -> bool:
         if not isinstance(answer, QueryOutcome) or not answer.private_bytes:
@@ -278,24 +413,26 @@ class WorkerPool:
 
     async def _replace(self, worker: Worker) -> None:
         """Kill ``worker`` and fork a fresh one in its place."""
-        if await self._retire(worker, refill=False):
+        if await self._retire(worker, refill=False) != "gone":
             await self._refill(self.zygote)
 
-    async def _retire(self, worker: Worker, *, refill: bool = True) -> bool:
+    async def _retire(self, worker: Worker, *, refill: bool = True) -> str | None:
         """SIGKILL ``worker`` (its work stops at once) and, if ``refill``, fork its successor in the background, so
-        that the client is answered without waiting for the fork. False when the zygote is gone (restarting)."""
+        that the client is answered without waiting for the fork. Returns how the worker had ended by itself
+        (``"signal 6"``...), ``"gone"`` when the zygote is gone (restarting), None when it was still running."""
         if self.workers.pop(worker.pid, None) is None:
-            return False  # already gone with a restart
+            worker.conn.close()
+            return "gone"  # already gone with a restart
         zygote = self.zygote
         try:
-            await asyncio.to_thread(zygote.kill, worker)
+            ended = await asyncio.to_thread(zygote.kill, worker)
         except (OSError, EvidenceMapError) as exc:
             log.error("could not stop SPARQL worker %s: %s", worker.pid, exc)
             self._schedule_restart(zygote)
-            return False
+            return "gone"
         if refill:
             self._in_background(self._refill(zygote))
-        return True
+        return ended
 
     async def _refill(self, zygote: ZygoteClient) -> None:
         assert self._idle is not None
@@ -323,8 +460,8 @@ class WorkerPool:
             worker.conn.close()
         self.workers.clear()
         await asyncio.to_thread(failed.stop, at_once=True)
-        self.zygote = ZygoteClient(self._store)
-        self._idle = asyncio.Queue()
+        # The idle queue stays: requests already waiting on it get the new workers (they skip the dead ones).
+        self.zygote = ZygoteClient(self._store, self.settings)
         self.error = None
         assert self._ready is not None
         self.started_at = time.perf_counter()
@@ -348,4 +485,4 @@ def process_alive(pid: int) -> bool:
         return os.path.exists(f"/proc/{pid}")
 
 
-__all__ = ["QueryFailed", "SparqlUnavailable", "WorkerPool", "process_alive"]
+__all__ = ["QueryFailed", "QueryTooBig", "SparqlUnavailable", "WorkerPool", "process_alive"]

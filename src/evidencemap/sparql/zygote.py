@@ -8,10 +8,14 @@ it) and asks for a new one; the work of the query really stops.
 
 Control messages are JSON datagrams on a ``SOCK_SEQPACKET`` socket: ``{"op": "spawn"}`` carrying the worker's end
 of a socket pair (SCM_RIGHTS) answered by ``{"pid": N}``; ``{"op": "kill", "pid": N}`` answered by
-``{"killed": N}``. End of file on the control socket (the server stopped or died) kills every worker and exits.
+``{"killed": N, "ended": HOW}``, where HOW says how the worker had ended before it was killed (``"signal 6"``,
+``"exit 1"``) or is null when it was still running. End of file on the control socket (the server stopped or
+died) kills every worker and exits.
 
-Defence in depth: before loading anything the process moves into new, empty user and network namespaces when the
-kernel allows it, so neither it nor its workers can open a network connection even if a query got past the guard.
+Defence in depth (:mod:`evidencemap.sparql.sandbox`): before loading anything the process moves into new, empty
+user and network namespaces when the kernel allows it, and installs a seccomp filter that denies every network
+socket, so neither it nor its workers can open a network connection even if a query got past the guard. Each
+worker caps its own address space (``--memory-mib`` beyond its size when forked).
 """
 
 from __future__ import annotations
@@ -33,20 +37,11 @@ import pyoxigraph as ox
 
 from evidencemap.sparql.execution import QueryOutcome, run_query_safely
 from evidencemap.sparql.guard import inspect_query
+from evidencemap.sparql.sandbox import deny_network, isolate_network, limit_memory
 
 log = logging.getLogger("evidencemap.sparql")
 
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
-
-
-def isolate_network() -> bool:
-    """Move this (single-threaded) process into empty user and network namespaces; False when not permitted."""
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -75,10 +70,11 @@ def memory_bytes(kind: str) -> int:
     return total
 
 
-def _worker(fd: int, store: ox.Store, control: socket.socket, parent: int) -> None:
+def _worker(fd: int, store: ox.Store, control: socket.socket, parent: int, memory_bytes_allowed: int) -> None:
     """The forked worker: answer queries on ``fd`` until the server closes it."""
     control.close()
     _die_with_parent(parent)
+    limit_memory(memory_bytes_allowed)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group; the server decides
     conn = Connection(fd)
     while True:
@@ -96,10 +92,12 @@ class Zygote:
     """The zygote process itself: holds the store, forks a worker or kills one on the server's command (the server
     speaks to it through :class:`evidencemap.sparql.workers.ZygoteClient`)."""
 
-    def __init__(self, control: socket.socket, store: ox.Store) -> None:
+    def __init__(self, control: socket.socket, store: ox.Store, memory_bytes_allowed: int = 0) -> None:
         self.control = control
         self.store = store
+        self.memory_bytes_allowed = memory_bytes_allowed
         self.children: set[int] = set()
+        self.ended: dict[int, str] = {}  # how each reaped worker ended, until the server asks
 
     def serve(self) -> None:
         while True:
@@ -115,15 +113,18 @@ class Zygote:
             if command["op"] == "spawn":
                 self._reply({"pid": self._spawn(fds[0])})
             elif command["op"] == "kill":
-                self._kill(int(command["pid"]))
-                self._reply({"killed": command["pid"]})
+                pid = int(command["pid"])
+                self._reap()
+                ended = self.ended.pop(pid, None)
+                self._kill(pid)
+                self._reply({"killed": pid, "ended": ended})
 
     def _spawn(self, fd: int) -> int:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
-                _worker(fd, self.store, self.control, parent)
+                _worker(fd, self.store, self.control, parent, self.memory_bytes_allowed)
             finally:
                 os._exit(1)
         os.close(fd)
@@ -146,11 +147,14 @@ class Zygote:
     def _reap(self) -> None:
         for pid in list(self.children):
             try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
+                done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
-                done = pid
+                done, status = pid, 0
             if done:
                 self.children.discard(pid)
+                self.ended[pid] = describe_status(status)
+        while len(self.ended) > 1000:  # statuses the server never asked for (workers killed on its command)
+            self.ended.pop(next(iter(self.ended)))
 
     def _shutdown(self) -> None:
         for pid in list(self.children):
@@ -160,14 +164,25 @@ class Zygote:
         self.control.send(json.dumps(payload).encode())
 
 
+def describe_status(status: int) -> str:
+    """A wait status as ``signal N`` or ``exit N``."""
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit {os.waitstatus_to_exitcode(status)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--control", type=int, required=True, help="inherited control socket (SOCK_SEQPACKET)")
     parser.add_argument("--data", required=True, help="N-Quads dump of the store to serve")
+    parser.add_argument("--memory-mib", type=int, default=0, help="address space each worker may add (0: no cap)")
+    parser.add_argument("--no-network-namespace", action="store_true",
+                        help="skip the network namespace (the seccomp filter still applies)")
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    isolated = isolate_network()
+    isolated = False if args.no_network_namespace else isolate_network()
+    seccomp = deny_network()
     started = time.perf_counter()
     report: dict[str, object]
     try:
@@ -178,14 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         report = {"error": f"{type(exc).__name__}: {exc}"}
     else:
         report = {"ready": True, "quads": len(store), "seconds": time.perf_counter() - started, "isolated": isolated,
-                  "rss_bytes": memory_bytes("Rss")}
+                  "seccomp": seccomp, "rss_bytes": memory_bytes("Rss"), "memory_limit_mib": args.memory_mib}
     try:
         control.send(json.dumps(report).encode())
     except OSError:  # the server stopped while the store was loading
         return 1
     if "error" in report:
         return 1
-    Zygote(control, store).serve()
+    Zygote(control, store, args.memory_mib * 1024 * 1024).serve()
     return 0
 
 

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web import api, api_ask, api_review, linked, pages, visuals
+from evidencemap.web import api, api_ask, api_review, linked, pages, sparql, visuals
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
-from evidencemap.web.sparql import install_sparql
+from evidencemap.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from evidencemap.web.templating import mount_static
 
 
@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     app.state.context = context
     app.state.render_error = pages.render_error
     install_error_handlers(app)
-    # /sparql brings its worker pool with it (started and stopped with the app's lifespan); web/sparql.py.
-    install_sparql(app, context)
+    # /sparql's worker pool is started and stopped with the app's lifespan; web/sparql.py.
+    sparql.install_sparql(app, context)
+    app.include_router(sparql.router)
     app.include_router(visuals.router)
     app.include_router(linked.router)
     app.include_router(api.router)
@@ -43,4 +44,6 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     app.include_router(pages.router)
     mount_static(app)
     app.add_middleware(linked.DatasetLinkMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

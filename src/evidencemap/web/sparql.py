@@ -23,6 +23,7 @@ from evidencemap.errors import BadRequest, EvidenceMapError, NotAcceptable, Quer
 from evidencemap.namespaces import PREFIXES
 from evidencemap.settings import Settings
 from evidencemap.sparql.execution import FORM_KINDS, QueryRequest
+from evidencemap.sparql.fairness import ClientGate, QueueFull, TooManyRequests
 from evidencemap.sparql.guard import READ_ONLY_HINT, SparqlSyntaxError
 from evidencemap.sparql.results import WRITABLE
 from evidencemap.sparql.workers import SparqlUnavailable, WorkerPool
@@ -31,7 +32,6 @@ from evidencemap.web.errors import error_body, error_response, wants_html
 from evidencemap.web.negotiation import HTML_PAGE, Offer, negotiate
 from evidencemap.web.sparql_editor import render_editor, render_results
 from evidencemap.web.sparql_service import service_description
-from evidencemap.web.templating import mount_static
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -78,10 +78,11 @@ async def read_protocol_request(request: Request, settings: Settings) -> Protoco
     url_params = request.query_params.multi_items()
     _refuse_updates(url_params)
     limit = settings.max_query_length
+    cap = body_cap(settings)
     declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > 4 * limit + 10_000:
+    if declared.isdigit() and int(declared) > cap:
         raise _too_long(int(declared), limit, "The request body")
-    body = await request.body()
+    body = await read_capped_body(request, cap, limit)
     if request.method == "GET":
         if body:
             raise BadRequest("A GET request must not have a body.", hint="Put the query in the URL, or POST it.")
@@ -122,6 +123,28 @@ async def read_protocol_request(request: Request, settings: Settings) -> Protoco
         named_graphs=_graphs(params, "named-graph-uri"),
         format=formats[-1] if formats else None,
     )
+
+
+def body_cap(settings: Settings) -> int:
+    """The most bytes of body /sparql reads: a form-encoded query of the longest length takes up to 3 bytes per
+    character, plus the other parameters."""
+    return 4 * settings.max_query_length + 10_000
+
+
+async def read_capped_body(request: Request, cap: int, limit: int) -> bytes:
+    """The body, read as it streams in (chunked bodies have no Content-Length): 413 as soon as it passes ``cap``
+    bytes, before it fills the server's memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise QueryTooLong(
+                f"The request body is longer than {cap:,} bytes; a query may have {limit:,} characters.",
+                hint="Shorten the query, or raise the limit with EVIDENCEMAP_MAX_QUERY_LENGTH.",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _values(params: list[tuple[str, str]], name: str) -> list[str]:
@@ -233,7 +256,8 @@ async def _answer(
         prefixes={k: context.evidence_map.iri(v) for k, v in PREFIXES.items()},
         accept=request.headers.get("accept", ""),
     )
-    outcome = await pool_of(request.app).run(query_request)
+    async with gate_of(request.app).slot(client_of(request)):
+        outcome = await pool_of(request.app).run(query_request)
     offer = offers[FORM_KINDS[outcome.form]]
     headers = {
         **CORS,
@@ -268,6 +292,10 @@ def _error(request: Request, exc: EvidenceMapError) -> Response:
     headers = dict(CORS)
     if isinstance(exc, SparqlUnavailable):
         headers["Retry-After"] = "2"
+    if isinstance(exc, TooManyRequests | QueueFull):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, QueryTooLong):
+        headers["Connection"] = "close"  # the rest of an oversized body is not read
     if wants_html(request):
         response = error_response(request, exc.status, exc.message, exc.hint, exc.allowed)
         response.headers.update(headers)
@@ -308,9 +336,28 @@ def pool_of(app: FastAPI) -> WorkerPool:
     return pool
 
 
+def gate_of(app: FastAPI) -> ClientGate:
+    gate: ClientGate = app.state.sparql_gate
+    return gate
+
+
+def client_of(request: Request) -> str:
+    """Who is asking, for fair sharing: the client's address (behind a trusted proxy, the address it forwarded:
+    uvicorn's ``--forwarded-allow-ips``; docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
 def install_sparql(app: FastAPI, context: AppContext) -> None:
-    """Add /sparql to ``app``: the router, the worker pool (started and stopped with the app's lifespan)."""
-    app.state.sparql_pool = WorkerPool(context.evidence_map.store, context.settings)
+    """Give ``app`` what /sparql needs besides its router (which web/app.py registers): the worker pool (started
+    and stopped with the app's lifespan) and the per-client gate."""
+    settings = context.settings
+    app.state.sparql_pool = WorkerPool(context.evidence_map.store, settings)
+    app.state.sparql_gate = ClientGate(
+        concurrency=settings.sparql_client_concurrency,
+        queue=settings.sparql_client_queue,
+        total=max(1, settings.sparql_workers) + settings.sparql_queue_limit,
+        retry_seconds=settings.query_timeout,
+    )
     previous = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -324,5 +371,3 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
 
     # It yields what the lifespan it wraps yields: the app's state, or None when that one keeps none.
     app.router.lifespan_context = cast("Lifespan[FastAPI]", lifespan)
-    app.include_router(router)
-    mount_static(app)

@@ -115,7 +115,7 @@ def _cell(value: dict[str, Any] | None) -> Cell | None:
     if value is None:
         return None
     if value["type"] == "uri":
-        return Cell(text=value["value"], href=value["value"])
+        return Cell(text=value["value"], href=linkable(value["value"]))
     if value["type"] == "bnode":
         return Cell(text=f"_:{value['value']}")
     if value["type"] == "triple":
@@ -126,11 +126,21 @@ def _cell(value: dict[str, Any] | None) -> Cell | None:
 
 def _term_cell(term: object) -> Cell:
     if isinstance(term, ox.NamedNode):
-        return Cell(text=term.value, href=term.value)
+        return Cell(text=term.value, href=linkable(term.value))
     if isinstance(term, ox.Literal):
         note = term.language or _short(term.datatype.value)
         return Cell(text=term.value, note=note if note != "string" else None)
     return Cell(text=str(term))
+
+
+def linkable(iri: str) -> str | None:
+    """``iri`` when it is safe to link to (http or https); None for any other scheme (``javascript:``, ``data:``...),
+    which is then shown as text.
+
+    >>> linkable("https://w3id.org/evidencemap/"), linkable("javascript:alert(1)"), linkable(" JavaScript:x")
+    ('https://w3id.org/evidencemap/', None, None)
+    """
+    return iri if iri.lower().startswith(("http://", "https://")) else None
 
 
 def _short(datatype: str | None) -> str | None:

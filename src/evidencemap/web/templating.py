@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -60,7 +61,16 @@ def mount_static(app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
 
+@pass_context
+def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
+    """The path of a route or static file, from the server's root (``/static/style.css``), never an absolute URL
+    built from the request's Host header (which the client chooses, issue 9)."""
+    request: Request = context["request"]
+    return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(name, **path_params))
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[site_context])
+templates.env.globals["url_for"] = url_for
 templates.env.globals["licence_text"] = licence_text
 templates.env.filters["emphasis"] = emphasis
 templates.env.globals["urlencode"] = lambda params: urlencode(params, doseq=True)
