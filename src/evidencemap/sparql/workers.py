@@ -185,8 +185,7 @@ class WorkerPool:
         # The threads that wait on workers: one per worker and some spare, so that a wait never queues behind
         # others (the default executor has min(32, CPUs + 4) threads: with more workers, a query's time limit
         # would start late).
-        self._waiters = concurrent.futures.ThreadPoolExecutor(max(1, settings.sparql_workers) + 4,
-                                                              thread_name_prefix="sparql-wait")
+        self._waiters = self._new_waiters()
         self.workers: dict[int, Worker] = {}
         self._idle: asyncio.Queue[Worker] | None = None
         self._ready: asyncio.Event | None = None
@@ -216,6 +215,9 @@ class WorkerPool:
             self.zygote.stop(at_once=True)
             self.zygote = ZygoteClient(self._store, self.settings)
         self._loop = loop
+        self._stopping = False
+        self._waiters.shutdown(wait=False)
+        self._waiters = self._new_waiters()
         self._idle = asyncio.Queue()
         self._ready = asyncio.Event()
         self.started_at = time.perf_counter()
@@ -305,7 +307,10 @@ class WorkerPool:
         self.workers.clear()
         await asyncio.to_thread(self.zygote.stop, at_once=starting)
         self._waiters.shutdown(wait=False, cancel_futures=True)
-        self._stopping = False
+
+    def _new_waiters(self) -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(max(1, self.settings.sparql_workers) + 4,
+                                                     thread_name_prefix="sparql-wait")
 
     def worker_pids(self) -> list[int]:
         return sorted(self.workers)
