@@ -28,7 +28,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--query-timeout", type=float, default=5.0)
     args = parser.parse_args()
-    server = subprocess.Popen([sys.executable, "-m", "evidencemap", "serve", "--port", str(args.port),
+    server = subprocess.Popen([sys.executable, "-m", "evidencemap.cli", "serve", "--port", str(args.port),
                                "--workers", str(args.workers), "--query-timeout", str(args.query_timeout)])
     url = f"http://127.0.0.1:{args.port}/sparql"
     try:
