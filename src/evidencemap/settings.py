@@ -65,8 +65,6 @@ class Settings:
     )
     default_page_size: int = _setting(50, "Studies per page in /api/studies when no limit is given.")
     max_page_size: int = _setting(1000, "Largest page size /api/studies accepts.")
-    default_page_size: int = _setting(50, "Studies per page in /api/studies when no limit is given.")
-    max_page_size: int = _setting(1000, "Largest page size /api/studies accepts.")
     allow_invalid: bool = _setting(
         False, "Serve a map that does not conform to the shapes (every page then says so); refused otherwise."
     )
