@@ -57,7 +57,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def graph_for(path: Path) -> str:
-    """The named graph a map file goes to: claims files to the claims graph, the rest to the data graph."""
+    """The named graph a map file goes to: its own vocabulary (concepts a map adds) to the vocabulary graph, claims
+    files to the claims graph, the rest to the data graph."""
+    if path.stem == "vocabulary":
+        return ns.GRAPH_VOCABULARY
     return ns.GRAPH_CLAIMS if path.stem == "claims" else ns.GRAPH_DATA
 
 
