@@ -23,7 +23,8 @@ import pyoxigraph as ox
 from evidencemap import namespaces as ns
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.support import support_levels
+from evidencemap.graph.values import Values
+from evidencemap.model.support import support_levels, support_name
 from evidencemap.model.vocabulary import Facet, Vocabulary, scheme_slug
 
 EVALUATES = ns.EVM + "evaluates"
@@ -99,6 +100,17 @@ class Fact:
     section_title: str | None
     quote: str | None
     notes: list[str] = field(default_factory=list)
+    extracted_from: SheetCell | None = None  # the extraction-sheet cell of a fact extracted by the review team
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    """Where the review team extracted a fact: the sheet's file name, its row (as a spreadsheet numbers it, the
+    header being row 1) and the column's heading."""
+
+    sheet: str
+    row: int
+    column: str
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,9 @@ class StudyDetail:
     notes: list[str]
 
 
-def values_block(variable: str, iris: Iterable[str]) -> str:
-    """A VALUES block binding ``variable`` to IRIs (serialised by pyoxigraph)."""
-    return f"VALUES ?{variable} {{ {' '.join(str(ox.NamedNode(i)) for i in iris)} }}"
+def studies_bound(iris: Iterable[str] | None) -> Values | None:
+    """The studies a query is bound to (a VALUES column of their IRIs), or None for every included study."""
+    return None if iris is None else Values.column("study", [ox.NamedNode(i) for i in iris])
 
 
 def facet_placement(facet: Facet) -> str:
@@ -129,7 +141,6 @@ RECORDS_QUERY = PREFIXES + """
 SELECT ?study ?slug ?ref ?citation ?report ?title ?year ?doi ?authors ?journal ?url ?bibliographic
        ?intervention ?ilabel ?idescription
 WHERE {
-  %s
   ?study a evm:IncludedStudy ; evm:referenceNumber ?ref .
   OPTIONAL { ?study evm:slug ?slug }
   OPTIONAL { ?study evm:shortCitation ?citation }
@@ -160,10 +171,12 @@ def _facet_branch(facet: Facet) -> str:
     return f"{{ {steps} BIND({nodes[-2]} AS ?subject) BIND(<{facet.path[-1]}> AS ?p) BIND(<{facet.iri}> AS ?facet) }}"
 
 
-def facet_values_query(vocabulary: Vocabulary, study_values: str) -> str:
-    """Every concept-facet value of the studies, with the node it is stated on and the property that states it."""
+def facet_values_query(vocabulary: Vocabulary) -> str:
+    """Every concept-facet value of the included studies, with the node it is stated on and the property that
+    states it."""
     branches = "\n  UNION ".join(_facet_branch(f) for f in vocabulary.concept_facets)
-    return PREFIXES + f"SELECT ?study ?facet ?value ?subject ?p WHERE {{\n  {study_values}\n  {branches}\n}}"
+    head = "SELECT ?study ?facet ?value ?subject ?p WHERE {\n  ?study a evm:IncludedStudy .\n  "
+    return PREFIXES + head + branches + "\n}"
 
 
 # How each statement about a study or its intervention rests on the review. Required joins only: an OPTIONAL on the
@@ -173,23 +186,28 @@ _FINDINGS_OF = """
   {{ ?finding rdf:subject ?study ; rdf:predicate ?p ; rdf:object ?value ; {tail} . BIND(?study AS ?subject) }}
   UNION {{ ?study evm:evaluates ?subject . ?finding rdf:subject ?subject ; rdf:predicate ?p ; rdf:object ?value ;
            {tail} . }}"""
-SUPPORT_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?support WHERE {\n  %s" + _FINDINGS_OF.format(
+_STUDIES = "\n  ?study a evm:IncludedStudy ."
+SUPPORT_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?kind WHERE {" + _STUDIES + _FINDINGS_OF.format(
     tail="evm:support ?kind"
-) + "\n  ?kind rdfs:label ?support .\n}"
-SECTION_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?section WHERE {\n  %s" + _FINDINGS_OF.format(
+) + "\n}"
+SECTION_QUERY = PREFIXES + "SELECT ?subject ?p ?value ?section WHERE {" + _STUDIES + _FINDINGS_OF.format(
     tail="prov:wasDerivedFrom ?passage"
 ) + "\n  ?passage evm:section/evm:sectionNumber ?section .\n}"
 
 
 FACTS_QUERY = PREFIXES + """
-SELECT ?study ?finding ?subject ?p ?plabel ?value ?support ?rationale ?detail ?etype ?passage ?section ?stitle ?quote
+SELECT ?study ?finding ?subject ?p ?plabel ?value ?kind ?rationale ?detail ?etype ?passage ?section ?stitle ?quote
+       ?sheet ?row ?column
 WHERE {
-  %s
+  ?study a evm:IncludedStudy .
   { ?finding rdf:subject ?study . BIND(?study AS ?subject) }
   UNION { ?study evm:evaluates ?subject . ?finding rdf:subject ?subject }
   ?finding a evm:Finding ; rdf:predicate ?p ; rdf:object ?value .
   OPTIONAL { ?p rdfs:label ?plabel }
-  OPTIONAL { ?finding evm:support/rdfs:label ?support }
+  OPTIONAL { ?finding evm:support ?kind }
+  OPTIONAL {
+    ?finding evm:extractedFrom ?cell . ?cell dcterms:source ?sheet ; evm:sourceRow ?row ; evm:sourceColumn ?column
+  }
   OPTIONAL { ?finding evm:rationale ?rationale }
   OPTIONAL { ?finding evm:detail ?detail }
   OPTIONAL { ?finding evm:findingEvidenceType ?etype }
@@ -202,13 +220,11 @@ WHERE {
 """
 
 NOTES_QUERY = PREFIXES + """
-SELECT ?subject ?comment WHERE { %s ?subject evm:sourceNote/rdfs:comment ?comment } ORDER BY ?subject ?comment
+SELECT ?subject ?comment WHERE { ?subject evm:sourceNote/rdfs:comment ?comment } ORDER BY ?subject ?comment
 """
 
-STUDY_BY_SLUG = PREFIXES + "SELECT ?study WHERE { VALUES ?slug { %s } ?study evm:slug ?slug ; a evm:IncludedStudy }"
-STUDY_BY_REF = PREFIXES + (
-    "SELECT ?study WHERE { VALUES ?ref { %s } ?study evm:referenceNumber ?ref ; a evm:IncludedStudy }"
-)
+STUDY_BY_SLUG = PREFIXES + "SELECT ?study WHERE { ?study evm:slug ?slug ; a evm:IncludedStudy }"
+STUDY_BY_REF = PREFIXES + "SELECT ?study WHERE { ?study evm:referenceNumber ?ref ; a evm:IncludedStudy }"
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,199}")
 ALL_SLUGS = PREFIXES + "SELECT ?slug WHERE { ?study a evm:IncludedStudy ; evm:slug ?slug } ORDER BY ?slug"
 
@@ -239,7 +255,7 @@ class _Concepts:
 
 
 def _facet_values(
-    evidence_map: EvidenceMap, vocabulary: Vocabulary, study_values: str, provenance: bool = True
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, studies: Values | None, provenance: bool = True
 ) -> dict[str, dict[str, list[ValueRef]]]:
     """``{study IRI: {facet name: [value, ...]}}`` in the vocabulary's order of values, each with its support kind
     and review section when ``provenance`` (the strongest support wins when one statement has several findings:
@@ -249,16 +265,16 @@ def _facet_values(
     section: dict[tuple[str, str, str], str] = {}
     if provenance:
         levels = support_levels(evidence_map)
-        for row in evidence_map.select(SUPPORT_QUERY % study_values):
+        for row in evidence_map.select(SUPPORT_QUERY, studies):
             key = (str(row["subject"]), str(row["p"]), str(row["value"]))
-            kind = str(row["support"])
+            kind = support_name(str(row["kind"]))
             if key not in support or levels.rank(kind) < levels.rank(support[key]):
                 support[key] = kind
-        for row in evidence_map.select(SECTION_QUERY % study_values):
+        for row in evidence_map.select(SECTION_QUERY, studies):
             section.setdefault((str(row["subject"]), str(row["p"]), str(row["value"])), str(row["section"]))
     seen: dict[tuple[str, str, str], ValueRef] = {}
     concepts = _Concepts(vocabulary)
-    for row in evidence_map.select(facet_values_query(vocabulary, study_values)):
+    for row in evidence_map.select(facet_values_query(vocabulary), studies):
         facet = facets_by_iri[row["facet"]]
         statement = (str(row["subject"]), str(row["p"]), str(row["value"]))
         seen.setdefault(
@@ -275,11 +291,11 @@ def _facet_values(
 def _summaries(
     evidence_map: EvidenceMap, vocabulary: Vocabulary, iris: Sequence[str] | None, provenance: bool = True
 ) -> tuple[list[StudySummary], dict[str, dict[str, object]]]:
-    study_values = values_block("study", iris) if iris is not None else "?study a evm:IncludedStudy ."
+    studies = studies_bound(iris)
     records: dict[str, dict[str, object]] = {}
-    for row in evidence_map.select(RECORDS_QUERY % study_values):
+    for row in evidence_map.select(RECORDS_QUERY, studies):
         records.setdefault(row["study"], row)
-    values = _facet_values(evidence_map, vocabulary, study_values, provenance)
+    values = _facet_values(evidence_map, vocabulary, studies, provenance)
     placement = {f.name: facet_placement(f) for f in vocabulary.concept_facets}
     summaries = []
     for iri, row in records.items():
@@ -344,9 +360,9 @@ def find_study(evidence_map: EvidenceMap, identifier: str) -> str:
     if IDENTIFIER.fullmatch(identifier):
         if identifier.isdigit():
             term = ox.Literal(str(int(identifier)), datatype=ox.NamedNode(ns.XSD + "integer"))
-            rows = evidence_map.select(STUDY_BY_REF % term)
+            rows = evidence_map.select(STUDY_BY_REF, {"ref": term})
         else:
-            rows = evidence_map.select(STUDY_BY_SLUG % ox.Literal(identifier))
+            rows = evidence_map.select(STUDY_BY_SLUG, {"slug": ox.Literal(identifier)})
         if rows:
             return str(rows[0]["study"])
     slugs = [str(r["slug"]) for r in evidence_map.select(ALL_SLUGS)]
@@ -367,11 +383,13 @@ def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) ->
         raise NotFound(f"No included study {iri!r}.")
     summary, record = summaries[0], records[iri]
     facets_by_property = {f.path[-1]: f for f in vocabulary.concept_facets}
-    rows = evidence_map.select(FACTS_QUERY % values_block("study", [iri]))
+    rows = evidence_map.select(FACTS_QUERY, {"study": ox.NamedNode(iri)})
     subjects = {iri, *(r for r in (summary.report, summary.intervention and summary.intervention.iri) if r)}
     subjects.update(str(r["finding"]) for r in rows)
     notes: dict[str, list[str]] = defaultdict(list)
-    for row in evidence_map.select(NOTES_QUERY % values_block("subject", sorted(subjects))):
+    for row in evidence_map.select(
+        NOTES_QUERY, Values.column("subject", [ox.NamedNode(s) for s in sorted(subjects)])
+    ):
         notes[str(row["subject"])].append(str(row["comment"]))
     facts: dict[str, Fact] = {}
     concepts = _Concepts(vocabulary)
@@ -389,7 +407,7 @@ def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) ->
             property=prop,
             property_label=str(row.get("plabel") or prop.rsplit("#", 1)[-1]),
             value=concepts.ref(str(row["value"])),
-            support=optional_text(row.get("support")),
+            support=support_name(str(row["kind"])) if "kind" in row else None,
             rationale=optional_text(row.get("rationale")),
             detail=optional_text(row.get("detail")),
             evidence_type=concepts.ref(str(row["etype"])) if "etype" in row else None,
@@ -398,6 +416,8 @@ def study_detail(evidence_map: EvidenceMap, vocabulary: Vocabulary, iri: str) ->
             section_title=optional_text(row.get("stitle")),
             quote=optional_text(row.get("quote")),
             notes=notes.get(finding, []),
+            extracted_from=SheetCell(str(row["sheet"]), int(str(row["row"])), str(row["column"]))
+            if "sheet" in row else None,
         )
     facet_order = {f.name: f.order for f in vocabulary.facets}
     value_order = {c.iri: c.order for f in vocabulary.concept_facets for c in f.concepts}

@@ -112,12 +112,21 @@ def local_name(iri: str) -> str:
     return re.split(r"[#/]", iri.rstrip("/#"))[-1]
 
 
+def support_name(kind: str) -> str:
+    """The name a support kind goes by in the API, the pages and ``support=`` (its IRI's local name, lower case).
+
+    >>> support_name("https://w3id.org/evidencemap/ontology#Extracted")
+    'extracted'
+    """
+    return local_name(kind).lower()
+
+
 def read_levels(evidence_map: EvidenceMap) -> SupportLevels:
     rows = evidence_map.select(KINDS_QUERY)
     return SupportLevels(
         tuple(
             SupportKind(
-                str(r["kind"]), local_name(str(r["kind"])).lower(), str(r["label"]), str(r.get("definition", "")),
+                str(r["kind"]), support_name(str(r["kind"])), str(r["label"]), str(r.get("definition", "")),
                 rank,
             )
             for rank, r in enumerate(rows)

@@ -115,6 +115,14 @@ class Study(Model):
     links: StudyLinks
 
 
+class SheetCell(Model):
+    """The extraction-sheet cell a fact was read from."""
+
+    sheet: str = Field(description="The sheet's file name.", examples=["extraction-sheet.csv"])
+    row: int = Field(description="The row, as a spreadsheet numbers it (the header is row 1).", examples=[2])
+    column: str = Field(description="The column's heading.", examples=["Study design"])
+
+
 class Fact(Model):
     """One finding about a study or its intervention, with its provenance in the review."""
 
@@ -126,9 +134,10 @@ class Fact(Model):
     property: str = Field(description="The property's IRI.", examples=["https://w3id.org/evidencemap/ontology#delivery"])
     property_label: str = Field(description="The property's label.", examples=["delivery"])
     value: ConceptRef = Field(description="The concept the fact states.")
-    support: str | None = Field(None, description="'cited' (the review names the study for it), 'derived' (forced by "
-                                "its text) or 'inferred' (plausible from its text and reference list, not forced): "
-                                "evm:SupportKind, strongest first.", examples=["cited"])
+    support: str | None = Field(None, description="'extracted' (the review team recorded it in its extraction sheet), "
+                                "'cited' (the review names the study for it), 'derived' (forced by its text) or "
+                                "'inferred' (plausible from its text and reference list, not forced): the local name "
+                                "of its evm:SupportKind, strongest first.", examples=["cited"])
     rationale: str | None = Field(None, description="For a derived fact: why the review's text forces it; for an "
                                   "inferred fact: what makes it plausible and why it is not forced.")
     excluded: bool = Field(False, description="True when the fact is weaker than the support level asked for "
@@ -140,6 +149,8 @@ class Fact(Model):
     section_title: str | None = Field(None, description="Review section title.")
     quote: str | None = Field(None, description="The review's words, verbatim.")
     notes: list[str] = Field(default_factory=list, description="Notes on inconsistencies of the source text.")
+    extracted_from: SheetCell | None = Field(None, description="For a fact extracted by the review team: the cell of "
+                                             "the extraction sheet it was read from.")
 
 
 class StudyDetail(Study):
