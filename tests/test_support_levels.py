@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import pytest
 
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model import supported
+from evidencemap.model import facets
 from evidencemap.model.facets import Choice, Selection
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
 from evidencemap.model.studies import study_summaries
@@ -65,12 +65,12 @@ def test_index_answers_what_the_sparql_twin_answers_at_every_level(
     bundled: EvidenceMap, vocabulary: Vocabulary, level: str
 ) -> None:
     for facet in vocabulary.facets:
-        assert supported.facet_counts(bundled, facet, Selection(), level) == supported.sparql_facet_counts(
+        assert facets.facet_counts(bundled, facet, Selection(), level) == facets.sparql_facet_counts(
             bundled, facet, Selection(), level
         ), facet.name
         for concept in facet.concepts:
             selection = Selection((Choice(facet, concepts=(concept,)),))
-            assert supported.select_studies(bundled, selection, level) == supported.sparql_select_studies(
+            assert facets.select_studies(bundled, selection, level) == facets.sparql_select_studies(
                 bundled, selection, level
             ), (facet.name, concept.slug)
 
@@ -82,7 +82,7 @@ def test_at_level_cited_every_listed_study_has_a_cited_finding_for_the_value(
     checked = 0
     for facet in vocabulary.concept_facets:
         for concept in facet.concepts:
-            listed = set(supported.select_studies(bundled, Selection((Choice(facet, concepts=(concept,)),)), "cited"))
+            listed = set(facets.select_studies(bundled, Selection((Choice(facet, concepts=(concept,)),)), "cited"))
             rows = bundled.select(SUPPORTED_STUDIES, {"kind": cited, "concept": ox.NamedNode(concept.iri)})
             with_cited = {str(r["study"]) for r in rows}
             assert listed <= with_cited, (facet.name, concept.slug)
@@ -95,12 +95,12 @@ def test_australia_rests_on_inferred_facts_only(
     bundled: EvidenceMap, vocabulary: Vocabulary, level: str | None, expected: int
 ) -> None:
     australia = Selection.parse(vocabulary, {"country": ["australia"]})
-    assert len(supported.select_studies(bundled, australia, level)) == expected
+    assert len(facets.select_studies(bundled, australia, level)) == expected
 
 
 def test_a_stricter_level_never_lists_more(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
     for facet in vocabulary.concept_facets:
-        counts = [supported.facet_counts(bundled, facet, Selection(), level) for level in LEVELS]
+        counts = [facets.facet_counts(bundled, facet, Selection(), level) for level in LEVELS]
         for stricter, weaker in itertools.pairwise(counts):
             assert all(n <= weaker.get(value, 0) for value, n in stricter.items()), facet.name
 
@@ -217,6 +217,6 @@ def test_strongest_support_wins_when_a_statement_has_several_findings(tmp_path: 
     summary = study_summaries(evidence_map, vocabulary, [baker])[0]
     assert [(v.slug, v.support) for v in summary.values("design")] == [("feasibility-rct-protocol", "derived")]
     protocol = Selection.parse(vocabulary, {"design": ["feasibility-rct-protocol"]})
-    assert supported.select_studies(evidence_map, protocol, "derived") == [baker]
-    assert supported.sparql_select_studies(evidence_map, protocol, "derived") == [baker]
-    assert supported.select_studies(evidence_map, protocol, "cited") == []
+    assert facets.select_studies(evidence_map, protocol, "derived") == [baker]
+    assert facets.sparql_select_studies(evidence_map, protocol, "derived") == [baker]
+    assert facets.select_studies(evidence_map, protocol, "cited") == []

@@ -21,7 +21,8 @@ from evidencemap.errors import InvalidParameter
 from evidencemap.graph.store import Binding, EvidenceMap
 from evidencemap.graph.values import values_block
 from evidencemap.model.facet_index import FacetIndex, Mask, index_of
-from evidencemap.model.study_query import PREFIXES, StudyQuery, filter_patterns, value_path
+from evidencemap.model.study_query import PREFIXES, StudyQuery, filter_patterns, finding_pattern, value_path
+from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 __all__ = ["PREFIXES", "Choice", "Selection", "counts_query", "facet_counts", "select_studies", "studies_query"]
@@ -152,48 +153,66 @@ class Selection:
         return found
 
 
-def studies_query(selection: Selection) -> str:
-    """The SPARQL that lists the matching studies by reference number."""
-    return StudyQuery("DISTINCT ?study ?ref", selection.terms(), numbered=True,
-                      patterns=selection.narrowing_patterns(), modifiers="ORDER BY ?ref ?study").text()
+def support_terms(evidence_map: EvidenceMap, max_support: str | None) -> tuple[ox.NamedNode, ...]:
+    """The support kinds a query accepts at ``max_support`` (none, so no finding pattern, when it keeps every fact)."""
+    return support_levels(evidence_map).accepted_terms(max_support)
 
 
-def select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
-    """IRIs of the studies matching ``selection``, ordered by their reference number in the review.
+def studies_query(selection: Selection, support: tuple[ox.NamedNode, ...] = ()) -> str:
+    """The SPARQL that lists the matching studies by reference number (by facts of the ``support`` kinds, when
+    given: see :func:`support_terms`)."""
+    return StudyQuery("DISTINCT ?study ?ref", selection.terms(), numbered=True, patterns=selection.narrowing_patterns(),
+                      modifiers="ORDER BY ?ref ?study", support=support).text()
+
+
+def select_studies(evidence_map: EvidenceMap, selection: Selection, max_support: str | None = None) -> list[str]:
+    """IRIs of the studies matching ``selection`` by facts at least as strong as ``max_support`` (every fact by
+    default), ordered by their reference number in the review.
 
     Answered by the map's facet index, which gives what :func:`studies_query` gives (:func:`sparql_select_studies`).
     """
     index = index_of(evidence_map)
-    return index.listing(selection.mask(index))
+    return index.listing(selection.mask(index, max_support))
 
 
-def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection) -> list[str]:
+def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection, max_support: str | None = None) -> list[str]:
     """:func:`select_studies` by running :func:`studies_query` (for a store the index does not cover, and tests)."""
-    return [row["study"] for row in evidence_map.select(studies_query(selection))]
+    query = studies_query(selection, support_terms(evidence_map, max_support))
+    return [row["study"] for row in evidence_map.select(query)]
 
 
-def counts_query(facet: Facet, selection: Selection) -> str:
+def counts_query(facet: Facet, selection: Selection, support: tuple[ox.NamedNode, ...] = ()) -> str:
     """Studies per value of ``facet`` among those matching ``selection`` (a study counts under every broader
-    concept of its values too)."""
-    if facet.is_concept_facet:
+    concept of its values too), by facts of the ``support`` kinds when given."""
+    if facet.is_concept_facet and support:
+        kinds = " ".join(str(term) for term in support)
+        value = (f"VALUES ?kind {{ {kinds} }} {finding_pattern(facet, '?study', '?direct', '?kind', 'c')} "
+                 "?direct skos:broader* ?value .")
+    elif facet.is_concept_facet:
         value = f"?study {value_path(facet, hierarchy=False)} ?direct . ?direct skos:broader* ?value ."
     else:
         value = f"?study {value_path(facet)} ?value ."
     return StudyQuery(
         "?value (COUNT(DISTINCT ?study) AS ?n)", selection.terms(), patterns=[*selection.narrowing_patterns(), value],
-        modifiers="GROUP BY ?value",
+        modifiers="GROUP BY ?value", support=support,
     ).text()
 
 
-def facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:
-    """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise.
+def facet_counts(
+    evidence_map: EvidenceMap, facet: Facet, selection: Selection, max_support: str | None = None
+) -> dict[str, int]:
+    """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise, among the
+    studies matching ``selection``, both by facts at least as strong as ``max_support``.
 
     Answered by the map's facet index, which gives what :func:`counts_query` gives (:func:`sparql_facet_counts`).
     """
     index = index_of(evidence_map)
-    return index.counts(facet, selection.mask(index))
+    return index.counts(facet, selection.mask(index, max_support), max_support)
 
 
-def sparql_facet_counts(evidence_map: EvidenceMap, facet: Facet, selection: Selection) -> dict[str, int]:
+def sparql_facet_counts(
+    evidence_map: EvidenceMap, facet: Facet, selection: Selection, max_support: str | None = None
+) -> dict[str, int]:
     """:func:`facet_counts` by running :func:`counts_query` (for a store the index does not cover, and tests)."""
-    return {str(row["value"]): int(row["n"]) for row in evidence_map.select(counts_query(facet, selection))}
+    query = counts_query(facet, selection, support_terms(evidence_map, max_support))
+    return {str(row["value"]): int(row["n"]) for row in evidence_map.select(query)}

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.claims import claim_selection, conditions_of
-from evidencemap.model.supported import select_studies
+from evidencemap.model.facets import select_studies
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
 PREFIXES = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa"))

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facets import Choice, Selection
+from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies
 from evidencemap.model.review_counts import unattributed_by_value
 from evidencemap.model.studies import StudySummary, study_summaries
-from evidencemap.model.supported import facet_counts, select_studies
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 

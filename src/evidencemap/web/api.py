@@ -19,11 +19,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from evidencemap.errors import NotFound
-from evidencemap.model.facets import Choice, Selection
+from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query, support_terms
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
 from evidencemap.model.studies import StudySummary, find_study, study_detail
 from evidencemap.model.support import support_levels
-from evidencemap.model.supported import facet_counts, studies_query
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
 from evidencemap.views.listing import StudyListing, hierarchy, matching, study_listing
 from evidencemap.web import inputs
@@ -126,7 +125,7 @@ def build_study_list(ctx: AppContext, selection: Selection, page: Page, support:
     return StudyList(
         total=total, limit=size, offset=offset, filters=selection.as_params(), support=level,
         support_levels=list(support_levels(ctx.evidence_map).names),
-        sparql=studies_query(ctx.evidence_map, selection, level),
+        sparql=studies_query(selection, support_terms(ctx.evidence_map, level)),
         studies=[study_model(s, selection) for s in listing.studies],
         facets=facet_count_models(listing, kept),
         links=ListLinks(
