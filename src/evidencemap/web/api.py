@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from evidencemap.errors import NotFound
 from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query, support_terms
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
+from evidencemap.model.search import search_index_of
 from evidencemap.model.studies import StudySummary, find_study, study_detail
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
@@ -32,6 +33,7 @@ from evidencemap.web.api_common import (
     Format,
     Limit,
     Offset,
+    Search,
     SupportLevel,
     canonical_params,
     respond,
@@ -58,7 +60,7 @@ from evidencemap.web.models import (
 
 router = APIRouter(prefix="/api", tags=["clinicians"])
 
-RESERVED = ("limit", "offset", "format", "support")
+RESERVED = ("limit", "offset", "format", "support", "q")
 FacetFilters = {
     "parameters": [
         {
@@ -114,18 +116,32 @@ def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] =
 # -- studies -------------------------------------------------------------------------------------------------------
 
 
-def build_study_list(ctx: AppContext, selection: Selection, page: Page, support: str | None = None) -> StudyList:
-    """One page of the studies matching ``selection`` at the support level ``support`` (None: every fact)."""
+def searched(ctx: AppContext, selection: Selection, q: str | None) -> tuple[Selection, tuple[str, ...]]:
+    """``selection`` narrowed to the studies a free-text search ``q`` finds (model/search.py), and the words of
+    ``q`` that no study has (then nothing matches: every word must)."""
+    if not q or not q.strip():
+        return selection, ()
+    result = search_index_of(ctx.evidence_map).search(q)
+    return dataclasses.replace(selection, among=tuple(result.study_iris)), result.unmatched
+
+
+def build_study_list(
+    ctx: AppContext, selection: Selection, page: Page, support: str | None = None, q: str | None = None
+) -> StudyList:
+    """One page of the studies matching ``selection`` and the free-text search ``q`` at the support level
+    ``support`` (None: every fact)."""
     level = support or support_levels(ctx.evidence_map).weakest
-    listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size, page.offset, max_support=level)
+    narrowed, unmatched = searched(ctx, selection, q)
+    listing = study_listing(ctx.evidence_map, ctx.vocabulary, narrowed, page.size, page.offset, max_support=level)
     size, offset, total = page.size, page.offset, listing.total
-    kept = inputs.support_params(ctx.evidence_map, level)
+    kept = [*inputs.support_params(ctx.evidence_map, level), *([("q", q.strip())] if q and q.strip() else [])]
     params = [*canonical_params(selection), *kept]
     paged = [*params, *([("limit", str(size))] if page.asked else [])]
     return StudyList(
         total=total, limit=size, offset=offset, filters=selection.as_params(), support=level,
+        search=q.strip() if q and q.strip() else None, search_unmatched=list(unmatched),
         support_levels=list(support_levels(ctx.evidence_map).names),
-        sparql=studies_query(selection, support_terms(ctx.evidence_map, level)),
+        sparql=studies_query(narrowed, support_terms(ctx.evidence_map, level)),
         studies=[study_model(s, selection) for s in listing.studies],
         facets=facet_count_models(listing, kept),
         links=ListLinks(
@@ -205,9 +221,10 @@ def concept_info(facet: Facet, concept: Concept, count: int, depth: int = 0) -> 
             responses={200: {"content": {JSONLD: {}, CSV: {}}, "description": "JSON, JSON-LD or CSV."}, **ERRORS})
 def get_studies(
     request: Request, ctx: Annotated[AppContext, Depends(get_context)], limit: Limit = None, offset: Offset = 0,
-    format: Format = None, support: SupportLevel = None,
+    format: Format = None, support: SupportLevel = None, q: Search = None,
 ) -> Response:
-    """The included studies matching the facet parameters, with the total, paging and the counts of every facet's
+    """The included studies matching the facet parameters (and the free-text search `q`: authors, title words,
+    journal, year or programme name, every word must match), with the total, paging and the counts of every facet's
     values among them, by facts at least as strong as `support` (cited, derived or inferred, the default: every
     fact). A value the review counts studies for without naming them carries `review_count` and `review_note`.
     `Accept: text/csv` or `format=csv` gives one row per study with its facets joined."""
@@ -217,11 +234,12 @@ def get_studies(
     media = inputs.media_type(request, STUDIES_FORMATS, format)
     if media == CSV:
         # Without a limit the CSV holds every matching study (a spreadsheet export, not a page).
-        listing = study_listing(ctx.evidence_map, ctx.vocabulary, selection, page.size if limit else None,
+        listing = study_listing(ctx.evidence_map, ctx.vocabulary, searched(ctx, selection, q)[0],
+                                page.size if limit else None,
                                 page.offset if limit else 0, with_facets=False, provenance=False, max_support=level)
         return Response(studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="studies.csv"'})
-    model = build_study_list(ctx, selection, page, level)
+    model = build_study_list(ctx, selection, page, level, q)
     return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json")
 
 
@@ -230,7 +248,7 @@ def build_study_detail(ctx: AppContext, identifier: str, support: str | None = N
     (a reader sees what the level leaves out rather than a study that seems to lack it)."""
     levels = support_levels(ctx.evidence_map)
     level = support or levels.weakest
-    accepted = {k.label for k in levels.accepted(level)}
+    accepted = {k.name for k in levels.accepted(level)}
     detail = study_detail(ctx.evidence_map, ctx.vocabulary, find_study(ctx.evidence_map, identifier))
     data = study_model(detail.summary).model_dump(by_alias=True)
     data.update(

@@ -39,6 +39,10 @@ LD: dict[int | str, dict[str, Any]] = {
 Limit = Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings).")]
 Offset = Annotated[int, Query(ge=0, description="Studies to skip.")]
 Format = Annotated[str | None, Query(description="json or jsonld (and csv for /api/studies): overrides Accept.")]
+Search = Annotated[str | None, Query(
+    max_length=500, description="Free text: author surnames, title words, journal, year or programme name; every "
+    "word must match (case, accents and one typing slip in longer words are forgiven).", examples=["Grenyer"],
+)]
 SupportLevel = Annotated[str | None, Query(
     description="The weakest strength of attribution to accept: cited (facts the review cites the study for), "
     "derived (also facts its text forces) or inferred (also facts its text and reference list make plausible; the "

@@ -219,6 +219,9 @@ class StudyList(Model):
     ))
     studies: list[Study]
     facets: list[FacetCounts] = Field(description="Every facet with its value counts among the matching studies.")
+    search: str | None = Field(None, description="The free-text search in force (q=): every word must match a study's "
+                               "authors, title, journal, year or programme.", examples=["Grenyer"])
+    search_unmatched: list[str] = Field(default_factory=list, description="Words of the search that no study has.")
     support: str = Field("inferred", description=SUPPORT_LEVEL)
     support_levels: list[str] = Field(default_factory=list, description="The support levels that can be asked for, "
                                       "strongest first.", examples=[["cited", "derived", "inferred"]])

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from evidencemap.web import inputs
 from evidencemap.web.api import build_concept_page, build_facets_page, build_study_detail, build_study_list
 from evidencemap.web.api_ask import build_answer
-from evidencemap.web.api_common import Limit, Offset, SupportLevel, canonical_params, url
+from evidencemap.web.api_common import Limit, Offset, Search, SupportLevel, canonical_params, url
 from evidencemap.web.api_review import build_review_page
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.models import HomePage
@@ -23,7 +23,7 @@ from evidencemap.web.templating import render, render_page
 router = APIRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(get_context)]
 
-STUDIES_RESERVED = ("limit", "offset", "format", "support")
+STUDIES_RESERVED = ("limit", "offset", "format", "support", "q")
 
 
 @router.get("/")
@@ -46,12 +46,13 @@ def ask_page(
 
 @router.get("/studies")
 def studies_page(
-    request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0, support: SupportLevel = None
+    request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0, support: SupportLevel = None,
+    q: Search = None,
 ) -> Response:
     selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), STUDIES_RESERVED)
     level = inputs.support_level(ctx.evidence_map, support)
-    kept = inputs.support_params(ctx.evidence_map, level)
-    page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset), level)
+    kept = [*inputs.support_params(ctx.evidence_map, level), *([("q", q.strip())] if q and q.strip() else [])]
+    page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset), level, q)
     return render_page(request, "studies.html", page, json_url=page.links.self_, title="Studies",
                        page_url=lambda o: url("/studies", [*canonical_params(selection), *kept,
                                                            *([("limit", str(limit))] if limit else []),
