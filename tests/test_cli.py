@@ -243,6 +243,12 @@ def test_serve_allow_invalid_marks_the_app_context(capsys: pytest.CaptureFixture
     assert "serving a map that does not conform" in err.getvalue()
     valid = app_to_serve(Settings(data=data[:1]), io.StringIO())
     assert valid is not None and not valid.state.context.invalid
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as served, TestClient(valid) as conforming:
+        banner = 'id="invalid-map-banner"'
+        assert banner in served.get("/studies").text and "(1 violation)" in served.get("/").text
+        assert banner not in conforming.get("/studies").text
 
 
 def test_new_needs_the_reviews_own_title_and_licence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
