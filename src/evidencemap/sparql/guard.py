@@ -16,6 +16,7 @@ evidencemap.errors.QueryRefused: SERVICE is refused: ... (the query calls <http:
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
 import threading
@@ -118,13 +119,21 @@ def _within_cpu(seconds: float, work: Callable[[str], InspectedQuery], text: str
     def out_of_time(signum: int, frame: object) -> None:
         raise _OutOfTime
 
+    # No cyclic garbage collection while the timer runs: a collection could run a finaliser just when the timer
+    # fires, and the exception raised there would be swallowed ("Exception ignored in ...") with the parse going on.
+    collecting = gc.isenabled()
+    gc.disable()
     previous = signal.signal(signal.SIGVTALRM, out_of_time)
     signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
     try:
-        return work(text)
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        try:
+            return work(text)
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+    finally:  # also when the timer fired just as the work ended: the one-shot timer is then spent
         signal.signal(signal.SIGVTALRM, previous)
+        if collecting:
+            gc.enable()
 
 
 def _inspect_with_rdflib(text: str) -> InspectedQuery:
