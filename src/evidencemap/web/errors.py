@@ -14,12 +14,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evidencemap.errors import EvidenceMapError
-from evidencemap.web.inputs import hinted
+from evidencemap.web.inputs import HTML, JSON, hinted
 from evidencemap.web.negotiation import preferred
 
 log = logging.getLogger("evidencemap")
 
-JSON, HTML = "application/json", "text/html"
 
 
 def wants_html(request: Request) -> bool:

@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 
 from evidencemap.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound
+from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS, Format
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
 from evidencemap.model.support import support_levels
@@ -32,18 +33,27 @@ from evidencemap.model.vocabulary import Vocabulary
 from evidencemap.settings import Settings
 from evidencemap.web.negotiation import preferred
 
-JSON, JSONLD, CSV, HTML, SVG = "application/json", "application/ld+json", "text/csv", "text/html", "image/svg+xml"
-GRAPHML, GEXF = "application/graphml+xml", "application/gexf+xml"
+JSON, JSONLD, CSV = FILE_FORMATS["json"].media_type, RDF_FORMATS["jsonld"].media_type, FILE_FORMATS["csv"].media_type
+HTML, SVG = FILE_FORMATS["html"].media_type, FILE_FORMATS["svg"].media_type
+GRAPHML, GEXF = FILE_FORMATS["graphml"].media_type, FILE_FORMATS["gexf"].media_type
 
-# format name -> media type, per kind of endpoint; the first is the default (what ``*/*`` or no Accept gets).
+# format name -> media type, per kind of endpoint (from the formats registry); the first is the default (what ``*/*``
+# or no Accept gets).
 Formats = Mapping[str, str]
-API_FORMATS: Formats = {"json": JSON, "jsonld": JSONLD}
-STUDIES_FORMATS: Formats = {"json": JSON, "jsonld": JSONLD, "csv": CSV}
-JSON_ONLY: Formats = {"json": JSON}
-GAPMAP_FORMATS: Formats = {"json": JSON, "csv": CSV, "svg": SVG}
-NETWORK_FORMATS: Formats = {"json": JSON, "graphml": GRAPHML, "gexf": GEXF}
-SVG_ONLY: Formats = {"svg": SVG}
-PAGE_FORMATS: Formats = {"html": HTML, "json": JSON}
+
+
+def offered(*formats: Format) -> Formats:
+    """The ``format=`` names an endpoint answers to, each with its media type, in the endpoint's order."""
+    return {f.name: f.media_type for f in formats}
+
+
+API_FORMATS = offered(FILE_FORMATS["json"], RDF_FORMATS["jsonld"])
+STUDIES_FORMATS = offered(FILE_FORMATS["json"], RDF_FORMATS["jsonld"], FILE_FORMATS["csv"])
+JSON_ONLY = offered(FILE_FORMATS["json"])
+GAPMAP_FORMATS = offered(FILE_FORMATS["json"], FILE_FORMATS["csv"], FILE_FORMATS["svg"])
+NETWORK_FORMATS = offered(FILE_FORMATS["json"], FILE_FORMATS["graphml"], FILE_FORMATS["gexf"])
+SVG_ONLY = offered(FILE_FORMATS["svg"])
+PAGE_FORMATS = offered(FILE_FORMATS["html"], FILE_FORMATS["json"])
 
 # Characters that cannot appear in an IRI (RFC 3987: outside iunreserved, reserved and pct-encoded).
 _NOT_IN_IRI = re.compile(r'[\x00-\x20\x7f-\x9f<>"{}|\\^`]')
