@@ -160,7 +160,7 @@ def test_studies_sparql_is_the_facet_query(client: httpx.Client, app: FastAPI) -
 def test_studies_csv_by_accept_header_one_row_per_study(client: httpx.Client, app: FastAPI) -> None:
     response = client.get("/api/studies?delivery=online", headers={"accept": "text/csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [int(r["ref"]) for r in rows] == [36, 38, 40, 42, 44, 45]
     facet_names = [f.name for f in app.state.context.vocabulary.concept_facets]
     assert set(facet_names) <= set(rows[0])

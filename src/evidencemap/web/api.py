@@ -237,7 +237,8 @@ def get_studies(
         listing = study_listing(ctx.evidence_map, ctx.vocabulary, searched(ctx, selection, q)[0],
                                 page.size if limit else None,
                                 page.offset if limit else 0, with_facets=False, provenance=False, max_support=level)
-        return Response(studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
+        # A byte-order mark first, so that Excel reads the file as UTF-8 (accents intact, L'Encéphale).
+        return Response("\ufeff" + studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="studies.csv"'})
     model = build_study_list(ctx, selection, page, level, q)
     return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json")

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web import api, api_ask, api_review, linked, pages, sparql, visuals
+from evidencemap.web import api, api_ask, api_review, citations, linked, pages, sparql, visuals
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
 from evidencemap.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     app.include_router(api.router)
     app.include_router(api_review.router)
     app.include_router(api_ask.router)
+    app.include_router(citations.router)
     app.include_router(pages.router)
     mount_static(app)
     app.add_middleware(linked.DatasetLinkMiddleware)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +22,9 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.reviews import reviews
+from evidencemap.publish.citations import MapEdition, how_to_cite, map_edition
 from evidencemap.web.inputs import JSON, PAGE_FORMATS, media_type
 from evidencemap.web.models import ReviewInfo
 
@@ -38,16 +40,41 @@ def licence_text(iri: str | None) -> str | None:
     return (parts.netloc + parts.path).rstrip("/") or iri
 
 
+# The formats a citation link offers, with the names readers know them by (publish/citations.py writes them).
+CITATION_LINKS = (("ris", "RIS"), ("bibtex", "BibTeX"), ("csl-json", "CSL-JSON"))
+
+
+def cited_edition(evidence_map: EvidenceMap) -> tuple[MapEdition, str] | None:
+    """The map's edition record and its "how to cite this map" sentence, read once per version of the map."""
+
+    def build() -> tuple[MapEdition, str] | None:
+        edition = map_edition(evidence_map)
+        return (edition, how_to_cite(edition)) if edition else None
+
+    return evidence_map.derive("web.templating.cited_edition", build)
+
+
 def site_context(request: Request) -> dict[str, Any]:
     """What every page may use: ``site``, the reviews the map is built from (with licence and attribution, shown by
-    base.html), and ``facet_labels``, the label of each facet by name."""
+    base.html), ``edition`` and ``how_to_cite``, the map's edition record (version, date) and how to cite it (the
+    footer's "How to cite this map"), and ``facet_labels``, the label of each facet by name."""
     context = getattr(request.app.state, "context", None)
     if context is None:
-        return {"site": [], "facet_labels": {}}
+        return {"site": [], "facet_labels": {}, "edition": None, "how_to_cite": None}
+    cited = cited_edition(context.evidence_map)
     return {
         "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
         "facet_labels": {f.name: f.label for f in context.vocabulary.facets},
+        "edition": cited[0] if cited else None,
+        "how_to_cite": cited[1] if cited else None,
     }
+
+
+def citation_url(list_url: str, format_name: str) -> str:
+    """The citation export of a study list: ``/api/studies?delivery=online&format=csv`` (the list's own link, with
+    its filters, search and support level) -> ``/api/cite/studies?delivery=online&format=ris``."""
+    params = [(k, v) for k, v in parse_qsl(urlsplit(list_url).query) if k not in ("format", "limit", "offset")]
+    return "/api/cite/studies?" + urlencode([*params, ("format", format_name)])
 
 
 def emphasis(text: str | None) -> Markup:
@@ -72,6 +99,8 @@ def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[site_context])
 templates.env.globals["url_for"] = url_for
 templates.env.globals["licence_text"] = licence_text
+templates.env.globals["citation_url"] = citation_url
+templates.env.globals["citation_links"] = CITATION_LINKS
 templates.env.filters["emphasis"] = emphasis
 templates.env.globals["urlencode"] = lambda params: urlencode(params, doseq=True)
 

@@ -156,7 +156,8 @@ def api_gapmap(request: Request, context: Context) -> Response:
     gap_map, colour, cell = _gap_map(request, context)
     media = inputs.media_type(request, GAPMAP_FORMATS, inputs.one(request, "format"))
     if media == CSV:
-        return Response(gap_map.to_csv(), media_type="text/csv; charset=utf-8",
+        # A byte-order mark first, so that Excel reads the file as UTF-8 (accents intact).
+        return Response("\ufeff" + gap_map.to_csv(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="evidencemap-gapmap.csv"'})
     if media == SVG:
         return Response(serialise(bubble_map(gap_map, colour, selected=cell.key if cell else None)), media_type=SVG)
