@@ -19,8 +19,10 @@ import rispy
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.publish.citations import Name, map_edition, names
 
-JEWELL = {"id": "jewell-2022", "doi": "10.1186/s40479-022-00203-y", "year": 2022,
-          "title": "Evaluation of a skills-based peerled art therapy online-group for people with emotion dysregulation"}
+JEWELL = {
+    "id": "jewell-2022", "doi": "10.1186/s40479-022-00203-y", "year": 2022,
+    "title": "Evaluation of a skills-based peerled art therapy online-group for people with emotion dysregulation",
+}
 REVIEW_DOI = "10.3389/fpsyt.2025.1663685"
 
 
@@ -128,7 +130,8 @@ def test_accents_and_a_group_author_survive(client: httpx.Client) -> None:
     [sadag] = ris(client, "/api/cite/studies/sadag-2023")  # RIS by default
     assert sadag["authors"] == ["Sadag Support Group"]
     [chapter] = bibtex(client, "/api/cite/studies/bates-2023?format=bibtex").entries
-    assert chapter.entry_type == "incollection" and chapter.fields_dict["booktitle"].value == "The Sociopragmatics of Emotion"
+    assert chapter.entry_type == "incollection"
+    assert chapter.fields_dict["booktitle"].value == "The Sociopragmatics of Emotion"
 
 
 @pytest.mark.parametrize(
