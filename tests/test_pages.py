@@ -3,6 +3,7 @@ forms, DOI links, the review's attribution (read from the map) on every page, an
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,62 @@ def test_home_page_title_is_the_map_editions_title(client: httpx.Client, bundled
     assert f"<title>{title} · evidencemap</title>" in response.text
     assert not any("Peer support" in p.read_text(encoding="utf-8") for p in Path(__file__).parents[1].joinpath(
         "src", "evidencemap", "web").rglob("*.py"))
+
+
+# -- the focus ring is visible (WCAG 1.4.11: 3:1 against what is next to it) ----------------------------------------
+
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance of a ``#rrggbb`` or ``#rgb`` colour."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    darker, lighter = sorted((relative_luminance(first), relative_luminance(second)))
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_formula_matches_known_ratios() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#ffbf47", "#ffffff") == pytest.approx(1.64, abs=0.01)  # issue 11's amber ring on white
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+
+
+def css_variables(css: str) -> dict[str, str]:
+    return dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{3,6})\b", css))
+
+
+def background_colours(css: str, variables: dict[str, str]) -> set[str]:
+    """Every colour a rule paints as a background, except buttons' (their ring is drawn outside them)."""
+    colours: set[str] = set()
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        if "button" in selectors or ":root" in selectors:
+            continue
+        for value in re.findall(r"background(?:-color)?:\s*([^;]+)", body):
+            variable = re.match(r"var\(--([\w-]+)\)", value.strip())
+            colour = variables.get(variable.group(1)) if variable else value.strip()
+            if colour and re.fullmatch(r"#[0-9a-fA-F]{3,6}", colour):
+                colours.add(colour)
+    return colours
+
+
+def test_focus_ring_has_3_to_1_contrast_with_every_background() -> None:
+    style = (STATIC_DIR / "style.css").read_text(encoding="utf-8")
+    variables = css_variables(style)
+    backgrounds = background_colours(style, variables) | background_colours(
+        (STATIC_DIR / "visuals.css").read_text(encoding="utf-8"), variables)
+    header = variables["accent-dark"]
+    assert re.search(r"header\.site\s*\{\s*background:\s*var\(--accent-dark\)", style)
+    light = {b for b in backgrounds if b != header}
+    assert {"#ffffff", "#f3f5f7", "#fff4e5"} <= light
+    assert re.search(r"a:focus-visible[^{]*\{\s*outline:\s*3px solid var\(--focus\)", style)
+    too_faint = {b: round(contrast(variables["focus"], b), 2) for b in light if contrast(variables["focus"], b) < 3}
+    assert not too_faint, f"focus ring {variables['focus']} is under 3:1 against {too_faint}"
+    assert contrast(variables["focus-on-dark"], header) >= 3
