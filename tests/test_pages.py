@@ -20,7 +20,7 @@ from evidencemap.model.reviews import map_title
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
-from evidencemap.web.templating import TEMPLATES_DIR
+from evidencemap.web.templating import TEMPLATES_DIR, counted
 
 HTML = {"accept": "text/html"}
 MY_TEMPLATES = ["base.html", "home.html", "studies.html", "study.html", "concept.html", "review.html", "error.html",
@@ -329,3 +329,27 @@ def test_focus_ring_has_3_to_1_contrast_with_every_background() -> None:
     too_faint = {b: round(contrast(variables["focus"], b), 2) for b in light if contrast(variables["focus"], b) < 3}
     assert not too_faint, f"focus ring {variables['focus']} is under 3:1 against {too_faint}"
     assert contrast(variables["focus-on-dark"], header) >= 3
+
+
+# -- plural forms: "1 study", never "1 studies" ----------------------------------------------------------------------
+
+COUNTED_PAGES = [*PAGES, "/studies?q=Jewell", "/ask?q=what+challenges+did+online+studies+report",
+                 "/ask?q=how+many+studies+used+art+therapy", "/gapmap", "/network", "/validation"]
+PLURAL_AFTER_ONE = re.compile(r"(?<![\d.,])1 (studies|values|results|concepts|links|facets|violations)\b")
+
+
+def test_one_is_never_followed_by_a_plural(client: httpx.Client) -> None:
+    singular_seen = False
+    for path in COUNTED_PAGES:
+        _, elements = page(client, path)
+        labels = [attrs[k] for _, attrs in elements.tags for k in ("aria-label", "title", "alt") if k in attrs]
+        shown = " | ".join([elements.content, *labels])
+        assert not PLURAL_AFTER_ONE.search(shown), f"{path}: {PLURAL_AFTER_ONE.search(shown)}"
+        singular_seen = singular_seen or bool(re.search(r"(?<![\d.,])1 study\b", shown))
+    assert singular_seen, "no page counted a single study: the pages checked no longer show a count of 1"
+
+
+def test_counted_filter_picks_the_form() -> None:
+    assert counted(1, "study", "studies") == "1 study"
+    assert counted(0, "study", "studies") == "0 studies"
+    assert counted(2, "value") == "2 values"

@@ -82,6 +82,12 @@ def emphasis(text: str | None) -> Markup:
     return Markup(re.sub(r"\*([^*]+)\*", r"<i>\1</i>", str(escape(text or ""))))
 
 
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """A number with its noun in the right form: ``1 | counted('study', 'studies')`` is "1 study", 2 is "2 studies"
+    (``plural`` defaults to the singular with an s)."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
 def mount_static(app: FastAPI) -> None:
     """Serve ``static/`` at /static, unless it is already served (web/app.py mounts it once)."""
     if not any(getattr(route, "name", None) == "static" for route in app.routes):
@@ -102,6 +108,7 @@ templates.env.globals["licence_text"] = licence_text
 templates.env.globals["citation_url"] = citation_url
 templates.env.globals["citation_links"] = CITATION_LINKS
 templates.env.filters["emphasis"] = emphasis
+templates.env.filters["counted"] = counted
 templates.env.globals["urlencode"] = lambda params: urlencode(params, doseq=True)
 
 
