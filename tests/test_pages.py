@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import jinja2
@@ -16,7 +17,7 @@ from jinja2 import meta
 
 from app_support import TestClient
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.reviews import map_title
+from evidencemap.model.reviews import example_questions, map_title
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
 from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
@@ -244,7 +245,7 @@ def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, 
 # -- the contract between templates and page models ---------------------------------------------------------------
 
 CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
-                "page_url", "edition", "how_to_cite"}
+                "page_url", "edition", "how_to_cite", "example_questions"}
 GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
            "citation_url", "citation_links"}
 
@@ -353,3 +354,25 @@ def test_counted_filter_picks_the_form() -> None:
     assert counted(1, "study", "studies") == "1 study"
     assert counted(0, "study", "studies") == "0 studies"
     assert counted(2, "value") == "2 values"
+
+
+# -- example questions: from the map, each one understood ----------------------------------------------------------
+
+
+def test_home_offers_the_maps_example_questions_each_understood(client: httpx.Client, bundled: EvidenceMap) -> None:
+    examples = example_questions(bundled)
+    assert len(examples) == 3  # evm:exampleQuestion of the map edition in maps/dufour-2025/review.ttl
+    _, elements = page(client, "/")
+    links = [a["href"] for a in elements.find("a") if a.get("href", "").startswith("/ask?")]
+    assert links == ["/ask?" + urlencode({"q": q}) for q in examples]
+    for question in examples:
+        answer = client.get("/api/ask", params={"q": question}).json()
+        assert answer["understanding"] == "understood", (question, answer["interpretation"])
+    # the map's words, not the site's: in neither the templates nor the code that renders the home page
+    sources = [*TEMPLATES_DIR.glob("*.html"), TEMPLATES_DIR.parent / "pages.py", TEMPLATES_DIR.parent / "templating.py"]
+    assert not any(q in path.read_text(encoding="utf-8") for q in examples for path in sources)
+
+
+def test_answer_page_leaves_the_examples_out(client: httpx.Client) -> None:
+    _, elements = page(client, "/ask?q=which+online+studies+reported+burnout")
+    assert not elements.find("section", id="examples")

@@ -224,3 +224,21 @@ def map_title(evidence_map: EvidenceMap) -> str | None:
         return str(rows[0]["title"])
     found = reviews(evidence_map, count_studies=False)
     return found[0].title if found else None
+
+
+# The example questions the map's edition offers readers (evm:exampleQuestion), in the order of their text.
+EXAMPLE_QUESTIONS = ns.sparql_prefixes(("prov", "evm")) + """PREFIX dcat: <http://www.w3.org/ns/dcat#>
+SELECT DISTINCT ?question WHERE {
+  ?edition a dcat:Dataset ; prov:wasDerivedFrom ?review ; evm:exampleQuestion ?question .
+} ORDER BY ?question
+"""
+
+
+def example_questions(evidence_map: EvidenceMap) -> list[str]:
+    """The questions the map offers as examples of what to ask (the home page links each to its answer); empty for a
+    map that states none. Read once per version of the map."""
+
+    def build() -> list[str]:
+        return [str(row["question"]) for row in evidence_map.select(EXAMPLE_QUESTIONS)]
+
+    return evidence_map.derive("model.reviews.example_questions", build)

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.reviews import reviews
+from evidencemap.model.reviews import example_questions, reviews
 from evidencemap.publish.citations import MapEdition, how_to_cite, map_edition
 from evidencemap.web.inputs import JSON, PAGE_FORMATS, media_type
 from evidencemap.web.models import ReviewInfo
@@ -57,16 +57,18 @@ def cited_edition(evidence_map: EvidenceMap) -> tuple[MapEdition, str] | None:
 def site_context(request: Request) -> dict[str, Any]:
     """What every page may use: ``site``, the reviews the map is built from (with licence and attribution, shown by
     base.html), ``edition`` and ``how_to_cite``, the map's edition record (version, date) and how to cite it (the
-    footer's "How to cite this map"), and ``facet_labels``, the label of each facet by name."""
+    footer's "How to cite this map"), ``facet_labels``, the label of each facet by name, and ``example_questions``,
+    the questions the map offers as examples (the home page links them to their answers)."""
     context = getattr(request.app.state, "context", None)
     if context is None:
-        return {"site": [], "facet_labels": {}, "edition": None, "how_to_cite": None}
+        return {"site": [], "facet_labels": {}, "edition": None, "how_to_cite": None, "example_questions": []}
     cited = cited_edition(context.evidence_map)
     return {
         "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
         "facet_labels": {f.name: f.label for f in context.vocabulary.facets},
         "edition": cited[0] if cited else None,
         "how_to_cite": cited[1] if cited else None,
+        "example_questions": example_questions(context.evidence_map),
     }
 
 
