@@ -37,11 +37,6 @@ PAGES = {
     "validation": "/validation",
     "sparql": "/sparql",
 }
-# Known violations in templates this change does not own, left out until they are fixed (see the report of issue 11):
-# review.html's two .table-wrap tables scroll sideways on a phone but cannot be reached by keyboard.
-KNOWN = {("review", "phone")}
-
-
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """The violations of the WCAG A/AA rules that axe-core finds on the page as it is now."""
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
@@ -62,8 +57,6 @@ def described(violations: list[dict[str, Any]]) -> str:
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_has_no_wcag_violation(browser: Any, server: str, name: str, width: str) -> None:
-    if (name, width) in KNOWN:
-        pytest.skip(f"known violation on the {name} page at {width} width, outside this test's templates")
     context = browser.new_context(viewport=WIDTHS[width], bypass_csp=True)  # the site's CSP forbids injected scripts
     try:
         page = context.new_page()
