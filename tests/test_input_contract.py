@@ -67,7 +67,8 @@ def test_unknown_value_is_400_listing_the_values(client: httpx.Client, name: str
 
 @pytest.mark.parametrize("name", FILTERED)
 def test_value_of_the_wrong_type_is_422(client: httpx.Client, name: str) -> None:
-    error(client.get(with_param(JSON_ENDPOINTS[name], "year=abc")), 422)
+    body = error(client.get(with_param(JSON_ENDPOINTS[name], "year=abc")), 422)
+    assert body["error"] == "Facet 'year' takes years such as 2022, not 'abc'."
 
 
 @pytest.mark.parametrize("name", PAGED)
@@ -91,12 +92,15 @@ def test_nothing_acceptable_is_406_listing_the_media_types(client: httpx.Client,
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["/api/studies/nope", "/api/concepts/delivery/moon", "/api/concepts/nope/online", "/api/network/nope",
-     "/data/study/nope", "/concept/delivery/moon", "/ontology/9.9.9", "/graph/nope", "/dumps/nope.ttl"],
+    ("url", "missing"),
+    [("/api/studies/nope", "'nope'"), ("/api/concepts/delivery/moon", "'moon'"),
+     ("/api/concepts/nope/online", "'nope'"), ("/api/network/nope", "'nope'"), ("/data/study/nope", "/data/study/nope>"),
+     ("/concept/delivery/moon", "/concept/delivery/moon>"), ("/ontology/9.9.9", "/ontology/9.9.9>"),
+     ("/graph/nope", "/graph/nope>"), ("/dumps/nope.ttl", "'nope.ttl'")],
 )
-def test_unknown_resource_is_404(client: httpx.Client, url: str) -> None:
-    error(client.get(url), 404)
+def test_unknown_resource_is_404(client: httpx.Client, url: str, missing: str) -> None:
+    body = error(client.get(url), 404)
+    assert body["error"].startswith("No ") and missing in body["error"], body
 
 
 @pytest.mark.parametrize(
@@ -123,7 +127,8 @@ def test_space_in_a_study_iri_is_404_with_a_clear_message(client: httpx.Client) 
 
 def test_space_in_a_concept_iri_is_404(client: httpx.Client) -> None:
     """Regression: GET /concept/a%20b answered 500."""
-    error(client.get("/concept/a%20b"), 404)
+    body = error(client.get("/concept/a%20b"), 404)
+    assert body["error"] == "Nothing at '/concept/a b': it does not make a valid IRI (' ' cannot appear in an IRI)."
 
 
 @pytest.mark.parametrize(
@@ -141,7 +146,8 @@ def test_pages_refuse_bad_input_like_the_api(client: httpx.Client, query: str, s
      ("/network?layout=nope", 400), ("/network?color=red", 400), ("/gapmap?format=xyz", 400)],
 )
 def test_visual_pages_refuse_bad_input_like_the_api(client: httpx.Client, url: str, status: int) -> None:
-    error(client.get(url), status)
+    body = error(client.get(url), status)
+    assert body["error"].startswith("Unknown ") and body["allowed"], body
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -160,7 +166,8 @@ def test_every_page_has_a_json_twin(client: httpx.Client, url: str) -> None:
 
 @pytest.mark.parametrize("url", PAGES)
 def test_every_page_refuses_an_unacceptable_accept_with_406(client: httpx.Client, url: str) -> None:
-    error(client.get(url, headers={"accept": "image/png"}), 406)
+    body = error(client.get(url, headers={"accept": "image/png"}), 406)
+    assert body["error"] == "Cannot answer with 'image/png'." and "text/html" in body["allowed"]
 
 
 @pytest.mark.parametrize("url", ["/data/study/blay-2025.html", "/ontology.html", "/validation"])
@@ -172,8 +179,11 @@ def test_linked_data_pages_render_page_models(client: httpx.Client, url: str) ->
 
 def test_sparql_agrees_on_unknown_format_and_accept(client: httpx.Client) -> None:
     """/sparql keeps the SPARQL 1.1 Protocol's own rules, but these two mistakes get the common status and shape."""
-    error(client.get("/sparql", params={"query": "ASK {}", "format": "xyz"}), 400)
-    error(client.get("/sparql", params={"query": "ASK {}"}, headers={"accept": "image/png"}), 406)
+    unknown = error(client.get("/sparql", params={"query": "ASK {}", "format": "xyz"}), 400)
+    assert unknown["error"] == "Unknown format 'xyz'." and "json" in unknown["allowed"]
+    refused = error(client.get("/sparql", params={"query": "ASK {}"}, headers={"accept": "image/png"}), 406)
+    assert refused["error"] == "Cannot answer with 'image/png'."
+    assert "application/sparql-results+json" in refused["allowed"]
 
 
 def test_hint_lists_become_allowed() -> None:
