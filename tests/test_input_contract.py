@@ -94,7 +94,8 @@ def test_nothing_acceptable_is_406_listing_the_media_types(client: httpx.Client,
 @pytest.mark.parametrize(
     ("url", "missing"),
     [("/api/studies/nope", "'nope'"), ("/api/concepts/delivery/moon", "'moon'"),
-     ("/api/concepts/nope/online", "'nope'"), ("/api/network/nope", "'nope'"), ("/data/study/nope", "/data/study/nope>"),
+     ("/api/concepts/nope/online", "'nope'"), ("/api/network/nope", "'nope'"),
+     ("/data/study/nope", "/data/study/nope>"),
      ("/concept/delivery/moon", "/concept/delivery/moon>"), ("/ontology/9.9.9", "/ontology/9.9.9>"),
      ("/graph/nope", "/graph/nope>"), ("/dumps/nope.ttl", "'nope.ttl'")],
 )
