@@ -8,9 +8,14 @@
 - ``server``, ``browser`` and ``screenshots`` (defined in browser_support.py, next to the browser tests' marks and
   helpers): the base URL of the app serving the bundled map under a real uvicorn server (once per session), headless
   Chromium driven by Playwright (once per module), and the folder a test writes its screenshots into.
+- ``listener``: a server on 127.0.0.1 recording every connection (the /sparql isolation and guard tests), per module.
 """
 
 from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,3 +41,36 @@ def bundled() -> EvidenceMap:
 def vocabulary(bundled: EvidenceMap) -> Vocabulary:
     """The vocabulary of the bundled map."""
     return load_vocabulary(bundled)
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A server on 127.0.0.1 that records every connection it accepts (what it was sent) and answers with an error
+    body a leaky endpoint would echo: the proof that a query reached (or did not reach) the network."""
+    arrived: list[bytes] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    arrived.append(conn.recv(4096))
+                    conn.sendall(b"HTTP/1.1 500 Internal\r\nContent-Length: 6\r\n\r\nsecret")
+                except OSError:
+                    arrived.append(b"")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], arrived
+    stop.set()
+    thread.join()
+    server.close()

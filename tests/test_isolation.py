@@ -3,10 +3,8 @@ namespaces: a seccomp filter denies network sockets; without any isolation /spar
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -39,32 +37,6 @@ except OSError:
     sys.exit(0)
 sys.exit(2)
 """
-
-
-@pytest.fixture(scope="module")
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    arrived: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            with conn:
-                arrived.append(b"connection")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], arrived
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_seccomp_filter_denies_network_sockets_but_not_unix_ones(listener: tuple[int, list[bytes]]) -> None:

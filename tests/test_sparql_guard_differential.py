@@ -5,10 +5,7 @@ bounded."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -16,38 +13,6 @@ import pytest
 from evidencemap.errors import BadRequest, EvidenceMapError, QueryRefused
 from evidencemap.sparql.guard import inspect_query
 from evidencemap.sparql.lexer import scan
-
-
-@pytest.fixture(scope="module")
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A server on 127.0.0.1 that records every connection it accepts (what it was sent)."""
-    arrived: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    arrived.append(conn.recv(4096))
-                    conn.sendall(b"HTTP/1.1 500 Internal\r\nContent-Length: 6\r\n\r\nsecret")
-                except OSError:
-                    arrived.append(b"")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], arrived
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def variants(iri: str) -> dict[str, str]:
