@@ -17,6 +17,8 @@ import time
 
 import httpx
 
+from bench_limits import wait_ready
+
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SIMPLE = "SELECT ?s WHERE { ?s a ?t } LIMIT 10"
 
@@ -32,7 +34,7 @@ def main() -> int:
                                "--workers", str(args.workers), "--query-timeout", str(args.query_timeout)])
     url = f"http://127.0.0.1:{args.port}/sparql"
     try:
-        _wait(url)
+        wait_ready(url)
         stop = time.monotonic() + args.seconds
         statuses: dict[str, dict[int, int]] = {"runaway-1": {}, "runaway-2": {}, "simple": {}}
         latencies: list[float] = []
@@ -65,18 +67,6 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not answer")
 
 
 if __name__ == "__main__":

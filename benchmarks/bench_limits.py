@@ -74,7 +74,8 @@ def chunks(total_mib: int) -> Iterator[bytes]:
         yield b"x" * (1024 * 1024)
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> None:
+def wait_ready(url: str, timeout: float = 120.0) -> None:
+    """Return once ``url`` (a /sparql endpoint) answers ``ASK {}``; exit the benchmark if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
