@@ -245,7 +245,7 @@ def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, 
 # -- the contract between templates and page models ---------------------------------------------------------------
 
 CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
-                "page_url", "edition", "how_to_cite", "example_questions"}
+                "page_url", "edition", "how_to_cite", "example_questions", "root"}
 GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
            "citation_url", "citation_links"}
 

@@ -55,15 +55,20 @@ def cited_edition(evidence_map: EvidenceMap) -> tuple[MapEdition, str] | None:
 
 
 def site_context(request: Request) -> dict[str, Any]:
-    """What every page may use: ``site``, the reviews the map is built from (with licence and attribution, shown by
-    base.html), ``edition`` and ``how_to_cite``, the map's edition record (version, date) and how to cite it (the
-    footer's "How to cite this map"), ``facet_labels``, the label of each facet by name, and ``example_questions``,
-    the questions the map offers as examples (the home page links them to their answers)."""
+    """What every page may use: ``root``, the path the site is served under (empty, or a map's ``/maps/{slug}``
+    when a map is mounted there; every internal link in a template starts with it), ``site``, the reviews the map is
+    built from (with licence and attribution, shown by base.html), ``edition`` and ``how_to_cite``, the map's edition
+    record (version, date) and how to cite it (the footer's "How to cite this map"), ``facet_labels``, the label of
+    each facet by name, and ``example_questions``, the questions the map offers as examples (the home page links them
+    to their answers)."""
+    root = str(request.scope.get("root_path", ""))
     context = getattr(request.app.state, "context", None)
     if context is None:
-        return {"site": [], "facet_labels": {}, "edition": None, "how_to_cite": None, "example_questions": []}
+        return {"root": root, "site": [], "facet_labels": {}, "edition": None, "how_to_cite": None,
+                "example_questions": []}
     cited = cited_edition(context.evidence_map)
     return {
+        "root": root,
         "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
         "facet_labels": {f.name: f.label for f in context.vocabulary.facets},
         "edition": cited[0] if cited else None,
