@@ -19,6 +19,20 @@ GRAPH_DATA = GRAPH + "data"
 GRAPH_CLAIMS = GRAPH + "claims"
 GRAPH_INFERRED = GRAPH + "inferred"
 
+# The parts of one map, each in its own named graph under the map's slug (several maps share one store).
+MAP_GRAPH_PARTS = ("data", "claims", "vocabulary", "inferred", "changes")
+
+
+def map_graph(map_slug: str, part: str) -> str:
+    """The named graph holding one part of one map.
+
+    >>> map_graph("dufour-2025", "data")
+    'https://w3id.org/evidencemap/graph/dufour-2025/data'
+    """
+    if part not in MAP_GRAPH_PARTS:
+        raise ValueError(f"unknown part of a map: {part!r} (one of {', '.join(MAP_GRAPH_PARTS)})")
+    return f"{GRAPH}{map_slug}/{part}"
+
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
