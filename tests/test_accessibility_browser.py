@@ -33,7 +33,7 @@ PAGES = {
     "review": "/review",
     "ontology": "/ontology",
     "linked concept": "/concept/delivery/online",
-    "linked study": "/data/study/jewell-2022",
+    "linked study": "/data/dufour-2025/study/jewell-2022",
     "validation": "/validation",
     "sparql": "/sparql",
 }

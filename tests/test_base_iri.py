@@ -24,13 +24,13 @@ def test_pages_render_under_another_base(client: TestClient, path: str) -> None:
 
 
 def test_study_iri_resolves_under_another_base(client: TestClient) -> None:
-    response = client.get("/data/study/blay-2025", headers={"Accept": "text/turtle"})
+    response = client.get("/data/dufour-2025/study/blay-2025", headers={"Accept": "text/turtle"})
     graph = Graph().parse(data=response.text, format="turtle")
-    assert (URIRef(BASE + "data/study/blay-2025"), None, None) in graph
+    assert (URIRef(BASE + "data/dufour-2025/study/blay-2025"), None, None) in graph
 
 
 def test_api_answers_under_another_base(client: TestClient) -> None:
     params = {"delivery": "online", "challenge": "emotional-vulnerability-burnout"}
     body = client.get("/api/studies", params=params).json()
     assert [s["ref"] for s in body["studies"]] == [40, 42, 44, 45]
-    assert body["studies"][0]["iri"] == BASE + "data/study/bates-2023"
+    assert body["studies"][0]["iri"] == BASE + "data/dufour-2025/study/bates-2023"

@@ -191,20 +191,20 @@ def test_accept_header_chooses_the_citation_format(client: httpx.Client) -> None
 def test_map_edition_is_read_from_its_record(bundled: EvidenceMap) -> None:
     edition = map_edition(bundled)
     assert edition is not None
-    assert (edition.title, edition.version, edition.date) == ("Peer support evidence", "1.1.1", "2026-12-01")
+    assert (edition.title, edition.version, edition.date) == ("Peer support evidence", "2.0.0", "2026-12-01")
     assert edition.doi == REVIEW_DOI and edition.licence == "https://creativecommons.org/licenses/by/4.0/"
 
 
 def test_map_citation_names_the_version_and_the_reviews_doi(client: httpx.Client) -> None:
     own, review = ris(client, "/api/cite/map?format=ris")
-    assert own["type_of_reference"] == "DATA" and own["edition"] == "1.1.1" and REVIEW_DOI in own["notes"][0]
+    assert own["type_of_reference"] == "DATA" and own["edition"] == "2.0.0" and REVIEW_DOI in own["notes"][0]
     assert review["doi"] == REVIEW_DOI
     entries = bibtex(client, "/api/cite/map?format=bibtex").entries_dict
-    assert entries["dufour-2025-map"].fields_dict["version"].value == "1.1.1"
+    assert entries["dufour-2025-map"].fields_dict["version"].value == "2.0.0"
     assert REVIEW_DOI in entries["dufour-2025-map"].fields_dict["note"].value
     assert entries["dufour-2025"].fields_dict["doi"].value == REVIEW_DOI
     items = {i["id"]: i for i in csl(client, "/api/cite/map?format=csl-json")}
-    assert items["dufour-2025-map"]["version"] == "1.1.1" and items["dufour-2025-map"]["type"] == "dataset"
+    assert items["dufour-2025-map"]["version"] == "2.0.0" and items["dufour-2025-map"]["type"] == "dataset"
     assert items["dufour-2025"]["DOI"] == REVIEW_DOI
 
 
@@ -215,10 +215,10 @@ def test_map_citation_names_the_version_and_the_reviews_doi(client: httpx.Client
 def test_footer_shows_how_to_cite_and_the_version(client: httpx.Client, path: str) -> None:
     found = page(client, path)
     cite = found["how-to-cite"]
-    assert "Peer support evidence" in cite.text and "version 1.1.1" in cite.text
+    assert "Peer support evidence" in cite.text and "version 2.0.0" in cite.text
     assert {f"https://doi.org/{REVIEW_DOI}", "https://creativecommons.org/licenses/by/4.0/",
             "/api/cite/map?format=bibtex"} <= set(cite.hrefs)
-    assert " ".join(found["map-version"].text.split()) == "Version 1.1.1, updated 2026-12-01"
+    assert " ".join(found["map-version"].text.split()) == "Version 2.0.0, updated 2026-12-01"
 
 
 def test_cite_links_on_the_study_list_review_and_study_pages(client: httpx.Client) -> None:
@@ -227,8 +227,8 @@ def test_cite_links_on_the_study_list_review_and_study_pages(client: httpx.Clien
     assert "/api/cite/studies/jewell-2022?format=csl-json" in page(client, "/studies/44")["study-cite-links"].hrefs
     review = page(client, "/review")
     assert "/api/cite/map?format=ris" in review["review-cite-links"].hrefs
-    assert "version 1.1.1" in review["review-how-to-cite"].text
-    assert review["how-to-cite-text"].text.startswith("Peer support evidence, version 1.1.1 (2026-12-01).")
+    assert "version 2.0.0" in review["review-how-to-cite"].text
+    assert review["how-to-cite-text"].text.startswith("Peer support evidence, version 2.0.0 (2026-12-01).")
 
 
 # -- CSV for Excel -------------------------------------------------------------------------------------------------

@@ -79,13 +79,13 @@ def test_every_read_goes_through_the_engine_behind_the_gate(bundled: EvidenceMap
 
 def test_the_iri_space_maps_both_ways_and_leaves_other_iris_alone() -> None:
     space = IriSpace("http://localhost:8000/")
-    canonical = ns.DATA + "study/blay-2025"
+    canonical = ns.DATA + "dufour-2025/study/blay-2025"
     assert space.canonical(space.served(canonical)) == canonical
     assert space.served("http://example.org/x") == "http://example.org/x"
     assert IriSpace().served(canonical) == canonical
     # a base that itself starts with the canonical base is applied once
     nested = IriSpace(ns.CANONICAL_BASE + "mirror/")
-    assert nested.served(canonical) == ns.CANONICAL_BASE + "mirror/data/study/blay-2025"
+    assert nested.served(canonical) == ns.CANONICAL_BASE + "mirror/data/dufour-2025/study/blay-2025"
     assert nested.canonical(nested.served(canonical)) == canonical
 
 

@@ -37,10 +37,10 @@ SYNTHETIC_STUDIES = 300
 # SPARQL does. A study without a reference number is counted but not listed; a blank-node value is counted only.
 ODD_STUDIES = """
 @prefix evm: <https://w3id.org/evidencemap/ontology#> .
-<https://w3id.org/evidencemap/data/study/unnumbered-2026> a evm:IncludedStudy ;
+<https://w3id.org/evidencemap/data/dufour-2025/study/unnumbered-2026> a evm:IncludedStudy ;
     evm:studyDesign <https://w3id.org/evidencemap/concept/design/qualitative-study> ;
     evm:reportsChallenge <https://w3id.org/evidencemap/concept/challenge/misinformation> .
-<https://w3id.org/evidencemap/data/study/odd-2026> a evm:IncludedStudy ; evm:referenceNumber 98 ;
+<https://w3id.org/evidencemap/data/dufour-2025/study/odd-2026> a evm:IncludedStudy ; evm:referenceNumber 98 ;
     evm:reportsChallenge [ a evm:Thing ] , <https://w3id.org/evidencemap/concept/challenge/misinformation> .
 """
 

@@ -12,7 +12,7 @@ from evidencemap.model.facets import Selection, facet_counts, select_studies, st
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
 
-STUDY = "https://w3id.org/evidencemap/data/study/"
+STUDY = "https://w3id.org/evidencemap/data/dufour-2025/study/"
 
 
 @pytest.fixture

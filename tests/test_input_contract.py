@@ -95,7 +95,7 @@ def test_nothing_acceptable_is_406_listing_the_media_types(client: httpx.Client,
     ("url", "missing"),
     [("/api/studies/nope", "'nope'"), ("/api/concepts/delivery/moon", "'moon'"),
      ("/api/concepts/nope/online", "'nope'"), ("/api/network/nope", "'nope'"),
-     ("/data/study/nope", "/data/study/nope>"),
+     ("/data/dufour-2025/study/nope", "/data/dufour-2025/study/nope>"),
      ("/concept/delivery/moon", "/concept/delivery/moon>"), ("/ontology/9.9.9", "/ontology/9.9.9>"),
      ("/graph/nope", "/graph/nope>"), ("/dumps/nope.ttl", "'nope.ttl'")],
 )
@@ -106,9 +106,9 @@ def test_unknown_resource_is_404(client: httpx.Client, url: str, missing: str) -
 
 @pytest.mark.parametrize(
     "path",
-    ["/data/study/foo%20bar", "/concept/a%20b", "/data/study/%3Cx%3E", "/data/study/a%22b", "/concept/a%7Bb%7D",
+    ["/data/dufour-2025/study/foo%20bar", "/concept/a%20b", "/data/dufour-2025/study/%3Cx%3E", "/data/dufour-2025/study/a%22b", "/concept/a%7Bb%7D",
      "/data/a%7Cb", "/data/a%5Cb", "/data/a%5Eb", "/data/a%60b", "/data/a%01b", "/data/a%7Fb", "/data/a%25ZZ",
-     "/ontology/x%20y", "/graph/a%20b", "/data/study/foo%20bar.ttl", "/concept/a%20b.html"],
+     "/ontology/x%20y", "/graph/a%20b", "/data/dufour-2025/study/foo%20bar.ttl", "/concept/a%20b.html"],
 )
 def test_path_that_makes_no_iri_is_404_not_500(client: httpx.Client, path: str) -> None:
     for accept in ("text/turtle", "text/html", "application/json"):
@@ -119,10 +119,10 @@ def test_path_that_makes_no_iri_is_404_not_500(client: httpx.Client, path: str) 
 
 
 def test_space_in_a_study_iri_is_404_with_a_clear_message(client: httpx.Client) -> None:
-    """Regression: GET /data/study/foo%20bar answered 500 (pyoxigraph refused the IRI)."""
-    body = error(client.get("/data/study/foo%20bar"), 404)
+    """Regression: GET /data/dufour-2025/study/foo%20bar answered 500 (pyoxigraph refused the IRI)."""
+    body = error(client.get("/data/dufour-2025/study/foo%20bar"), 404)
     assert body["error"] == (
-        "Nothing at '/data/study/foo bar': it does not make a valid IRI (' ' cannot appear in an IRI)."
+        "Nothing at '/data/dufour-2025/study/foo bar': it does not make a valid IRI (' ' cannot appear in an IRI)."
     )
 
 
@@ -171,7 +171,7 @@ def test_every_page_refuses_an_unacceptable_accept_with_406(client: httpx.Client
     assert body["error"] == "Cannot answer with 'image/png'." and "text/html" in body["allowed"]
 
 
-@pytest.mark.parametrize("url", ["/data/study/blay-2025.html", "/ontology.html", "/validation"])
+@pytest.mark.parametrize("url", ["/data/dufour-2025/study/blay-2025.html", "/ontology.html", "/validation"])
 def test_linked_data_pages_render_page_models(client: httpx.Client, url: str) -> None:
     response = client.get(url, headers={"accept": "text/html"})
     assert response.status_code == 200
@@ -203,8 +203,8 @@ def test_core_choice_errors_become_400_and_type_errors_stay_422() -> None:
     assert wrong_type.value.status == 422
 
 
-@pytest.mark.parametrize("iri", ["https://w3id.org/evidencemap/data/study/blay-2025",
+@pytest.mark.parametrize("iri", ["https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025",
                                  "https://w3id.org/evidencemap/data/review/dufour-2025/section/3.3.1",
-                                 "https://w3id.org/evidencemap/data/study/%C3%A9"])
+                                 "https://w3id.org/evidencemap/data/dufour-2025/study/%C3%A9"])
 def test_valid_iris_pass_the_check(iri: str) -> None:
     assert checked_iri(iri, "/x") == iri

@@ -21,7 +21,7 @@ EVM = Namespace(BASE + "ontology#")
 OA = Namespace("http://www.w3.org/ns/oa#")
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
-STUDY = "/data/study/blay-2025"
+STUDY = "/data/dufour-2025/study/blay-2025"
 CONCEPT = "/concept/delivery/online"
 # (path, what the Turtle must say about the IRI)
 RESOURCES = [
@@ -29,7 +29,7 @@ RESOURCES = [
     (CONCEPT, (RDF.type, SKOS.Concept)),
     ("/concept/delivery", (RDF.type, SKOS.ConceptScheme)),
     ("/ontology", (RDF.type, OWL.Ontology)),
-    ("/data/intervention/blay-2025", (RDF.type, EVM.Intervention)),
+    ("/data/dufour-2025/intervention/blay-2025", (RDF.type, EVM.Intervention)),
     ("/data/review/dufour-2025/passage/abstract-included", (RDF.type, EVM.Passage)),
     ("/data/review/dufour-2025/section/3.3.1", (RDF.type, EVM.ReviewSection)),
 ]
@@ -111,8 +111,8 @@ def test_resolution_406_lists_what_is_offered(client: httpx.Client) -> None:
         assert fmt.media_type in body["hint"]
 
 
-@pytest.mark.parametrize("path", ["/data/study/no-such-study", "/concept/delivery/teleportation",
-                                  "/data/study/no-such-study.ttl", "/ontology/9.9.9", "/graph/nothing"])
+@pytest.mark.parametrize("path", ["/data/dufour-2025/study/no-such-study", "/concept/delivery/teleportation",
+                                  "/data/dufour-2025/study/no-such-study.ttl", "/ontology/9.9.9", "/graph/nothing"])
 def test_resolution_unknown_iri_is_404_with_a_message(client: httpx.Client, path: str) -> None:
     response = client.get(path, headers={"accept": "text/turtle"}, follow_redirects=False)
     assert response.status_code == 404
@@ -128,7 +128,7 @@ def test_resolution_does_not_shadow_the_api(client: httpx.Client) -> None:
 
 def test_study_description_holds_its_findings_with_passages_and_sections(client: httpx.Client, app: FastAPI) -> None:
     graph = turtle(client, STUDY)
-    study = URIRef(BASE + "data/study/blay-2025")
+    study = URIRef(BASE + "data/dufour-2025/study/blay-2025")
     intervention = graph.value(study, EVM.evaluates)
     assert intervention is not None
     store = app.state.context.evidence_map.store
@@ -146,7 +146,7 @@ def test_study_description_holds_its_findings_with_passages_and_sections(client:
 
 def test_description_carries_the_labels_of_what_it_points_to(client: httpx.Client, app: FastAPI) -> None:
     graph = turtle(client, STUDY)
-    study = URIRef(BASE + "data/study/blay-2025")
+    study = URIRef(BASE + "data/dufour-2025/study/blay-2025")
     evidence_map = app.state.context.evidence_map
     for obj in set(graph.objects(study, None)):
         if isinstance(obj, URIRef):
@@ -175,7 +175,7 @@ def test_html_page_shows_every_property_of_the_resource(client: httpx.Client) ->
     response = client.get(STUDY + ".html")
     page = response.context["page"]  # type: ignore[attr-defined]
     graph = turtle(client, STUDY)
-    study = URIRef(BASE + "data/study/blay-2025")
+    study = URIRef(BASE + "data/dufour-2025/study/blay-2025")
     expected = {str(p) for p in graph.predicates(study, None)} - {str(RDF.type)}
     assert {row.predicate.title for row in page.main.rows} == expected
     assert {t.title for t in page.main.types} == {str(EVM.IncludedStudy)}
@@ -194,13 +194,13 @@ def test_resolution_under_another_base_iri() -> None:
     app = create_app(Settings(base_iri="http://example.org/em/"))
     client = TestClient(app)
     graph = Graph().parse(data=client.get(STUDY, headers={"accept": "text/turtle"}).text, format="turtle")
-    study = URIRef("http://example.org/em/data/study/blay-2025")
+    study = URIRef("http://example.org/em/data/dufour-2025/study/blay-2025")
     assert (study, RDF.type, URIRef("http://example.org/em/ontology#IncludedStudy")) in graph
     assert not any(str(s).startswith(BASE) for s in graph.subjects())
 
 
 @pytest.mark.parametrize(("path", "stem", "extension"), [
-    ("/data/study/blay-2025.ttl", "/data/study/blay-2025", "ttl"),
+    ("/data/dufour-2025/study/blay-2025.ttl", "/data/dufour-2025/study/blay-2025", "ttl"),
     ("/data/review/dufour-2025/section/3.3.1", "/data/review/dufour-2025/section/3.3.1", None),
     ("/data/review/dufour-2025/section/3.3.1.jsonld", "/data/review/dufour-2025/section/3.3.1", "jsonld"),
     ("/ontology/0.1.0", "/ontology/0.1.0", None),

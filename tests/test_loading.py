@@ -55,9 +55,9 @@ def test_other_base_iri_rebases_data_and_queries() -> None:
     vocabulary = load_vocabulary(evidence_map)
     selection = Selection.parse(vocabulary, {"delivery": ["online"], "challenge": ["emotional-vulnerability-burnout"]})
     studies = select_studies(evidence_map, selection)
-    assert studies[0] == base + "data/study/bates-2023"
+    assert studies[0] == base + "data/dufour-2025/study/bates-2023"
     assert len(studies) == 4
-    assert evidence_map.canonical(studies[0]) == "https://w3id.org/evidencemap/data/study/bates-2023"
+    assert evidence_map.canonical(studies[0]) == "https://w3id.org/evidencemap/data/dufour-2025/study/bates-2023"
 
 
 def test_base_under_the_canonical_base_is_rebased_once() -> None:

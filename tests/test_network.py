@@ -53,7 +53,7 @@ def test_study_concept_graph_has_every_study_and_fact(bundled: EvidenceMap, voca
     assert set(concepts) == set().union(*expected.values())
     assert graph.number_of_edges() == sum(len(v) for v in expected.values())
     assert nx.is_bipartite(graph)
-    assert graph.nodes["https://w3id.org/evidencemap/data/study/blay-2025"]["ref"] == 35
+    assert graph.nodes["https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025"]["ref"] == 35
 
 
 @pytest.mark.parametrize("facet", ["challenge", "outcome", "component"])

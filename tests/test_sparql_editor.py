@@ -52,7 +52,7 @@ def test_editor_shows_results_as_a_table(client: TestClient) -> None:
     result = response.context["page"].result  # type: ignore[attr-defined]
     assert result.columns == ["study", "ref"]
     assert [int(row[1].text) for row in result.rows] == list(range(35, 46))
-    assert result.rows[0][0].href.startswith("https://w3id.org/evidencemap/data/study/")
+    assert result.rows[0][0].href.startswith("https://w3id.org/evidencemap/data/dufour-2025/study/")
     assert result.truncated is False
     assert 'class="sparql-table"' in response.text and "Result cut" not in response.text
     assert response.context["page"].query == STUDIES  # type: ignore[attr-defined]

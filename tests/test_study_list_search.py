@@ -30,7 +30,7 @@ def test_the_search_is_kept_in_links_and_the_sparql_lists_the_same_studies(clien
     assert [s["ref"] for s in body["studies"]] == [44]
     assert body["search"] == "art therapy" and "q=art+therapy" in body["links"]["html"]
     assert all("q=art+therapy" in v["toggle_url"] for f in body["facets"] for v in f["values"])
-    assert "<https://w3id.org/evidencemap/data/study/jewell-2022>" in body["sparql"]
+    assert "<https://w3id.org/evidencemap/data/dufour-2025/study/jewell-2022>" in body["sparql"]
 
 
 def test_the_page_says_what_was_searched_and_keeps_it_in_the_form(client: TestClient) -> None:

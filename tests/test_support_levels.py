@@ -199,7 +199,7 @@ EXTRA_FINDING = """
 @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
 <https://w3id.org/evidencemap/data/review/dufour-2025/finding/baker-2023--studyDesign--protocol-again> a evm:Finding ;
-    rdf:subject <https://w3id.org/evidencemap/data/study/baker-2023> ; rdf:predicate evm:studyDesign ;
+    rdf:subject <https://w3id.org/evidencemap/data/dufour-2025/study/baker-2023> ; rdf:predicate evm:studyDesign ;
     rdf:object <https://w3id.org/evidencemap/concept/design/feasibility-rct-protocol> ;
     evm:support evm:Inferred ;
     prov:wasDerivedFrom <https://w3id.org/evidencemap/data/review/dufour-2025/passage/reference-37> ;
@@ -213,7 +213,7 @@ def test_strongest_support_wins_when_a_statement_has_several_findings(tmp_path: 
     (folder / "extra-finding.ttl").write_text(EXTRA_FINDING, encoding="utf-8")
     evidence_map = EvidenceMap.load(Settings(data=[folder]))
     vocabulary = load_vocabulary(evidence_map)
-    baker = "https://w3id.org/evidencemap/data/study/baker-2023"
+    baker = "https://w3id.org/evidencemap/data/dufour-2025/study/baker-2023"
     summary = study_summaries(evidence_map, vocabulary, [baker])[0]
     assert [(v.slug, v.support) for v in summary.values("design")] == [("feasibility-rct-protocol", "derived")]
     protocol = Selection.parse(vocabulary, {"design": ["feasibility-rct-protocol"]})

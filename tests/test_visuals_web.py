@@ -39,7 +39,7 @@ def test_api_gapmap_cell_lists_its_studies(client: TestClient) -> None:
     cell = body["cell"]
     assert [s["ref"] for s in cell["studies"]] == [36, 38, 40, 42, 45]
     assert cell["studies"][0]["citation"] == "Grenyer et al. 2025"
-    assert cell["studies"][0]["url"] == "/data/study/grenyer-2025"
+    assert cell["studies"][0]["url"] == "/data/dufour-2025/study/grenyer-2025"
     assert cell["studies_url"] == "/studies?component=emotional-support-validation&delivery=online"
     assert {b["slug"]: b["count"] for b in cell["breakdown"]["design"]} == {
         "qualitative-study": 3, "theoretical-review": 1, "randomized-controlled-trial": 1

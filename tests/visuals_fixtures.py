@@ -21,7 +21,7 @@ with warnings.catch_warnings():
 
 __all__ = ["EXTRA_STUDY", "STUDY", "TestClient", "copy_map", "map_with_extra_study", "refs", "studies_with"]
 
-STUDY = "https://w3id.org/evidencemap/data/study/"
+STUDY = "https://w3id.org/evidencemap/data/dufour-2025/study/"
 
 # A study the review does not include, written as the review team would add one: online, emotional support and
 # validation, reporting burnout and feeling understood. Used to show that every view follows the data.
@@ -29,15 +29,15 @@ EXTRA_STUDY = """
 @prefix evm: <https://w3id.org/evidencemap/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix concept: <https://w3id.org/evidencemap/concept/> .
-<https://w3id.org/evidencemap/data/study/test-2026> a evm:IncludedStudy ;
+<https://w3id.org/evidencemap/data/dufour-2025/study/test-2026> a evm:IncludedStudy ;
     evm:slug "test-2026" ; evm:referenceNumber 99 ; evm:shortCitation "Test et al. 2026" ;
     rdfs:label "Test et al. 2026"@en ;
-    evm:evaluates <https://w3id.org/evidencemap/data/intervention/test-2026> ;
+    evm:evaluates <https://w3id.org/evidencemap/data/dufour-2025/intervention/test-2026> ;
     evm:studyDesign <https://w3id.org/evidencemap/concept/design/qualitative-study> ;
     evm:reportsChallenge <https://w3id.org/evidencemap/concept/challenge/emotional-vulnerability-burnout>,
         <https://w3id.org/evidencemap/concept/challenge/misinformation> ;
     evm:reportsOutcome <https://w3id.org/evidencemap/concept/outcome/feeling-understood-validated> .
-<https://w3id.org/evidencemap/data/intervention/test-2026> a evm:Intervention ;
+<https://w3id.org/evidencemap/data/dufour-2025/intervention/test-2026> a evm:Intervention ;
     rdfs:label "A test intervention"@en ;
     evm:modality <https://w3id.org/evidencemap/concept/modality/community-based> ;
     evm:delivery <https://w3id.org/evidencemap/concept/delivery/online> ;

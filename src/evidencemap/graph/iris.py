@@ -18,18 +18,18 @@ class IriSpace:
     """The IRIs of a map served under ``base``.
 
     >>> space = IriSpace("http://localhost:8000/")
-    >>> space.served("https://w3id.org/evidencemap/data/study/blay-2025")
-    'http://localhost:8000/data/study/blay-2025'
+    >>> space.served("https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025")
+    'http://localhost:8000/data/dufour-2025/study/blay-2025'
     >>> space.canonical("http://localhost:8000/concept/delivery/online")
     'https://w3id.org/evidencemap/concept/delivery/online'
     >>> space.canonical("http://example.org/other")
     'http://example.org/other'
     >>> space.rebase_text("SELECT * WHERE { ?s a <https://w3id.org/evidencemap/ontology#Finding> }")
     'SELECT * WHERE { ?s a <http://localhost:8000/ontology#Finding> }'
-    >>> space.path("http://localhost:8000/data/study/blay-2025"), space.path("http://example.org/x")
-    ('/data/study/blay-2025', None)
-    >>> space.from_path("/data/study/blay-2025")
-    'http://localhost:8000/data/study/blay-2025'
+    >>> space.path("http://localhost:8000/data/dufour-2025/study/blay-2025"), space.path("http://example.org/x")
+    ('/data/dufour-2025/study/blay-2025', None)
+    >>> space.from_path("/data/dufour-2025/study/blay-2025")
+    'http://localhost:8000/data/dufour-2025/study/blay-2025'
     >>> IriSpace().is_canonical
     True
     """

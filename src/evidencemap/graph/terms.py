@@ -27,8 +27,8 @@ def term_text(term: Binding | ox.Triple) -> str:
 def to_python(term: Binding) -> PythonValue:
     """A term as a plain Python value: IRI -> str, typed literal -> int/float/bool/str, blank node -> '_:id'.
 
-    >>> to_python(ox.NamedNode("https://w3id.org/evidencemap/data/study/blay-2025"))
-    'https://w3id.org/evidencemap/data/study/blay-2025'
+    >>> to_python(ox.NamedNode("https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025"))
+    'https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025'
     >>> to_python(ox.Literal("2022", datatype=ox.NamedNode(ns.XSD + "gYear")))
     2022
     >>> to_python(ox.Literal("true", datatype=ox.NamedNode(ns.XSD + "boolean")))

@@ -21,9 +21,9 @@ from evidencemap.graph.terms import Binding
 class Values:
     """A table of terms for some variables: one row (a query's parameters) or many (a batch of IRIs).
 
-    >>> study = ox.NamedNode("https://w3id.org/evidencemap/data/study/blay-2025")
+    >>> study = ox.NamedNode("https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025")
     >>> Values.row({"study": study}).block()
-    'VALUES (?study) { (<https://w3id.org/evidencemap/data/study/blay-2025>) }'
+    'VALUES (?study) { (<https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025>) }'
     >>> Values.column("year", [ox.Literal("2021"), ox.Literal("2022")]).block()
     'VALUES (?year) { ("2021") ("2022") }'
     """

@@ -1,7 +1,7 @@
 """Dereferenceable IRIs: which document formats are offered, which IRIs this server answers for, and what the
 description of a resource holds (content negotiation itself is HTTP, in ``web/linked.py``).
 
-The description of a resource (what ``/data/study/blay-2025.ttl`` returns) is:
+The description of a resource (what ``/data/dufour-2025/study/blay-2025.ttl`` returns) is:
 
 - its concise bounded description: its outgoing triples, following blank nodes (a passage's quote selector, a
   claim's conditions) -- SPARQL ``DESCRIBE``;

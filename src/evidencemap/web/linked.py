@@ -4,7 +4,7 @@ VoID/DCAT description, the dumps, the JSON-LD context and the published SHACL re
 Resolution follows the W3C "Best Practice Recipes for Publishing RDF Vocabularies" with 303 redirects, the same way
 for every IRI (data, concepts, the ontology, its named graphs, the dataset): the IRI names a thing, so ``GET`` on it
 answers ``303 See Other`` (``Vary: Accept``) to a document about it whose URL carries the format's extension
-(``/data/study/blay-2025`` -> ``/data/study/blay-2025.ttl``). Documents are plain resources: one format each, with
+(``/data/dufour-2025/study/blay-2025`` -> ``/data/dufour-2025/study/blay-2025.ttl``). Documents are plain resources: one format each, with
 ``Link: rel="alternate"`` to the others. See docs/linked-data.md.
 
 The HTML documents render page models (web/models.py: :class:`ResourceDescription`, :class:`OntologyDocPage`,
@@ -128,7 +128,7 @@ def _page(request: Request, template: str, path: str, page: ResourceDescription 
 
 
 def find_document(request: Request, context: AppContext, path: str) -> Document:
-    """The document for a local path such as ``/data/study/blay-2025`` or ``/ontology``.
+    """The document for a local path such as ``/data/dufour-2025/study/blay-2025`` or ``/ontology``.
 
     :raises NotFound: for a path that names nothing in this map, or that does not make a valid IRI.
     """

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EXAMPLE_STUDY = "https://w3id.org/evidencemap/data/study/jewell-2022"
+EXAMPLE_STUDY = "https://w3id.org/evidencemap/data/dufour-2025/study/jewell-2022"
 
 
 SUPPORT_LEVEL = (
