@@ -12,6 +12,7 @@ from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
 from evidencemap.web import api, api_ask, api_review, citations, linked, pages, sparql, visuals
+from evidencemap.web.caching import ConditionalGetMiddleware
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
 from evidencemap.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -46,5 +47,6 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     mount_static(app)
     app.add_middleware(linked.DatasetLinkMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ConditionalGetMiddleware)  # ETags and 304s (web/caching.py)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
