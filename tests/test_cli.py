@@ -107,9 +107,9 @@ def test_export_nquads_keeps_named_graphs(capsys: pytest.CaptureFixture[str]) ->
     names = {str(g.identifier) for g in dataset.graphs()}
     assert {
         "https://w3id.org/evidencemap/graph/vocabulary",
-        "https://w3id.org/evidencemap/graph/data",
-        "https://w3id.org/evidencemap/graph/claims",
-        "https://w3id.org/evidencemap/graph/inferred",
+        "https://w3id.org/evidencemap/graph/dufour-2025/data",
+        "https://w3id.org/evidencemap/graph/dufour-2025/claims",
+        "https://w3id.org/evidencemap/graph/dufour-2025/inferred",
     } <= names
 
 

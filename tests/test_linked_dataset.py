@@ -29,7 +29,8 @@ CC = Namespace("http://creativecommons.org/ns#")
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
 REPOSITORY = Path(__file__).resolve().parents[1]
 DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3 (rdflib knows DCAT 2)
-GRAPHS = [ns.GRAPH_VOCABULARY, ns.GRAPH_DATA, ns.GRAPH_CLAIMS, ns.GRAPH_INFERRED]
+MAP_DATA, MAP_CLAIMS, MAP_INFERRED = (ns.map_graph("dufour-2025", part) for part in ("data", "claims", "inferred"))
+GRAPHS = [ns.GRAPH_VOCABULARY, MAP_DATA, MAP_CLAIMS, MAP_INFERRED]
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +128,13 @@ def test_named_graphs_carry_their_provenance(void: Graph, app: FastAPI) -> None:
         " SELECT ?u WHERE { ?r a evm:ScopingReview ; schema:url ?u }")[0]["u"])
     load = void.value(DATASET, PROV.wasGeneratedBy)
     assert (load, RDF.type, PROV.Activity) in void
-    for graph in (ns.GRAPH_DATA, ns.GRAPH_CLAIMS):
+    for graph in (MAP_DATA, MAP_CLAIMS):
         assert review_url in set(void.objects(URIRef(graph), PROV.wasDerivedFrom))
         assert void.value(URIRef(graph), PROV.wasGeneratedBy) == load
-    inferred = URIRef(ns.GRAPH_INFERRED)
+    inferred = URIRef(MAP_INFERRED)
     materialise = void.value(inferred, PROV.wasGeneratedBy)
     assert materialise != load and (materialise, PROV.wasInformedBy, load) in void
-    assert URIRef(ns.GRAPH_DATA) in set(void.objects(inferred, PROV.wasDerivedFrom))
+    assert URIRef(MAP_DATA) in set(void.objects(inferred, PROV.wasDerivedFrom))
 
 
 def test_vocabulary_graph_names_its_files_with_their_checksums(void: Graph) -> None:

@@ -183,11 +183,11 @@ def test_html_page_shows_every_property_of_the_resource(client: httpx.Client) ->
 
 
 def test_named_graph_iri_resolves_to_its_provenance(client: httpx.Client) -> None:
-    graph = turtle(client, "/graph/inferred")
-    inferred = URIRef(BASE + "graph/inferred")
+    graph = turtle(client, "/graph/dufour-2025/inferred")
+    inferred = URIRef(BASE + "graph/dufour-2025/inferred")
     activity = graph.value(inferred, PROV.wasGeneratedBy)
     assert (activity, RDF.type, PROV.Activity) in graph
-    assert URIRef(BASE + "graph/data") in set(graph.objects(inferred, PROV.wasDerivedFrom))
+    assert URIRef(BASE + "graph/dufour-2025/data") in set(graph.objects(inferred, PROV.wasDerivedFrom))
 
 
 def test_resolution_under_another_base_iri() -> None:

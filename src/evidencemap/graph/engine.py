@@ -9,7 +9,7 @@ processes that hold a copy of the embedded store itself (``EvidenceMap.store``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
@@ -60,6 +60,16 @@ class QueryEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class ScopableEngine(QueryEngine, Protocol):
+    """An engine that can also answer as if it held only some of its named graphs (one map of several)."""
+
+    def scoped(self, graphs: Sequence[ox.NamedNode]) -> QueryEngine:
+        """The same store seen through ``graphs`` only: the default graph of a query (with ``union``) is their
+        union, ``GRAPH`` patterns see only them, and :meth:`QueryEngine.quads` reads only them."""
+        ...
+
+
 def read_result(result: ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean) -> QueryResult:
     """A pyoxigraph query result as plain Python containers, read in the calling thread.
 
@@ -74,10 +84,17 @@ def read_result(result: ox.QuerySolutions | ox.QueryTriples | ox.QueryBoolean) -
 
 
 class EmbeddedEngine:
-    """The :class:`QueryEngine` of an in-memory pyoxigraph store."""
+    """The :class:`QueryEngine` of an in-memory pyoxigraph store, or of some of its named graphs (``graphs``: see
+    :meth:`scoped`)."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, graphs: Sequence[ox.NamedNode] | None = None) -> None:
         self.store = store
+        self.graphs = list(graphs) if graphs is not None else None
+
+    def scoped(self, graphs: Sequence[ox.NamedNode]) -> EmbeddedEngine:
+        """The store seen through ``graphs`` only (pyoxigraph's ``default_graph`` and ``named_graphs``: nothing is
+        copied)."""
+        return EmbeddedEngine(self.store, graphs)
 
     def query(
         self, text: str, *, union: bool = True, substitutions: Mapping[str, Binding] | None = None
@@ -85,15 +102,26 @@ class EmbeddedEngine:
         bound: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = (
             {ox.Variable(name): term for name, term in substitutions.items()} if substitutions else None
         )
-        return read_result(self.store.query(text, use_default_graph_as_union=union, substitutions=bound))
+        if self.graphs is None:
+            return read_result(self.store.query(text, use_default_graph_as_union=union, substitutions=bound))
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = list(self.graphs) if union else None
+        return read_result(self.store.query(text, default_graph=default, named_graphs=list(self.graphs),
+                                            substitutions=bound))
 
     def quads(
         self, subject: Subject | None, predicate: ox.NamedNode | None, obj: Binding | None, graph: GraphName | None
     ) -> list[ox.Quad]:
-        return list(self.store.quads_for_pattern(subject, predicate, obj, graph))
+        if self.graphs is None:
+            return list(self.store.quads_for_pattern(subject, predicate, obj, graph))
+        graphs = self.graphs if graph is None else [g for g in self.graphs if g == graph]
+        return [q for g in graphs for q in self.store.quads_for_pattern(subject, predicate, obj, g)]
 
     def size(self) -> int:
-        return len(self.store)
+        if self.graphs is None:
+            return len(self.store)
+        return sum(1 for g in self.graphs for _ in self.store.quads_for_pattern(None, None, None, g))
 
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
-        return list(self.store.named_graphs())
+        if self.graphs is None:
+            return list(self.store.named_graphs())
+        return [g for g in self.graphs if self.store.contains_named_graph(g)]

@@ -18,10 +18,10 @@ import pyoxigraph as ox
 from evidencemap import __version__
 from evidencemap import namespaces as ns
 from evidencemap.graph.formats import RDF_FORMATS, Format
-from evidencemap.graph.loading import graph_for
+from evidencemap.graph.loading import find_maps
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.publish.exports import rdf_dump
-from evidencemap.resources import vocabulary_files
+from evidencemap.resources import bundled_map_dir, vocabulary_files
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
@@ -62,14 +62,37 @@ DUMP_FORMATS: tuple[tuple[Format, str], ...] = (
     (RDF_FORMATS["trig"], "All named graphs, TriG"),
 )
 
-GRAPH_DESCRIPTIONS = {
-    ns.GRAPH_VOCABULARY: ("vocabulary graph", "The ontology, its facets and its SKOS concept schemes."),
-    ns.GRAPH_DATA: ("data graph", "The review, its included studies, their reports and interventions, the findings "
-                    "about them and the passages of the review each finding rests on."),
-    ns.GRAPH_CLAIMS: ("claims graph", "Every count the review states, as a claim of the review with its section."),
-    ns.GRAPH_INFERRED: ("inferred graph", "The statement of every finding, materialised when the map is loaded, so "
-                        "that a study's facts can be queried directly."),
+CORE_VOCABULARY_DESCRIPTION = ("vocabulary graph", "The ontology, its facets and its SKOS concept schemes.")
+# What each part of a map's graphs (graph/{slug}/{part}) holds.
+PART_DESCRIPTIONS = {
+    "data": ("data graph", "The review, its included studies, their reports and interventions, the findings "
+             "about them and the passages of the review each finding rests on."),
+    "claims": ("claims graph", "Every count the review states, as a claim of the review with its section."),
+    "vocabulary": ("map vocabulary graph", "The concepts and concept schemes this map adds to the core vocabulary."),
+    "inferred": ("inferred graph", "The statement of every finding, materialised when the map is loaded, so "
+                 "that a study's facts can be queried directly."),
+    "changes": ("changes graph", "The record of every change made to the map since it was published."),
 }
+
+
+def graph_description(evidence_map: EvidenceMap, graph: str) -> tuple[str, str]:
+    """(title, description) of a named graph (served IRI): the core vocabulary, or a part of one map."""
+    canonical = evidence_map.canonical(graph)
+    if canonical == ns.GRAPH_VOCABULARY:
+        return CORE_VOCABULARY_DESCRIPTION
+    slug, _, part = canonical.removeprefix(ns.GRAPH).partition("/")
+    if part in PART_DESCRIPTIONS:
+        title, text = PART_DESCRIPTIONS[part]
+        return f"{title} of map {slug}", text
+    return "named graph", ""
+
+
+def dataset_iri(evidence_map: EvidenceMap) -> str:
+    """The IRI the description is about: the whole store's dataset, or, for one map (a scoped view), its edition
+    record ``data/map/{slug}`` (itself a dcat:Dataset)."""
+    if evidence_map.slug is None:
+        return evidence_map.iri(DATASET)
+    return evidence_map.iri(ns.DATA + "map/" + evidence_map.slug)
 
 
 def build_dumps(evidence_map: EvidenceMap) -> tuple[Dump, ...]:
@@ -198,7 +221,7 @@ def _file_entity(g: _Triples, path: Path) -> ox.BlankNode:
 def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.Triple]:
     """The VoID / DCAT / PROV description of the map, its named graphs, its SPARQL endpoint and its dumps."""
     base = evidence_map.settings.base_iri
-    dataset = evidence_map.iri(DATASET)
+    dataset = dataset_iri(evidence_map)
     g = _Triples()
     reviews = evidence_map.select(REVIEW_QUERY)
     ontology = evidence_map.select(ONTOLOGY_QUERY)
@@ -218,11 +241,12 @@ def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.T
         g.add(dataset, DCAT + "version", ox.Literal(version))
         g.add(dataset, OWL + "versionInfo", ox.Literal(version))
     for edition in editions:
-        g.add(dataset, ns.DCTERMS + "hasPart", str(edition["edition"]))
+        if str(edition["edition"]) != dataset:
+            g.add(dataset, ns.DCTERMS + "hasPart", str(edition["edition"]))
     g.add(dataset, DCAT + "landingPage", base)
     g.add(dataset, VOID + "uriSpace", ox.Literal(evidence_map.iri(ns.DATA)))
     g.add(dataset, VOID + "triples", _typed(total, "integer"))
-    sources = [*vocabulary_files(), *evidence_map.sources]
+    sources = [*vocabulary_files(), *(f for files in map_files(evidence_map).values() for f in files)]
     g.add(dataset, ns.DCTERMS + "modified", _timestamp(max(p.stat().st_mtime for p in sources)))
 
     for row in ontology:
@@ -317,9 +341,9 @@ def _describe_graphs(
     g.add(materialise, ns.PROV + "wasAssociatedWith", software)
 
     files: dict[str, list[Path]] = {evidence_map.iri(ns.GRAPH_VOCABULARY): vocabulary_files()}
-    for path in evidence_map.sources:
-        files.setdefault(evidence_map.iri(graph_for(path)), []).append(path)
-    inferred = evidence_map.iri(ns.GRAPH_INFERRED)
+    for graph, paths in map_files(evidence_map).items():
+        files.setdefault(evidence_map.iri(graph), []).extend(paths)
+    inferred = {evidence_map.iri(ns.map_graph(slug, "inferred")) for slug in evidence_map.map_slugs()}
     finding_graphs = [row["g"] for row in evidence_map.select(FINDING_GRAPHS)]
 
     for graph in sorted(per_graph):
@@ -328,7 +352,7 @@ def _describe_graphs(
             g.add(graph, ns.RDF + "type", kind)
         g.add(graph, SD + "name", graph)
         g.add(graph, VOID + "triples", _typed(per_graph[graph], "integer"))
-        title, text = GRAPH_DESCRIPTIONS.get(evidence_map.canonical(graph), ("named graph", ""))
+        title, text = graph_description(evidence_map, graph)
         g.add(graph, ns.DCTERMS + "title", ox.Literal(title, language="en"))
         if text:
             g.add(graph, ns.DCTERMS + "description", ox.Literal(text, language="en"))
@@ -336,9 +360,10 @@ def _describe_graphs(
             entity = _file_entity(g, path)
             g.add(graph, ns.PROV + "wasDerivedFrom", entity)
             g.add(load, ns.PROV + "used", entity)
-        if graph == inferred:
+        if graph in inferred:
             g.add(graph, ns.PROV + "wasGeneratedBy", materialise)
-            for source in finding_graphs:
+            prefix = graph.rsplit("/", 1)[0] + "/"  # the map's own graphs
+            for source in (f for f in finding_graphs if f.startswith(prefix)):
                 g.add(graph, ns.PROV + "wasDerivedFrom", source)
                 g.add(materialise, ns.PROV + "used", source)
             continue
@@ -350,6 +375,18 @@ def _describe_graphs(
             for review in reviews:
                 if "url" in review:
                     g.add(graph, ns.PROV + "wasDerivedFrom", str(review["url"]))
+
+
+def map_files(evidence_map: EvidenceMap) -> dict[str, list[Path]]:
+    """The files each named graph (canonical IRI) of the map's maps was loaded from, read from the settings."""
+    slugs = set(evidence_map.map_slugs())
+    maps = find_maps(evidence_map.settings.data or [bundled_map_dir()])
+    out: dict[str, list[Path]] = {}
+    for one in maps:
+        if one.slug in slugs:
+            for path in one.files:
+                out.setdefault(one.graph(path), []).append(path)
+    return out
 
 
 def concise_description(triples: list[ox.Triple], iri: str) -> list[ox.Triple]:

@@ -22,12 +22,14 @@ VIEW_EXPORTS: dict[str, Format] = {
     "gexf": FILE_FORMATS["gexf"],
 }
 EXPORT_NAMES: tuple[str, ...] = (*(f.name for f in DUMP_SERIALISATIONS), *VIEW_EXPORTS)
-GRAPHS = {
-    "vocabulary": ns.GRAPH_VOCABULARY,
-    "data": ns.GRAPH_DATA,
-    "claims": ns.GRAPH_CLAIMS,
-    "inferred": ns.GRAPH_INFERRED,
-}
+# The graphs a dump can be limited to: the vocabulary (the core's and each map's own), or one part of every map.
+GRAPHS = ("vocabulary", "data", "claims", "inferred")
+
+
+def graphs_named(evidence_map: EvidenceMap, graph: str) -> list[str]:
+    """The named graphs (canonical IRIs) ``export --graph NAME`` writes."""
+    parts = [ns.map_graph(slug, graph) for slug in evidence_map.map_slugs()]
+    return [ns.GRAPH_VOCABULARY, *parts] if graph == "vocabulary" else parts
 
 
 def dump_format(fmt: str) -> Format:
@@ -46,7 +48,8 @@ def rdf_dump(evidence_map: EvidenceMap, fmt: str, graph: str = "all") -> bytes:
     assert rdf_format is not None  # every format of the RDF family has one
     prefixes = None if rdf_format.supports_datasets else dict(ns.PREFIXES)
     if graph != "all":
-        quads = evidence_map.quads(graph=ox.NamedNode(evidence_map.iri(GRAPHS[graph])))
+        quads = [q for name in graphs_named(evidence_map, graph)
+                 for q in evidence_map.quads(graph=ox.NamedNode(evidence_map.iri(name)))]
         return ox.serialize([q.triple for q in quads], format=rdf_format, prefixes=prefixes) or b""
     quads = evidence_map.quads()
     if rdf_format.supports_datasets:
