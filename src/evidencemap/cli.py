@@ -74,7 +74,7 @@ def app_to_serve(settings: Settings, err: TextIO) -> Any:
     from evidencemap.graph.validation import validation_report
     from evidencemap.web.app import create_app
 
-    evidence_map = EvidenceMap.load(settings)
+    evidence_map = EvidenceMap.load(settings, persistent=settings.persistent_store)
     result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
     if not result.conforms:
         print_report(result, err)

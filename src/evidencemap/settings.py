@@ -68,6 +68,23 @@ class Settings:
     allow_invalid: bool = _setting(
         False, "Serve a map that does not conform to the shapes (every page then says so); refused otherwise."
     )
+    persistent_store: bool = _setting(
+        True, "evidencemap serve keeps the loaded map in an on-disk store in store_cache, keyed by the content of "
+        "its files, the vocabulary, the base IRI and the package version, and opens it at the next start instead of "
+        "parsing the files again (off: load the files into memory at every start)."
+    )
+    store_cache: str = _setting(
+        "", "Folder of the on-disk stores (and their validation results and facet indexes); empty: "
+        "$XDG_CACHE_HOME/evidencemap, else ~/.cache/evidencemap. Keep it writable by the server's user only."
+    )
+    store_cache_keep: int = _setting(
+        3, "Most on-disk stores kept in store_cache; the least recently opened ones beyond are removed."
+    )
+    sparql_in_memory: bool = _setting(
+        False, "Give the /sparql workers an in-memory copy of the store (queries several times faster on large "
+        "maps, at the cost of memory and of loading the copy at every start) instead of opening the on-disk store "
+        "read-only (shared memory, ready at once). Without an on-disk store the copy is always in memory."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

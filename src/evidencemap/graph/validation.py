@@ -100,8 +100,9 @@ def map_as_graph(evidence_map: EvidenceMap) -> Graph:
 
 
 def validation_report(evidence_map: EvidenceMap) -> ValidationResult:
-    """The map's validation, run once per version of the map."""
-    return evidence_map.derive("validation", lambda: validate_map(evidence_map))
+    """The map's validation, run once per version of the map (and kept in the store cache with an on-disk store:
+    a second start does not validate the same files again)."""
+    return evidence_map.derive_saved("validation", lambda: validate_map(evidence_map))
 
 
 def validate_map(evidence_map: EvidenceMap) -> ValidationResult:

@@ -118,10 +118,31 @@ class FacetIndex:
             return found
 
     def warm(self, facets: Iterable[Facet]) -> FacetIndex:
-        """Read every facet now (a server does it at start, so that no visitor waits for it)."""
+        """Read every facet now (a server does it at start, so that no visitor waits for it), and keep the index in
+        the store cache when the map has one (:meth:`EvidenceMap.save`): the next start reads it from there."""
+        known = len(self._facets)
         for facet in facets:
             self.facet(facet)
+        if len(self._facets) > known:
+            self.evidence_map.save(_KEY, self.state())
         return self
+
+    def state(self) -> dict[str, object]:
+        """What the index knows, without the map it reads (for the store cache; :meth:`restore`)."""
+        with self._lock:
+            return {"studies": self.studies, "listed": self.listed, "broader": self._broader,
+                    "facets": dict(self._facets)}
+
+    @classmethod
+    def restore(cls, evidence_map: EvidenceMap, state: object) -> FacetIndex | None:
+        """The index :meth:`state` described, reading ``evidence_map`` for what it did not hold; None when
+        ``state`` is not such a description."""
+        if not isinstance(state, dict) or not isinstance(state.get("studies"), tuple):
+            return None
+        index = cls(evidence_map, state["studies"], state["listed"])
+        index._broader = state["broader"]
+        index._facets = dict(state["facets"])
+        return index
 
     def _read(self, facet: Facet) -> FacetValues:
         """One facet's masks (called under the lock): its direct values, then their broader concepts."""
@@ -226,8 +247,11 @@ class FacetIndex:
 
 
 def index_of(evidence_map: EvidenceMap) -> FacetIndex:
-    """The map's facet index, built on first use (once per version of the map)."""
-    return evidence_map.derive(_KEY, lambda: FacetIndex.build(evidence_map))
+    """The map's facet index, built on first use (once per version of the map), or read from the store cache where
+    :meth:`FacetIndex.warm` kept it at an earlier start of the same files."""
+    return evidence_map.derive(
+        _KEY, lambda: FacetIndex.restore(evidence_map, evidence_map.saved(_KEY)) or FacetIndex.build(evidence_map)
+    )
 
 
 def forget(evidence_map: EvidenceMap) -> None:
