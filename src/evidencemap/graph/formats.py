@@ -177,6 +177,7 @@ RESULT_FORMATS = Registry(Family.RESULTS, (
 
 FILE_FORMATS = Registry(Family.FILE, (
     Format("svg", Family.FILE, "SVG", "image/svg+xml", "svg"),
+    Format("png", Family.FILE, "PNG", "image/png", "png"),
     Format("graphml", Family.FILE, "GraphML", "application/graphml+xml", "graphml"),
     Format("gexf", Family.FILE, "GEXF", "application/gexf+xml", "gexf"),
     Format("csv", Family.FILE, "CSV", "text/csv", "csv"),

@@ -34,7 +34,7 @@ from evidencemap.settings import Settings
 from evidencemap.web.negotiation import preferred
 
 JSON, JSONLD, CSV = FILE_FORMATS["json"].media_type, RDF_FORMATS["jsonld"].media_type, FILE_FORMATS["csv"].media_type
-HTML, SVG = FILE_FORMATS["html"].media_type, FILE_FORMATS["svg"].media_type
+HTML, SVG, PNG = FILE_FORMATS["html"].media_type, FILE_FORMATS["svg"].media_type, FILE_FORMATS["png"].media_type
 GRAPHML, GEXF = FILE_FORMATS["graphml"].media_type, FILE_FORMATS["gexf"].media_type
 
 # format name -> media type, per kind of endpoint (from the formats registry); the first is the default (what ``*/*``
@@ -53,6 +53,7 @@ JSON_ONLY = offered(FILE_FORMATS["json"])
 GAPMAP_FORMATS = offered(FILE_FORMATS["json"], FILE_FORMATS["csv"], FILE_FORMATS["svg"])
 NETWORK_FORMATS = offered(FILE_FORMATS["json"], FILE_FORMATS["graphml"], FILE_FORMATS["gexf"])
 SVG_ONLY = offered(FILE_FORMATS["svg"])
+PNG_ONLY = offered(FILE_FORMATS["png"])
 PAGE_FORMATS = offered(FILE_FORMATS["html"], FILE_FORMATS["json"])
 
 # Characters that cannot appear in an IRI (RFC 3987: outside iunreserved, reserved and pct-encoded).
