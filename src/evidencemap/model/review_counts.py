@@ -16,19 +16,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import pyoxigraph as ox
-
 from evidencemap import namespaces as ns
-from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.store import EvidenceMap, Row
 from evidencemap.model.claims import claim_selection, conditions_of
 from evidencemap.model.facets import select_studies
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
 PREFIXES = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa"))
 
-# The study-count claims with a condition on one facet (?facet is bound), each with the value of that condition.
+# The study-count claims with a condition on a facet, each with the facet and the value of that condition.
 FACET_CLAIMS_QUERY = PREFIXES + """
-SELECT ?claim ?value ?label ?stated ?section ?attribution ?quote WHERE {
+SELECT ?facet ?claim ?value ?label ?stated ?section ?attribution ?quote WHERE {
   ?claim a evm:StudyCountClaim ; evm:condition ?condition ; rdfs:label ?label ; evm:statedCount ?stated ;
          evm:section/evm:sectionNumber ?section .
   ?condition evm:onFacet ?facet ; evm:hasValue ?value .
@@ -93,6 +91,19 @@ def counted(label: str, n: int) -> str:
     return " ".join(words)
 
 
+def facet_claims(evidence_map: EvidenceMap) -> dict[str, list[Row]]:
+    """``{facet IRI: rows of FACET_CLAIMS_QUERY}``, read once per version of the map: the claims do not depend on
+    the request, and reading them takes time proportional to the store (0.3 s a facet at 10,000 studies)."""
+
+    def build() -> dict[str, list[Row]]:
+        out: dict[str, list[Row]] = defaultdict(list)
+        for row in evidence_map.select(FACET_CLAIMS_QUERY):
+            out[str(row["facet"])].append(row)
+        return dict(out)
+
+    return evidence_map.derive("review_counts.facet_claims", build)
+
+
 def review_counts(
     evidence_map: EvidenceMap,
     vocabulary: Vocabulary,
@@ -105,13 +116,13 @@ def review_counts(
     Ordered by section, then label. Keep those with ``not_named`` to say where "the review does not say which"."""
     if not facet.is_concept_facet:
         return []
-    rows = evidence_map.select(FACET_CLAIMS_QUERY, {"facet": ox.NamedNode(facet.iri)})
+    rows = facet_claims(evidence_map).get(facet.iri, [])
     if concept_iri is not None:
         wanted = {c.iri for c in facet.concepts if concept_iri in {a.iri for a in facet.ancestors(c)}}
         rows = [r for r in rows if r["value"] in wanted or r["value"] == concept_iri]
     if not rows:
         return []
-    conditions = conditions_of(evidence_map)
+    conditions = evidence_map.derive("review_counts.conditions", lambda: conditions_of(evidence_map))
     out = []
     for row in rows:
         selection = claim_selection(vocabulary, conditions.get(row["claim"], []))
