@@ -1,0 +1,263 @@
+"""Writes to a living map: one change at a time, validated on the subgraph it touches, journalled, then applied.
+
+:class:`LivingMap` holds a map's journal (graph/journal.py) in a state folder, replays it when the map is opened,
+and commits a change in this order, under one lock:
+
+1. the caller checks the change (:func:`check_subgraph`: SHACL on the changed resources with the vocabulary, the
+   quotes of new passages, slugs and reference numbers unique in the whole map; model/edits.py adds the claims
+   check), with the store as it is;
+2. the record is appended to the journal and fsynced (from here the change survives a crash);
+3. the quads are applied to the store in one transaction (readers see the map before or after, never between);
+4. :meth:`EvidenceMap.changed` drops every derived structure, and the listeners run (the /sparql workers reload).
+
+A second process cannot write the same map: the state folder is locked (``fcntl.flock``) while a map is open for
+writing, and the lock is released by the kernel when the process ends, even by ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from pyshacl import validate
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from evidencemap import namespaces as ns
+from evidencemap.errors import DataError
+from evidencemap.graph.journal import Journal, Record, apply, rebased, replay
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.tokens import TokenStore
+from evidencemap.graph.validation import SH, normalised, review_texts, shapes_graph
+from evidencemap.graph.values import Values
+
+DCAT = "http://www.w3.org/ns/dcat#"
+EDITION_QUERY = ns.sparql_prefixes(("prov",)) + f"""
+SELECT ?edition ?version ?graph WHERE {{
+  GRAPH ?graph {{ ?edition a <{DCAT}Dataset> ; prov:wasDerivedFrom ?review .
+                 OPTIONAL {{ ?edition <{DCAT}version> ?version }} }}
+}} ORDER BY ?edition LIMIT 1
+"""
+STUDY_GRAPH = ns.sparql_prefixes(("evm",)) + "SELECT ?graph WHERE { GRAPH ?graph { ?s a evm:IncludedStudy } } LIMIT 1"
+
+
+class WriteConflict(DataError):
+    """Another process holds the map open for writing (409)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason a change is refused, as a person reads it."""
+
+    focus: str
+    message: str
+    path: str | None = None
+
+
+class LivingMap:
+    """A map open for writing, with its journal in ``state / slug``."""
+
+    def __init__(self, evidence_map: EvidenceMap, state: Path, slug: str | None = None) -> None:
+        self.map = evidence_map
+        self.state = state
+        edition = self.edition()
+        self.slug = slug or (ns.last_segment(edition[0]) if edition else "map")
+        self.folder = state / self.slug
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock_file = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_file)
+            raise WriteConflict(
+                f"Map {self.slug!r} is open for writing in another process (a running server?).",
+                hint="Send the change to that server over HTTP, or stop it first.") from None
+        self.journal = Journal(self.folder)
+        self.tokens = TokenStore(state)
+        self.lock = threading.RLock()
+        self.listeners: list[Callable[[], None]] = []
+        self._vocabulary: Graph | None = None
+        self.base_version = self.journal.records[0].version if self.journal.records else (edition[1] if edition else "")
+        if replay(evidence_map.store, self.journal, evidence_map.settings.base_iri):
+            evidence_map.changed()
+
+    def close(self) -> None:
+        if self._lock_file >= 0:
+            os.close(self._lock_file)  # releases the flock
+            self._lock_file = -1
+
+    # -- what a change needs to know ------------------------------------------------------------------------------
+
+    def edition(self) -> tuple[str, str, str] | None:
+        """(edition IRI, its dcat:version, its graph), canonical; None for a map without an edition."""
+        rows = self.map.select(EDITION_QUERY)
+        if not rows:
+            return None
+        row = rows[0]
+        return (self.map.canonical(str(row["edition"])), str(row.get("version", "")),
+                self.map.canonical(str(row["graph"])))
+
+    def data_graph(self) -> str:
+        """The named graph new studies go to: the one the map's studies are in (canonical IRI)."""
+        rows = self.map.select(STUDY_GRAPH)
+        if rows:
+            return self.map.canonical(str(rows[0]["graph"]))
+        edition = self.edition()
+        return edition[2] if edition else ns.GRAPH_DATA
+
+    def inferred_graph(self) -> str:
+        """Where findings' statements are materialised: the map's own inferred graph when it has one."""
+        own = ns.map_graph(self.slug, "inferred")
+        return own if self.map.iri(own) in set(self.map.named_graphs()) else ns.GRAPH_INFERRED
+
+    def changes_graph(self) -> str:
+        return ns.map_graph(self.slug, "changes")
+
+    # -- committing -----------------------------------------------------------------------------------------------
+
+    def commit(self, record: Record) -> None:
+        """Journal ``record`` (fsynced), apply it to the store in one transaction, then drop the derived caches and
+        tell the listeners. The caller holds :attr:`lock` from its checks to here."""
+        with self.lock:
+            base = self.map.settings.base_iri
+            added, removed = record.added_quads(base), record.removed_quads(base)
+            self.journal.append(record)
+            apply(self.map.store, added, removed)
+            self.map.changed()
+            for listener in self.listeners:
+                listener()
+
+    # -- checks -----------------------------------------------------------------------------------------------------
+
+    def vocabulary_graph(self) -> Graph:
+        """The vocabulary (ontology, facets, concept schemes, the map's own concepts), canonical, as rdflib reads it;
+        read once: a change to studies does not change it."""
+        if self._vocabulary is None:
+            graphs = [g for g in self.map.named_graphs() if self.map.canonical(g).endswith("vocabulary")]
+            graph = Graph()
+            for name in graphs:
+                quads = self.map.quads(graph=ox.NamedNode(name))
+                graph.parse(data=ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
+                                              format=ox.RdfFormat.N_TRIPLES), format="nt")
+            self._vocabulary = _canonical_graph(graph, self.map)
+        return self._vocabulary
+
+
+def _canonical_graph(graph: Graph, evidence_map: EvidenceMap) -> Graph:
+    if evidence_map.settings.base_iri == ns.CANONICAL_BASE:
+        return graph
+    out = Graph()
+    for s, p, o in graph:
+        out.add(tuple(URIRef(evidence_map.canonical(str(t))) if isinstance(t, URIRef) else t  # type: ignore[arg-type]
+                      for t in (s, p, o)))
+    return out
+
+
+def canonical_quads(evidence_map: EvidenceMap, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+    """Quads read from the store (served IRIs) with canonical IRIs, as the journal keeps them."""
+    return [rebased(q, evidence_map.canonical) for q in quads]
+
+
+SMALL_DESCRIPTION = 50
+TYPES_OF = "SELECT ?node ?type WHERE { ?node a ?type }"
+
+
+def check_subgraph(
+    living: LivingMap, focus: Sequence[str], added: Sequence[ox.Quad], removed: Sequence[ox.Quad]
+) -> list[Problem]:
+    """What is wrong with the resources ``focus`` (canonical IRIs) as the change leaves them: SHACL with the map's
+    shapes on their triples, the vocabulary and the types of what they point to; the quotes of new passages
+    against the review's text; a slug or reference number another study of the map already has. Incremental: the
+    cost grows with the change, not with the map (the uniqueness checks are index lookups)."""
+    evidence_map = living.map
+    focus_set = set(focus)
+    gone = {(q.subject, q.predicate, q.object) for q in removed}
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in added]
+    # The focus nodes' triples that the change keeps (an update may change only some of them).
+    for iri in focus_set:
+        for quad in evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri))):
+            triple = (quad.subject, quad.predicate, quad.object)
+            canonical = rebased(quad, evidence_map.canonical)
+            if triple not in gone and (canonical.subject, canonical.predicate, canonical.object) not in gone:
+                triples.append(ox.Triple(canonical.subject, canonical.predicate, canonical.object))
+    subjects = {t.subject for t in triples}
+    referenced = sorted({t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
+                         and t.object not in subjects and t.predicate.value != ns.RDF + "type"})
+    data = Graph()
+    data += living.vocabulary_graph()
+    data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    if referenced:
+        # What the changed resources point to (passages, the review): their types, and their own triples when they
+        # have few (a passage's citations, which a cited finding's check reads), not a review's thousands of links.
+        rows = evidence_map.select(TYPES_OF, Values.column("node", [ox.NamedNode(evidence_map.iri(i))
+                                                                   for i in referenced]))
+        for row in rows:
+            data.add((URIRef(evidence_map.canonical(str(row["node"]))), RDF.type,
+                      URIRef(evidence_map.canonical(str(row["type"])))))
+        for iri in referenced:
+            own = evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri)))
+            if len(own) <= SMALL_DESCRIPTION:
+                data.parse(data=ox.serialize([ox.Triple(q.subject, q.predicate, q.object)
+                                              for q in canonical_quads(evidence_map, own)],
+                                             format=ox.RdfFormat.N_TRIPLES), format="nt")
+    _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
+                            advanced=True)
+    changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    problems = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        if str(report.value(result, SH.resultSeverity)) != str(SH.Violation):
+            continue
+        node = str(report.value(result, SH.focusNode))
+        if node not in changed:
+            continue  # a result about the vocabulary or a node the change points to is not the change's
+        path = report.value(result, SH.resultPath)
+        problems.append(Problem(node, str(report.value(result, SH.resultMessage) or ""),
+                                str(path) if isinstance(path, URIRef) else None))
+    problems.extend(_quote_problems(living, triples))
+    problems.extend(_uniqueness_problems(living, triples))
+    return sorted(set(problems), key=lambda p: (p.focus, p.message))
+
+
+OA_EXACT = ns.OA + "exact"
+
+
+def _quote_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Problem]:
+    quotes = [(t.subject.value if isinstance(t.subject, ox.NamedNode) else str(t.subject), t.object.value)
+              for t in triples if t.predicate.value == OA_EXACT and isinstance(t.object, ox.Literal)]
+    if not quotes:
+        return []
+    texts = review_texts(living.map.sources)
+    text = " ".join(normalised(p.read_text(encoding="utf-8")) for p in texts)
+    return [Problem(node, f"The quote \"{quote}\" is not in the review's text: copy the review's words verbatim "
+                          "(only spacing and line breaks may differ).")
+            for node, quote in quotes if normalised(quote) not in text]
+
+
+SAME_KEY = ns.sparql_prefixes(("evm",)) + """
+SELECT ?other WHERE { ?other a evm:IncludedStudy ; ?key ?value . FILTER(?other != ?this) }"""
+
+
+def _uniqueness_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Problem]:
+    evidence_map = living.map
+    studies = {t.subject for t in triples if t.predicate.value == ns.RDF + "type"
+               and isinstance(t.object, ox.NamedNode) and t.object.value == ns.EVM + "IncludedStudy"}
+    problems = []
+    for t in triples:
+        subject, value = t.subject, t.object
+        if not isinstance(subject, ox.NamedNode) or not isinstance(value, ox.Literal) or subject not in studies:
+            continue
+        if t.predicate.value in (ns.EVM + "slug", ns.EVM + "referenceNumber"):
+            this = ox.NamedNode(evidence_map.iri(subject.value))
+            for row in evidence_map.select(SAME_KEY, {"this": this, "key": t.predicate, "value": value}):
+                what = "Slug" if t.predicate.value.endswith("slug") else "Reference number"
+                problems.append(Problem(subject.value, f"{what} {value.value} is used twice: by {subject.value} "
+                                        f"and by {evidence_map.canonical(str(row['other']))}. Give each study its "
+                                        "own."))
+    return problems
