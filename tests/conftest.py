@@ -27,6 +27,15 @@ from evidencemap.settings import Settings
 
 __all__ = ["app", "browser", "bundled", "client", "screenshots", "server", "vocabulary"]
 
+@pytest.fixture(scope="session", autouse=True)
+def store_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``evidencemap serve``'s on-disk store cache (graph/persistence.py) in a folder of the test run, not the user's
+    own cache: $XDG_CACHE_HOME for this process and the servers it starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 # The app serving the bundled map with default settings, and its client.
 app, client = app_fixtures(Settings(), scope="session")
 
