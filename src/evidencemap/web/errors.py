@@ -24,8 +24,8 @@ log = logging.getLogger("evidencemap")
 def wants_html(request: Request) -> bool:
     """Whether the error should be a page: outside /api, when ``Accept`` rates HTML above JSON (a tie, ``*/*`` or
     no header gets JSON)."""
-    if request.url.path.startswith("/api"):
-        return False
+    if request.url.path.removeprefix(str(request.scope.get("root_path", ""))).startswith("/api"):
+        return False  # (the path within the site: a map's site is served under /maps/{slug})
     return preferred(request.headers.get("accept"), (JSON, HTML)) == HTML
 
 
