@@ -20,6 +20,7 @@ class FormFields(HTMLParser):
         super().__init__()
         self.forms: list[dict[str, str | None]] = []
         self.fields: list[str] = []
+        self.scripts: list[str | None] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -27,6 +28,8 @@ class FormFields(HTMLParser):
             self.forms.append(values)
         elif tag in {"textarea", "select", "input"} and values.get("name"):
             self.fields.append(str(values["name"]))
+        elif tag == "script":
+            self.scripts.append(values.get("src"))
 
 
 app, client = app_fixtures(TEST_SETTINGS)
@@ -41,9 +44,10 @@ def test_editor_is_served_to_browsers_without_a_query(client: TestClient) -> Non
     assert "SELECT" in page.query
     form = FormFields()
     form.feed(response.text)
-    assert form.forms == [{"class": "sparql-form", "method": "get", "action": "/sparql"}]
+    assert form.forms == [{"class": "sparql-form", "id": "sparql-form", "method": "get", "action": "/sparql"}]
     assert form.fields == ["query", "format"]
-    assert "<script" not in response.text
+    # the only scripts are the vendored editor and its set-up, same-origin files (no inline script: the CSP)
+    assert form.scripts == ["/static/yasgui/yasgui.min.js", "/static/sparql-editor.js"]
 
 
 def test_editor_shows_results_as_a_table(client: TestClient) -> None:

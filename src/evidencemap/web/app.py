@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web import api, api_ask, api_review, citations, linked, pages, sparql, visuals
+from evidencemap.web import api, api_ask, api_review, citations, linked, pages, sparql, sparql_vocabulary, visuals
 from evidencemap.web.caching import ConditionalGetMiddleware
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     # /sparql's worker pool is started and stopped with the app's lifespan; web/sparql.py.
     sparql.install_sparql(app, context)
     app.include_router(sparql.router)
+    app.include_router(sparql_vocabulary.router)
     app.include_router(visuals.router)
     app.include_router(linked.router)
     app.include_router(api.router)

@@ -1,5 +1,11 @@
 """The /sparql query editor for browsers: a plain form (it works without JavaScript), the named queries of
-``api/queries`` as examples, and results rendered as an HTML table with the row cap stated when it cut them.
+``api/queries`` as examples, and results rendered as an HTML table with the row cap stated when it cut them. When
+scripts run, ``static/sparql-editor.js`` replaces the form with YASGUI (vendored in ``static/yasgui/``), which
+completes the map's terms from ``/sparql/vocabulary.json`` (:mod:`.sparql_vocabulary`).
+
+The formats offered (the form's choices and the download links of a result) are those the query's form can be
+written in: SELECT results as JSON, XML, CSV or TSV, ASK as JSON or XML, CONSTRUCT and DESCRIBE graphs as Turtle,
+N-Triples, JSON-LD or RDF/XML. The form is read with the guard's lexer (:func:`query_form`), never a regex.
 
 The page model (:class:`~evidencemap.web.sparql_models.EditorPage`) is built here; ``templates/sparql.html`` only
 lays it out. A page showing a query's results (or its error) has a JSON twin: the same query with ``format=json``
@@ -23,24 +29,51 @@ from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS
 from evidencemap.graph.store import Binding
 from evidencemap.model.queries import NamedQuery, load_named_queries
 from evidencemap.namespaces import PREFIXES
-from evidencemap.sparql.execution import QueryOutcome
+from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome
 from evidencemap.sparql.guard import SparqlSyntaxError
+from evidencemap.sparql.lexer import normalise_line_ends, scan
+from evidencemap.sparql.results import writable_format
 from evidencemap.web.context import AppContext
+from evidencemap.web.security import CONTENT_SECURITY_POLICY
 from evidencemap.web.sparql_models import Cell, EditorPage, Example, Limits, QueryError, ResultView
 from evidencemap.web.templating import render_page
 
-# (format parameter value, label): the choices of the form, and the download links of a result
+HTML_CHOICE = ("html", "Table in this page")
+# (format parameter value, label) of every download, in the order offered; a query form gets those it can be
+# written in (:func:`download_choices`)
+DOWNLOADS = (
+    ("json", "JSON"),
+    ("xml", "XML"),
+    ("csv", "CSV"),
+    ("tsv", "TSV"),
+    ("turtle", "Turtle"),
+    ("ntriples", "N-Triples"),
+    ("jsonld", "JSON-LD"),
+    ("rdfxml", "RDF/XML"),
+)
+# the form's choices when the text's query form cannot be told (not SPARQL yet): every format, saying which form
+# each one is for
 FORMAT_CHOICES = (
     ("html", "Table in this page"),
     ("json", "JSON (SPARQL results; JSON-LD for graphs)"),
     ("xml", "XML (SPARQL results; RDF/XML for graphs)"),
-    ("csv", "CSV"),
-    ("tsv", "TSV"),
+    ("csv", "CSV (SELECT)"),
+    ("tsv", "TSV (SELECT)"),
     ("turtle", "Turtle (CONSTRUCT, DESCRIBE)"),
     ("ntriples", "N-Triples (CONSTRUCT, DESCRIBE)"),
     ("jsonld", "JSON-LD (CONSTRUCT, DESCRIBE)"),
     ("rdfxml", "RDF/XML (CONSTRUCT, DESCRIBE)"),
 )
+# YASGUI's result table resizes its columns with a library (column-resizer) that injects two fixed <style> elements:
+# its layout rules when a table is drawn, and a cursor rule while a column is dragged. The site's policy allows no
+# inline style. Instead of 'unsafe-inline', the editor's page (and no other) allows exactly these two stylesheets by
+# their SHA-256 hashes; tests/test_sparql_editor.py recomputes them from the vendored static/yasgui/yasgui.min.js.
+YASGUI_STYLE_HASHES = (
+    "sha256-zCK2EVMoPc04mRF/g5CotUvxbJPWS+8V0b+s9ptqQIk=",  # the resizer's layout rules (.grip-resizable ...)
+    "sha256-c0O6TmFAkgpNbHxKAa1BrveWHHopjEtC47i0PzMudxg=",  # *{cursor:col-resize!important}, while dragging
+)
+EDITOR_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' " + " ".join(f"'{h}'" for h in YASGUI_STYLE_HASHES), 1)
 STARTER_BODY = (
     "SELECT ?class (COUNT(?thing) AS ?things)\nWHERE { ?thing a ?class }\nGROUP BY ?class\nORDER BY DESC(?things)\n"
 )
@@ -147,9 +180,45 @@ def _short(datatype: str | None) -> str | None:
     return datatype.rsplit("#", 1)[-1] if datatype else None
 
 
-def _downloads(query: str) -> list[tuple[str, str]]:
+def query_form(text: str) -> str | None:
+    """The form of the query ``text`` (SELECT, ASK, CONSTRUCT or DESCRIBE) as the guard's lexer reads it (comments,
+    strings and IRIs skipped); None when it names none.
+
+    >>> query_form("# SELECT in a comment\\nCONSTRUCT { ?s ?p 'ASK' } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    return scan(normalise_line_ends(text)).form
+
+
+def download_choices(form: str) -> list[tuple[str, str]]:
+    """(format parameter value, label) of each format a ``form`` query's results can be written in, one per format
+    (``json`` of a graph is JSON-LD: only ``jsonld`` is offered).
+
+    >>> [v for v, _ in download_choices("SELECT")], [v for v, _ in download_choices("ASK")]
+    (['json', 'xml', 'csv', 'tsv'], ['json', 'xml'])
+    >>> [v for v, _ in download_choices("DESCRIBE")]
+    ['turtle', 'ntriples', 'jsonld', 'rdfxml']
+    """
+    kind = FORM_KINDS[form]
+    chosen: dict[object, tuple[str, str]] = {}
+    for value, label in DOWNLOADS:
+        fmt = writable_format(kind, value)
+        if fmt is not None:
+            chosen.pop(fmt, None)  # a later, more specific name of the same format replaces an earlier one
+            chosen[fmt] = (value, label)
+    return list(chosen.values())
+
+
+def format_choices(query: str) -> list[tuple[str, str]]:
+    """The form's choices for the query it shows: the table, then the downloads of that query's form (every format,
+    labelled with its forms, when the text names no form)."""
+    form = query_form(query)
+    return [HTML_CHOICE, *(download_choices(form) if form else FORMAT_CHOICES[1:])]
+
+
+def _downloads(query: str, form: str) -> list[tuple[str, str]]:
     return [(label, "/sparql?" + urlencode({"query": query, "format": value}))
-            for value, label in FORMAT_CHOICES if value != "html"]
+            for value, label in download_choices(form)]
 
 
 def json_twin(query: str) -> str:
@@ -166,7 +235,8 @@ def editor_page(
     return EditorPage(
         query=query or starter_query(context),
         format=(fmt or "html").lower(),
-        formats=list(FORMAT_CHOICES),
+        formats=format_choices(query or starter_query(context)),
+        downloads={form: download_choices(form) for form in FORM_KINDS},
         examples=examples(context),
         limits=Limits(timeout=settings.query_timeout, max_rows=settings.max_rows,
                       max_query_length=settings.max_query_length),
@@ -189,14 +259,16 @@ async def render_editor(
     """The editor page, with the query, and its results or error when there are any."""
     page = editor_page(context, query, fmt, error=error, result=result)
     # /sparql has already chosen the page (its format=json is SPARQL results JSON, not this model as JSON)
-    return await asyncio.to_thread(
+    response = await asyncio.to_thread(
         render_page, request, "sparql.html", page, json_url=json_twin(query) if query else None,
         media=FILE_FORMATS["html"].media_type, status_code=error.status if error is not None else 200,
     )
+    response.headers["content-security-policy"] = EDITOR_CONTENT_SECURITY_POLICY
+    return response
 
 
 async def render_results(
     request: Request, context: AppContext, query: str, fmt: str | None, outcome: QueryOutcome
 ) -> Response:
-    view = result_view(outcome, context.settings.max_rows, _downloads(query))
+    view = result_view(outcome, context.settings.max_rows, _downloads(query, outcome.form))
     return await render_editor(request, context, query, fmt, result=view)

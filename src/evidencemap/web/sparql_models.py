@@ -64,7 +64,11 @@ class EditorPage(BaseModel):
 
     query: str
     format: str
-    formats: list[tuple[str, str]] = Field(description="(format parameter value, label) of each choice.")
+    formats: list[tuple[str, str]] = Field(description="(format parameter value, label) of each choice: the table "
+                                           "and the formats the shown query's form can be written in.")
+    downloads: dict[str, list[tuple[str, str]]] = Field(default_factory=dict, description="For each query form "
+                                                        "(SELECT, ASK, CONSTRUCT, DESCRIBE), (format parameter "
+                                                        "value, label) of each format it can be downloaded in.")
     examples: list[Example]
     limits: Limits
     result: ResultView | None = None

@@ -1,0 +1,298 @@
+/* The /sparql editor, enhanced: replaces the plain form (which works without JavaScript) with YASGUI, vendored in
+ * static/yasgui/. Everything stays on this server: queries go to this /sparql only, autocompletion reads
+ * /sparql/vocabulary.json (no prefix.cc, no Linked Open Vocabularies), nothing is kept in the browser's storage.
+ * What the page gives it: the form (its query, its action), #sparql-editor (data-vocabulary: the vocabulary's URL;
+ * data-downloads: the download formats of each query form, as JSON), and the examples (.sparql-example). */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("sparql-form");
+  var holder = document.getElementById("sparql-editor");
+  if (!form || !holder || typeof window.Yasgui !== "function") return;
+
+  var Yasgui = window.Yasgui;
+  var Yasqe = Yasgui.Yasqe;
+  var endpoint = new URL(form.getAttribute("action"), document.baseURI).href;
+  var textarea = form.querySelector("textarea");
+  var downloads = JSON.parse(holder.getAttribute("data-downloads") || "{}");
+  var vocabulary = null; // filled when /sparql/vocabulary.json arrives
+
+  // -- autocompletion from the map's own vocabulary ---------------------------------------------------------
+
+  function prefixLines() {
+    if (!vocabulary) return [];
+    return Object.keys(vocabulary.prefixes).sort().map(function (name) {
+      return name + ": <" + vocabulary.prefixes[name] + ">";
+    });
+  }
+
+  function labelOf(iri) {
+    var found = vocabulary && vocabulary.labels[iri];
+    return found || "";
+  }
+
+  // The terms whose IRI starts with what was typed (the prefixed name expanded), or whose label or local name
+  // contains the rest of it: "evm:study" finds evm:IncludedStudy, "<…/concept/delivery/onl" finds online.
+  function matching(terms, token) {
+    var typed = (token.autocompletionString || token.string || "").replace(/^</, "").replace(/>$/, "");
+    var namespace = token.tokenPrefixUri || "";
+    var rest = (namespace && typed.indexOf(namespace) === 0 ? typed.slice(namespace.length) : "").toLowerCase();
+    var out = [];
+    for (var i = 0; i < terms.length && out.length < 100; i++) {
+      var term = terms[i];
+      if (term.iri.indexOf(typed) === 0) {
+        out.push(term.iri);
+      } else if (namespace && rest && term.iri.indexOf(namespace) === 0) {
+        var local = term.iri.slice(namespace.length).toLowerCase();
+        var label = (term.label || "").toLowerCase();
+        if (local.indexOf(rest) >= 0 || label.indexOf(rest) >= 0) out.push(term.iri);
+      }
+    }
+    return out;
+  }
+
+  function withLabels(yasqe, hints) {
+    return hints.map(function (hint) {
+      var iri = hint.text.replace(/^</, "").replace(/>$/, "");
+      var expanded = iri;
+      var prefixes = yasqe.getPrefixesFromQuery();
+      var colon = hint.text.indexOf(":");
+      if (hint.text.charAt(0) !== "<" && colon > 0 && prefixes[hint.text.slice(0, colon)]) {
+        expanded = prefixes[hint.text.slice(0, colon)] + hint.text.slice(colon + 1);
+      }
+      var label = labelOf(expanded);
+      if (label) hint.displayText = hint.text + "  — " + label;
+      return hint;
+    });
+  }
+
+  function iriCompleter(base, name, kind) {
+    Yasqe.forkAutocompleter(base, {
+      name: name,
+      get: function (yasqe, token) { return vocabulary && token ? matching(vocabulary[kind], token) : []; },
+      postprocessHints: withLabels,
+      bulk: false,
+      autoShow: true,
+      persistenceId: null,
+    }, false);
+  }
+
+  Yasqe.forkAutocompleter("prefixes", {
+    name: "map-prefixes",
+    get: function () { return prefixLines(); },
+    bulk: false,
+    persistenceId: null,
+  }, false);
+  iriCompleter("property", "map-properties", "properties");
+  iriCompleter("class", "map-classes", "classes");
+  // concepts wherever an IRI may stand that is neither a predicate nor a class (an object, a VALUES row...)
+  Yasqe.forkAutocompleter("class", {
+    name: "map-concepts",
+    isValidCompletionPosition: function (yasqe) {
+      var token = yasqe.getCompleteToken();
+      var text = token.string || "";
+      if (!text || text.charAt(0) === "?" || text.charAt(0) === "$") return false;
+      return text.charAt(0) === "<" || text.indexOf(":") > 0;
+    },
+    get: function (yasqe, token) { return vocabulary && token ? matching(vocabulary.concepts, token) : []; },
+    postprocessHints: withLabels,
+    bulk: false,
+    autoShow: true,
+    persistenceId: null,
+  }, false);
+
+  function loadVocabulary() {
+    var url = holder.getAttribute("data-vocabulary");
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        var labels = {};
+        ["classes", "properties", "concepts"].forEach(function (kind) {
+          data[kind].forEach(function (term) {
+            if (term.label) labels[term.iri] = kind === "concepts" ? term.label + " (" + term.facet + ")" : term.label;
+          });
+        });
+        data.labels = labels;
+        vocabulary = data;
+      })
+      .catch(function () { vocabulary = null; });
+  }
+
+  // -- downloads that match the query's form --------------------------------------------------------------------
+
+  var downloadBar = document.createElement("p");
+  downloadBar.className = "sparql-downloads";
+  downloadBar.id = "sparql-editor-downloads";
+  downloadBar.hidden = true;
+
+  function showDownloads(yasqe) {
+    var choices = downloads[yasqe.getQueryType()] || [];
+    downloadBar.textContent = "";
+    if (!choices.length) { downloadBar.hidden = true; return; }
+    downloadBar.appendChild(document.createTextNode("Same query as: "));
+    choices.forEach(function (choice, index) {
+      var link = document.createElement("a");
+      var url = new URL(endpoint);
+      url.searchParams.set("query", yasqe.getValue());
+      url.searchParams.set("format", choice[0]);
+      link.href = url.href;
+      link.textContent = choice[1];
+      if (index) downloadBar.appendChild(document.createTextNode(" · "));
+      downloadBar.appendChild(link);
+    });
+    downloadBar.hidden = false;
+  }
+
+  // -- errors: the server's line and column, marked in the editor ------------------------------------------------
+
+  var status = document.createElement("div");
+  status.className = "sparql-error";
+  status.id = "sparql-editor-error";
+  status.setAttribute("role", "alert");
+  status.hidden = true;
+  var marks = [];
+
+  function clearError(yasqe) {
+    marks.forEach(function (mark) { mark.clear(); });
+    marks = [];
+    status.hidden = true;
+    status.textContent = "";
+    if (yasqe) yasqe.getWrapperElement().classList.remove("sparql-has-error");
+  }
+
+  function showError(yasqe, body) {
+    var heading = document.createElement("h2");
+    heading.textContent = "The query was not run (error " + body.status + ")";
+    var message = document.createElement("p");
+    message.textContent = body.error;
+    status.appendChild(heading);
+    status.appendChild(message);
+    if (body.hint) {
+      var hint = document.createElement("p");
+      hint.className = "sparql-hint";
+      hint.textContent = body.hint;
+      status.appendChild(hint);
+    }
+    status.hidden = false;
+    if (body.line && body.column) {
+      var line = body.line - 1;
+      var text = yasqe.getDoc().getLine(line);
+      if (text !== undefined) {
+        var from = { line: line, ch: Math.min(body.column - 1, text.length) };
+        var end = text.slice(from.ch).search(/[\s{}()<>,;.]|$/);
+        var to = { line: line, ch: from.ch + Math.max(end, 1) };
+        marks.push(yasqe.getDoc().markText(from, to, { className: "sparql-error-token" }));
+        yasqe.getDoc().setCursor(from);
+        yasqe.getWrapperElement().classList.add("sparql-has-error");
+      }
+    }
+  }
+
+  function errorBody(response) {
+    if (!(response instanceof Error)) return null;
+    try {
+      var body = JSON.parse(response.message);
+      return body && body.error ? body : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // -- the editor -------------------------------------------------------------------------------------------------
+
+  function examples() {
+    return Array.prototype.map.call(document.querySelectorAll(".sparql-example"), function (article) {
+      return {
+        element: article,
+        title: article.querySelector("h3").textContent.trim(),
+        query: article.querySelector("pre code").textContent,
+      };
+    });
+  }
+
+  function start() {
+    var container = document.createElement("div");
+    container.id = "sparql-yasgui";
+    container.className = "sparql-yasgui";
+    holder.appendChild(container);
+    holder.appendChild(status);
+    holder.appendChild(downloadBar);
+
+    var yasgui = new Yasgui(container, {
+      persistenceId: null,
+      populateFromUrl: false,
+      autofocus: false,
+      copyEndpointOnNewTab: true,
+      tabName: "Query",
+      requestConfig: { endpoint: endpoint, method: "POST" },
+      yasqe: {
+        value: textarea.value,
+        persistenceId: null,
+        createShareableLink: null,
+        consumeShareLink: null,
+        resizeable: true,
+        editorHeight: "22rem",
+        autocompleters: ["variables", "map-prefixes", "map-properties", "map-classes", "map-concepts"],
+      },
+      yasr: { persistenceId: null, prefixes: vocabulary ? vocabulary.prefixes : {} },
+      endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
+    });
+    holder.classList.add("is-enhanced");
+    form.hidden = true;
+    document.body.classList.add("sparql-enhanced");
+
+    function watch(tab) {
+      var yasqe = tab.getYasqe();
+      if (!yasqe || yasqe.__evidencemap) return;
+      yasqe.__evidencemap = true;
+      var input = yasqe.getInputField();
+      input.setAttribute("aria-label", "SPARQL query");
+      yasqe.on("change", function () { clearError(yasqe); });
+      yasqe.on("queryBefore", function () {
+        clearError(yasqe);
+        // the page's own results (a query run without the editor) are stale once the editor runs one
+        Array.prototype.forEach.call(document.querySelectorAll(".sparql-server-result"), function (el) {
+          el.hidden = true;
+        });
+      });
+      yasqe.on("queryResponse", function (instance, response) {
+        var body = errorBody(response);
+        if (body) {
+          showError(yasqe, body);
+          downloadBar.hidden = true;
+        } else {
+          showDownloads(yasqe);
+        }
+      });
+    }
+    Object.keys(yasgui._tabs).forEach(function (id) { watch(yasgui.getTab(id)); });
+    yasgui.on("tabSelect", function (instance, id) {
+      window.setTimeout(function () { var tab = yasgui.getTab(id); if (tab) watch(tab); }, 0);
+    });
+    yasgui.on("tabChange", function (instance, tab) { watch(tab); });
+    yasgui.on("tabAdd", function (instance, id) {
+      window.setTimeout(function () { var tab = yasgui.getTab(id); if (tab) watch(tab); }, 0);
+    });
+
+    // each named query can be opened in a tab of its own
+    examples().forEach(function (example) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sparql-open-example";
+      button.textContent = "Open in the editor";
+      button.addEventListener("click", function () {
+        var tab = yasgui.addTab(true, { name: example.title, yasqe: { value: example.query } },
+          { avoidDuplicateTabs: true });
+        watch(tab);
+        holder.scrollIntoView({ block: "start" });
+      });
+      var actions = example.element.querySelector(".sparql-example-actions");
+      actions.appendChild(document.createTextNode(" "));
+      actions.appendChild(button);
+    });
+    window.evidencemapEditor = yasgui; // for the browser tests and for analysts at the console
+  }
+
+  loadVocabulary().then(start, start);
+})();
