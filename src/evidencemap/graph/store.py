@@ -19,9 +19,19 @@ from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
-from evidencemap.graph.engine import EmbeddedEngine, GraphName, QueryEngine, QueryResult, Solutions, Subject
+from evidencemap import namespaces as ns
+from evidencemap.errors import NotFound
+from evidencemap.graph.engine import (
+    EmbeddedEngine,
+    GraphName,
+    QueryEngine,
+    QueryResult,
+    ScopableEngine,
+    Solutions,
+    Subject,
+)
 from evidencemap.graph.iris import IriSpace
-from evidencemap.graph.loading import build_store, expand_paths
+from evidencemap.graph.loading import build_store, expand_paths, map_graphs, map_slugs_of
 from evidencemap.graph.persistence import CacheEntry, StoreCache, default_root
 from evidencemap.graph.terms import Binding, to_python
 from evidencemap.graph.values import Values, with_values
@@ -49,6 +59,10 @@ class EvidenceMap:
     # The store cache's entry the store was opened from (graph/persistence.py); None for a store in memory.
     cache: CacheEntry | None = field(default=None, repr=False, compare=False)
     version: int = field(default=0, compare=False)
+    # A scoped view (:meth:`scoped`): the map it is a view of, and the slug of the one map it shows.
+    parent: EvidenceMap | None = field(default=None, repr=False, compare=False)
+    slug: str | None = None
+    _views: dict[str, EvidenceMap] = field(default_factory=dict, repr=False, compare=False)
     _derived: dict[str, tuple[int, object]] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
@@ -76,8 +90,9 @@ class EvidenceMap:
         started = time.perf_counter()
         if persistent:
             return cls.open_persistent(settings)
-        sources = expand_paths(settings.data or [bundled_map_dir()])
-        store = build_store(sources, base_iri=settings.base_iri)
+        paths = settings.data or [bundled_map_dir()]
+        sources = expand_paths(paths)
+        store = build_store(paths, base_iri=settings.base_iri)  # each path a map, or a part of one
         return cls(store=store, settings=settings, sources=sources, load_seconds=time.perf_counter() - started)
 
     @classmethod
@@ -117,17 +132,56 @@ class EvidenceMap:
         """The canonical form of an IRI of this map (:meth:`IriSpace.canonical`)."""
         return self.iris.canonical(iri)
 
+    # -- several maps in one store ------------------------------------------------------------------------------
+
+    def map_slugs(self) -> list[str]:
+        """The slugs of the maps this store holds (a view: its own), read from the named graphs."""
+        if self.slug is not None:
+            return [self.slug]
+        return map_slugs_of(self.named_graphs(), self.settings.base_iri)
+
+    def scoped(self, slug: str) -> EvidenceMap:
+        """The map ``slug`` alone: a view over the same store whose queries see the core vocabulary and that map's
+        graphs only (its default graph is their union) and whose :meth:`quads` read only them, so that every model
+        and view function answers for that map. Its derived structures are its own, built once per version of this
+        map (:meth:`changed` here drops them). One view per slug, made on first use.
+
+        :raises NotFound: for a slug no map of this store has.
+        """
+        if self.parent is not None:
+            return self.parent.scoped(slug)
+        with self._lock:
+            view = self._views.get(slug)
+            if view is not None:
+                return view
+            if slug not in self.map_slugs():
+                raise NotFound(f"No map {slug!r} here.", allowed=self.map_slugs())
+            if not isinstance(self.engine, ScopableEngine):
+                raise TypeError(f"{type(self.engine).__name__} cannot show one map of several")
+            graphs = [ox.NamedNode(self.iri(g)) for g in (ns.GRAPH_VOCABULARY, *map_graphs(slug))]
+            view = EvidenceMap(store=self.store, settings=self.settings, sources=self.sources,
+                               loaded_at=self.loaded_at, load_seconds=self.load_seconds,
+                               query_engine=self.engine.scoped(graphs), parent=self, slug=slug)
+            self._views[slug] = view
+            return view
+
     # -- derived state ------------------------------------------------------------------------------------------
+
+    @property
+    def current_version(self) -> int:
+        """The version derived structures are keyed by: the map's own, or a view's parent's."""
+        return self.parent.current_version if self.parent is not None else self.version
 
     def derive(self, key: str, build: Callable[[], Built]) -> Built:
         """The structure ``key`` derived from the map as it is now: built by ``build`` on first use, and again after
         :meth:`changed`. Built under a lock, so concurrent first uses build it once."""
         with self._lock:
+            version = self.current_version
             found = self._derived.get(key)
-            if found is not None and found[0] == self.version:
+            if found is not None and found[0] == version:
                 return cast(Built, found[1])
             value = build()
-            self._derived[key] = (self.version, value)
+            self._derived[key] = (version, value)
             return value
 
     def forget(self, key: str) -> None:
@@ -136,7 +190,10 @@ class EvidenceMap:
             self._derived.pop(key, None)
 
     def changed(self) -> None:
-        """Record a change to the graph: every derived structure is rebuilt on its next use."""
+        """Record a change to the graph: every derived structure (every view's too) is rebuilt on its next use."""
+        if self.parent is not None:
+            self.parent.changed()
+            return
         with self._lock:
             self.version += 1
             self._derived.clear()
