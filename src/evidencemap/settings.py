@@ -80,6 +80,10 @@ class Settings:
     store_cache_keep: int = _setting(
         3, "Most on-disk stores kept in store_cache; the least recently opened ones beyond are removed."
     )
+    state: str = _setting(
+        "", "Folder of the living map's state (its journal of changes and the write tokens); empty: the server is "
+        "read-only and the write routes answer 405 (docs/living-map.md)."
+    )
     sparql_in_memory: bool = _setting(
         False, "Give the /sparql workers an in-memory copy of the store (queries several times faster on large "
         "maps, at the cost of memory and of loading the copy at every start) instead of opening the on-disk store "

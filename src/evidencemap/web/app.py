@@ -11,7 +11,19 @@ from fastapi import FastAPI
 from evidencemap import __version__
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web import api, api_ask, api_review, citations, linked, pages, sparql, sparql_vocabulary, visuals
+from evidencemap.web import (
+    api,
+    api_ask,
+    api_review,
+    changes,
+    citations,
+    edits,
+    linked,
+    pages,
+    sparql,
+    sparql_vocabulary,
+    visuals,
+)
 from evidencemap.web.caching import ConditionalGetMiddleware
 from evidencemap.web.context import AppContext
 from evidencemap.web.errors import install_error_handlers
@@ -36,11 +48,14 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     install_error_handlers(app)
     # /sparql's worker pool is started and stopped with the app's lifespan; web/sparql.py.
     sparql.install_sparql(app, context)
+    edits.install_living(app, context)  # --state DIR: changes accepted, journal replayed; web/edits.py
     app.include_router(sparql.router)
     app.include_router(sparql_vocabulary.router)
     app.include_router(visuals.router)
     app.include_router(linked.router)
     app.include_router(api.router)
+    app.include_router(edits.router)
+    app.include_router(changes.router)
     app.include_router(api_review.router)
     app.include_router(api_ask.router)
     app.include_router(citations.router)
