@@ -14,6 +14,7 @@ from pathlib import Path
 from evidencemap.authoring.records import ReviewRecord, check_review, review_graph, write_turtle
 from evidencemap.errors import DataError
 
+# The prefixes of a map's files: its studies, reports and interventions are in its own IRI space, data/{slug}/...
 PREFIXES = """@prefix evm:     <https://w3id.org/evidencemap/ontology#> .
 @prefix rdf:     <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix rdfs:    <http://www.w3.org/2000/01/rdf-schema#> .
@@ -23,9 +24,9 @@ PREFIXES = """@prefix evm:     <https://w3id.org/evidencemap/ontology#> .
 @prefix oa:      <http://www.w3.org/ns/oa#> .
 @prefix fabio:   <http://purl.org/spar/fabio/> .
 @prefix prism:   <http://prismstandard.org/namespaces/basic/2.0/> .
-@prefix study:   <https://w3id.org/evidencemap/data/study/> .
-@prefix report:  <https://w3id.org/evidencemap/data/report/> .
-@prefix intervention: <https://w3id.org/evidencemap/data/intervention/> .
+@prefix study:   <https://w3id.org/evidencemap/data/{slug}/study/> .
+@prefix report:  <https://w3id.org/evidencemap/data/{slug}/report/> .
+@prefix intervention: <https://w3id.org/evidencemap/data/{slug}/intervention/> .
 @prefix facet:   <https://w3id.org/evidencemap/ontology#facet-> .
 """
 
@@ -135,7 +136,7 @@ def write_new_map(folder: Path, record: ReviewRecord, review_text: Path | None =
         out.write(REVIEW_TEMPLATES)
     written = [review]
     for name, text in (("studies.ttl", STUDIES), ("findings.ttl", FINDINGS), ("claims.ttl", CLAIMS)):
-        (folder / name).write_text(text + slug_note + "\n" + PREFIXES, encoding="utf-8")
+        (folder / name).write_text(text + slug_note + "\n" + PREFIXES.format(slug=record.slug), encoding="utf-8")
         written.append(folder / name)
     if review_text is not None:
         shutil.copyfile(review_text, folder / "review.txt")
