@@ -36,6 +36,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         sparql_workers=getattr(args, "workers", None),
         union_default_graph=getattr(args, "union_default_graph", None),
         allow_invalid=getattr(args, "allow_invalid", None) or None,
+        state=getattr(args, "state", None),
     )
 
 
@@ -90,7 +91,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Validate the map, then serve it; a map that does not conform is refused (exit 2) unless allowed."""
     import uvicorn
 
-    app = app_to_serve(_settings(args), sys.stderr)
+    settings = _settings(args)
+    if settings.state and not settings.store_cache:
+        # A living map's on-disk store changes with each write: it is the state folder's own, never the cache that
+        # a read-only server of the same files would open.
+        settings = settings.replace(store_cache=str(Path(settings.state) / "store-cache"))
+    app = app_to_serve(settings, sys.stderr)
     if app is None:
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
@@ -242,6 +248,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from evidencemap.publish.exports import export
 
+    if args.version is not None:
+        return export_version(args)
     _write(export(_load(args), args.format, graph=args.graph), args.output)
     return 0
 
@@ -301,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--allow-invalid", action="store_true",
                        help="serve a map that does not conform to the shapes (every page says so)")
+    serve.add_argument("--state", metavar="DIR", help="accept changes from write tokens, journalled in DIR "
+                       "(docs/living-map.md); without it the server is read-only")
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate map files with the SHACL shapes (exit 1 on violations)")
@@ -320,8 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=EXPORT_NAMES, default=RDF_FORMATS["ttl"].name)
     export.add_argument("--graph", choices=("all", *GRAPHS), default="all")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    export.add_argument("--version", type=int, metavar="N", help="the map after change N of its journal (--state), "
+                        "as Turtle files in the folder DIR")
+    export.add_argument("--state", metavar="DIR", help="the living map's state folder (with --version)")
+    export.add_argument("--map", metavar="SLUG", help="the map's slug (with --version; read from its edition)")
+    export.add_argument("folder", nargs="?", metavar="DIR", help="where --version writes the map's files")
     _data_option(export)
     export.set_defaults(func=cmd_export)
+    add_living_commands(sub)
 
     claims = sub.add_parser("check-claims", help="recompute every count the review states (exit 1 on disagreement)")
     claims.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -342,6 +358,131 @@ def build_parser() -> argparse.ArgumentParser:
     _review_options(sheet)
     sheet.set_defaults(func=cmd_import_csv)
     return parser
+
+
+# -- the living map: tokens, edits, versions (docs/living-map.md) -------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from evidencemap.graph.tokens import TokenStore
+
+    tokens = TokenStore(Path(args.state))
+    if args.action == "create":
+        if not args.map or not args.holder:
+            raise BadRequest("token create needs --map SLUG and --holder NAME.")
+        entry, token = tokens.create(args.map, args.holder)
+        print(f"Token {entry.id} for {entry.holder} on map {entry.map} (shown once, keep it secret):\n{token}")
+    elif args.action == "revoke":
+        if not args.id:
+            raise BadRequest("token revoke needs the token's id (`evidencemap token list` shows them).")
+        entry = tokens.revoke(args.id)
+        print(f"Token {entry.id} of {entry.holder} on map {entry.map}: revoked {entry.revoked}.")
+    else:
+        from evidencemap.render.text import text_table
+
+        rows = [[e.id, e.map, e.holder, e.created, e.revoked or "active"] for e in tokens.entries()
+                if not args.map or e.map == args.map]
+        print(text_table(("id", "map", "holder", "created", "revoked"), rows))
+    return 0
+
+
+EDIT_TYPES = {".json": "application/json", ".ttl": "text/turtle", ".jsonld": "application/ld+json"}
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Apply one change to the map of ``--state`` directly (the server of that state must be stopped: a running one
+    takes changes over HTTP), checked as the HTTP API checks it."""
+    from evidencemap.graph.tokens import TokenEntry
+    from evidencemap.graph.writes import LivingMap
+    from evidencemap.model import changes, edits
+    from evidencemap.model.studies import find_study
+    from evidencemap.model.vocabulary import vocabulary_of
+
+    evidence_map = _load(args)
+    living = LivingMap(evidence_map, Path(args.state))
+    try:
+        vocabulary = vocabulary_of(evidence_map)
+        body, media = b"", ""
+        if args.file:
+            path = Path(args.file)
+            media = EDIT_TYPES.get(path.suffix.lower(), "")
+            if not media:
+                raise BadRequest(f"Cannot tell the format of {args.file!r}: use .json, .ttl or .jsonld.")
+            body = path.read_bytes()
+        study = args.study or ""
+        if args.action == "add":
+            edit = edits.add_study(living, edits.parse_body(living, vocabulary, body, media))
+        elif args.action == "update":
+            iri = evidence_map.canonical(find_study(evidence_map, study))
+            edit = edits.update_study(living, study, edits.parse_body(living, vocabulary, body, media, iri))
+        elif args.action == "retract":
+            edit = edits.retract_study(living, study)
+        elif args.action == "facts":
+            iri = evidence_map.canonical(find_study(evidence_map, study))
+            edit = edits.add_facts(living, study, edits.parse_body(living, vocabulary, body, media, iri))
+        else:
+            edit = edits.add_claims(living, edits.parse_body(living, vocabulary, body, media))
+        holder = TokenEntry(id="cli", map=living.slug, holder=args.holder, created="", digest="")
+        try:
+            record = changes.submit(living, vocabulary, edit, holder, args.message)
+        except changes.Refused as refused:
+            print(f"evidencemap: {refused.message}", file=sys.stderr)
+            for problem in refused.problems:
+                print(f"  {problem.focus}: {problem.message}", file=sys.stderr)
+            return 1
+        print(f"Change {record.number} ({record.kind}) recorded: map {record.map} is now version {record.version}.")
+        return 0
+    finally:
+        living.close()
+
+
+def export_version(args: argparse.Namespace) -> int:
+    from evidencemap.publish.versions import journal_of, store_at_version, write_version
+
+    if not args.state or not args.folder:
+        raise BadRequest("export --version N needs --state DIR (the living map's state) and the folder to write.")
+    from evidencemap.graph.loading import expand_paths
+    from evidencemap.graph.store import EvidenceMap
+    from evidencemap.resources import bundled_map_dir
+
+    settings = _settings(args)
+    files = expand_paths(list(settings.data) or [bundled_map_dir()])
+    slug = args.map or _slug_of(EvidenceMap.load(settings))
+    store = store_at_version(files, settings.base_iri, journal_of(Path(args.state), slug), args.version)
+    written = write_version(store, files, Path(args.folder))
+    print(f"Map {slug} after change {args.version}: {', '.join(str(p) for p in written)}.")
+    return 0
+
+
+def _slug_of(evidence_map: EvidenceMap) -> str:
+    from evidencemap.graph.writes import EDITION_QUERY
+    from evidencemap.namespaces import last_segment
+
+    rows = evidence_map.select(EDITION_QUERY)
+    if not rows:
+        raise BadRequest("The map has no edition record (a dcat:Dataset): name it with --map SLUG.")
+    return last_segment(str(rows[0]["edition"]))
+
+
+def add_living_commands(sub: Any) -> None:
+    token = sub.add_parser("token", help="create, revoke or list the write tokens of a living map")
+    token.add_argument("action", choices=("create", "revoke", "list"))
+    token.add_argument("id", nargs="?", help="the token's id (revoke)")
+    token.add_argument("--state", required=True, metavar="DIR", help="the state folder the server uses (--state)")
+    token.add_argument("--map", metavar="SLUG", help="the map the token writes to (create; filters list)")
+    token.add_argument("--holder", metavar="NAME", help="who holds the token (create), recorded with each change")
+    token.set_defaults(func=cmd_token)
+
+    edit = sub.add_parser("edit", help="change a living map from the command line (its server stopped)")
+    edit.add_argument("action", choices=("add", "update", "retract", "facts", "claims"))
+    edit.add_argument("study", nargs="?", help="the study's slug or reference number (update, retract, facts)")
+    edit.add_argument("--file", metavar="FILE", help="the study, facts or claims: .json (as GET /api/studies/{id}), "
+                      ".ttl or .jsonld")
+    edit.add_argument("--state", required=True, metavar="DIR", help="the living map's state folder")
+    edit.add_argument("--holder", required=True, metavar="NAME", help="who makes the change")
+    edit.add_argument("--message", "-m", required=True, help="why (shown in the change list and the feeds)")
+    _data_option(edit)
+    edit.set_defaults(func=cmd_edit)
 
 
 def _review_options(parser: argparse.ArgumentParser) -> None:

@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from evidencemap.errors import NotFound
 from evidencemap.graph.journal import Record, parse_quads
-from evidencemap.graph.loading import build_store
 from evidencemap.graph.writes import LivingMap
 from evidencemap.model.changes import ChangeInfo, affects, as_dict, change_info
 from evidencemap.publish.feeds import ATOM_TYPE, FeedEntry, atom_feed
+from evidencemap.publish.versions import store_at_version
 from evidencemap.web import inputs
 from evidencemap.web.api import parse_selection
 from evidencemap.web.context import AppContext, get_context
@@ -168,13 +168,11 @@ def version_dump(request: Request, number: int, ctx: Annotated[AppContext, Depen
 
 
 def map_at_version(ctx: AppContext, living: LivingMap | None, number: int) -> bytes:
-    from evidencemap.graph.journal import replay
-
-    records = list(living.journal) if living is not None else []
-    if number < 0 or number > len(records):
-        raise NotFound(f"No version after change {number}: the map has {len(records)} change(s).")
-    store = build_store(ctx.evidence_map.sources, base_iri=ctx.evidence_map.settings.base_iri)
-    replay(store, records[:number], ctx.evidence_map.settings.base_iri)
+    if living is None:
+        if number != 0:
+            raise NotFound("This map has no changes: only version 0 (its files) exists.")
+        return ox.serialize(ctx.evidence_map.store, format=ox.RdfFormat.N_QUADS) or b""
+    store = store_at_version(ctx.evidence_map.sources, ctx.evidence_map.settings.base_iri, living.journal, number)
     return ox.serialize(store, format=ox.RdfFormat.N_QUADS) or b""
 
 

@@ -9,6 +9,7 @@ that is not JSON, Turtle or JSON-LD; 422 with every problem the shapes and the c
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -49,20 +50,12 @@ class Forbidden(EvidenceMapError):
 
 
 def install_living(app: FastAPI, context: AppContext) -> None:
-    """Open the map for writing when the settings name a state folder (its journal replayed), refresh the /sparql
-    workers after each change, and answer 410 for a retracted study."""
+    """Open the map for writing when the settings name a state folder (its journal replayed), and answer 410 for a
+    retracted study."""
     app.state.living = None
     state = getattr(context.settings, "state", "")
     if state:
-        living = LivingMap(context.evidence_map, Path(state))
-        app.state.living = living
-
-        def refresh_sparql() -> None:
-            pool = getattr(app.state, "sparql_pool", None)
-            if pool is not None and hasattr(pool, "refresh"):
-                pool.refresh()
-
-        living.listeners.append(refresh_sparql)
+        app.state.living = LivingMap(context.evidence_map, Path(state))
 
     @app.middleware("http")
     async def retracted(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -76,6 +69,16 @@ def install_living(app: FastAPI, context: AppContext) -> None:
                 return error_response(request, 410, f"Study {found.group(1) if found else ''} was retracted by change "
                                       f"{record.number} ({record.time}): {record.message}", hint=f"See {link}.")
         return response
+
+
+async def refresh_sparql(app: FastAPI) -> None:
+    """Give /sparql workers that see the change before the write is answered (the pool's ``refresh``, when it has
+    one: a coroutine that returns once the new workers are ready)."""
+    refresh = getattr(getattr(app.state, "sparql_pool", None), "refresh", None)
+    if refresh is not None:
+        outcome = refresh()
+        if inspect.isawaitable(outcome):
+            await outcome
 
 
 STUDY_PATH = re.compile(r"/(?:api/)?studies/([A-Za-z0-9._~-]{1,200})")
@@ -148,7 +151,9 @@ async def _change(request: Request, ctx: AppContext, kind: str, message: str, sl
             return JSONResponse({"ok": True, "change": info}, status_code=201 if kind == "add" else 200,
                                 headers={"Location": f"/api/changes/{record.number}"})
 
-        return await run_in_threadpool(work)
+        response = await run_in_threadpool(work)
+        await refresh_sparql(request.app)
+        return response
     except EvidenceMapError as exc:
         if isinstance(exc, NotFound) and study and getattr(request.app.state, "living", None) is not None:
             record = retraction_of(request.app.state.living, study)
