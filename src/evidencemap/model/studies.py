@@ -350,6 +350,18 @@ def study_summaries(
     return out
 
 
+REFS_QUERY = PREFIXES + "SELECT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref }"
+
+
+def reference_numbers(evidence_map: EvidenceMap, iris: Sequence[str]) -> dict[str, int]:
+    """``{study IRI: its reference number}`` for the studies ``iris`` (one index lookup each, in batches)."""
+    out: dict[str, int] = {}
+    for start in range(0, len(iris), BATCH):
+        for row in evidence_map.select(REFS_QUERY, studies_bound(iris[start:start + BATCH])):
+            out.setdefault(str(row["study"]), int(str(row["ref"])))
+    return out
+
+
 def find_study(evidence_map: EvidenceMap, identifier: str) -> str:
     """The IRI of the study with that slug (``blay-2025``) or reference number (``35``).
 

@@ -38,6 +38,7 @@ from evidencemap.web.api_common import (
     canonical_params,
     respond,
     study_model,
+    study_record,
     url,
 )
 from evidencemap.web.context import AppContext, get_context
@@ -251,7 +252,7 @@ def build_study_detail(ctx: AppContext, identifier: str, support: str | None = N
     level = support or levels.weakest
     accepted = {k.name for k in levels.accepted(level)}
     detail = study_detail(ctx.evidence_map, ctx.vocabulary, find_study(ctx.evidence_map, identifier))
-    data = study_model(detail.summary).model_dump(by_alias=True)
+    data = study_record(detail.summary)
     data.update(
         bibliographic_citation=detail.bibliographic_citation, url=detail.url, notes=detail.notes, support=level,
         facts=[{**dataclasses.asdict(f), "excluded": f.support not in accepted} for f in detail.facts],

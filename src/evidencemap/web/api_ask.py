@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from evidencemap.model.facets import Selection
-from evidencemap.model.studies import study_summaries
+from evidencemap.model.studies import reference_numbers, study_summaries
 from evidencemap.model.vocabulary import Facet, scheme_slug
 from evidencemap.views import questions as asking
 from evidencemap.web.api_common import (
@@ -33,6 +33,7 @@ from evidencemap.web.models import (
     CorrectionInfo,
     Interpretation,
     MatchInfo,
+    PageLinks,
     ReviewCountInfo,
     ReviewValue,
     YearInfo,
@@ -61,6 +62,18 @@ def _excluded(selection: Selection) -> dict[str, list[str]]:
     return out
 
 
+def _page_links(question: str, paged: Page, total: int) -> PageLinks:
+    """This page of an answer's studies and its neighbours (``limit`` kept when it was asked for)."""
+    size, offset = paged.size, paged.offset
+    params = [("q", question), *([("limit", str(size))] if paged.asked else [])]
+
+    def at(start: int) -> str:
+        return url("/api/ask", [*params, *([("offset", str(start))] if start else [])])
+
+    return PageLinks(self_=at(offset), next=at(offset + size) if offset + size < total else None,
+                     prev=at(max(0, offset - size)) if offset else None)
+
+
 def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
     size, offset = paged.size, paged.offset
@@ -79,7 +92,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
                 studies_url=url("/api/studies", _with(answer.selection, facet, value)) if linkable else None,
             ))
         grouped = {iri for _, iris in answer.groups for iri in iris}
-        refs = {s.iri: s.ref for s in study_summaries(ctx.evidence_map, ctx.vocabulary, sorted(grouped))}
+        refs = reference_numbers(ctx.evidence_map, sorted(grouped))
         for key, iris in answer.groups:
             c = by_iri.get(key)
             groups.append(AnswerGroup(value=c.slug if c else key, label=c.pref_label if c else key,
@@ -107,6 +120,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
         sparql=answer.sparql, values_sparql=answer.values_sparql, total=answer.total, values=values,
         values_facet=answer.values_facet.name if answer.values_facet else None, without_value=answer.without_value,
         studies=[study_model(s, answer.selection) for s in summaries], limit=size, offset=offset,
+        links=_page_links(question, paged, answer.total),
         suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
                                 facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],
         studies_url=url("/api/studies", canonical_params(answer.selection)) if answer.understood and linkable else None,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from evidencemap.model.facets import Selection
-from evidencemap.model.studies import StudySummary
+from evidencemap.model.studies import StudySummary, ValueRef
 from evidencemap.model.vocabulary import Vocabulary
 from evidencemap.web.inputs import API_FORMATS, JSONLD, Formats, media_type
 from evidencemap.web.jsonld import to_jsonld
@@ -95,11 +95,36 @@ def reasons(summary_: StudySummary, selection: Selection) -> list[Reason]:
     return out
 
 
+def card_value(value: ValueRef) -> dict[str, object]:
+    """A fact's value as a study card shows it (web/models.StudyValue)."""
+    return {"iri": value.iri, "slug": value.slug, "label": value.label, "scheme": value.scheme,
+            "support": value.support}
+
+
+def links_of(summary_: StudySummary) -> StudyLinks:
+    return StudyLinks(html=f"/studies/{summary_.id}", json_=f"/api/studies/{summary_.id}")
+
+
 def study_model(summary_: StudySummary, selection: Selection | None = None) -> Study:
-    data = dataclasses.asdict(summary_)
-    data.update(
-        doi_url=summary_.doi_url,
-        why=reasons(summary_, selection) if selection else [],
-        links=StudyLinks(html=f"/studies/{summary_.id}", json_=f"/api/studies/{summary_.id}"),
-    )
+    """The study card of a list: what the card shows (web/models.Study), built from plain dicts (a page of cards
+    is on every list's path)."""
+    intervention = summary_.intervention
+    data: dict[str, object] = {
+        "iri": summary_.iri, "id": summary_.id, "ref": summary_.ref, "citation": summary_.citation,
+        "title": summary_.title, "year": summary_.year, "doi": summary_.doi, "doi_url": summary_.doi_url,
+        "journal": summary_.journal,
+        "facets": {name: [card_value(v) for v in values] for name, values in summary_.facets.items()},
+        "intervention": None if intervention is None else {
+            "iri": intervention.iri, "label": intervention.label,
+            "facets": {name: [card_value(v) for v in values] for name, values in intervention.facets.items()},
+        },
+        "why": reasons(summary_, selection) if selection else [],
+        "links": links_of(summary_),
+    }
     return Study.model_validate(data)
+
+
+def study_record(summary_: StudySummary) -> dict[str, Any]:
+    """A study's full summary (every value with its section, the authors, the report, the intervention's
+    description) as the fields of web/models.StudyDetail."""
+    return {**dataclasses.asdict(summary_), "doi_url": summary_.doi_url, "why": [], "links": links_of(summary_)}
