@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pyoxigraph as ox
+import pytest
+
 from app_support import app_fixtures
 from evidencemap.model.queries import load_named_queries
+from evidencemap.sparql.guard import engine_syntax_error
 from sparql_support import PREFIX, TEST_SETTINGS, TestClient
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -47,7 +51,8 @@ def test_editor_is_served_to_browsers_without_a_query(client: TestClient) -> Non
     assert form.forms == [{"class": "sparql-form", "id": "sparql-form", "method": "get", "action": "/sparql"}]
     assert form.fields == ["query", "format"]
     # the only scripts are the vendored editor and its set-up, same-origin files (no inline script: the CSP)
-    assert form.scripts == ["/static/yasgui/yasgui.min.js", "/static/sparql-editor.js"]
+    assert [str(src).rsplit("/static/", 1)[-1] for src in form.scripts] == ["yasgui/yasgui.min.js", "sparql-editor.js"]
+    assert all(str(src).startswith("/") for src in form.scripts)
 
 
 def test_editor_shows_results_as_a_table(client: TestClient) -> None:
@@ -132,3 +137,62 @@ def test_editor_results_link_their_json_twin(client: TestClient) -> None:
     assert twin.headers["content-type"].startswith("application/sparql-results+json")
     assert len(twin.json()["results"]["bindings"]) == len(response.context["page"].result.rows)  # type: ignore[attr-defined]
     assert "link" not in client.get("/sparql", headers=BROWSER).headers  # the empty editor has no results to twin
+
+
+# -- error positions: the reported line and column land on the offending token ----------------------------------
+
+BAD_QUERIES = [
+    # (query, line, column, the token that starts there)
+    ("SELECT ?s WHERE {\n  ?s ?p ?o .\n  ?s ?p ]\n}", 3, 9, "]"),  # rdflib said 3:3, the triple's subject
+    ("SELECT ?s\nWHERE { ?s ?p ?o }\nORDER BY\nLIMIT 5", 4, 1, "LIMIT"),  # rdflib said 3:1, ORDER
+    ("PREFIX ex: <http://e.org/>\nSELECT ?s\nWHERE {\n  ?s ex:p ?o .\n  ?s ex:q ?o2 FILTER(\n}\n", 6, 1, "}"),
+    ("SELECT ?s WHERE {\n  ?s ?p ?o\n  ?s ?q ?o2\n}", 3, 3, "?s"),  # the missing dot: the next subject
+    ("SELECT ?s WHERE {\n  ?s ?p ?o .\n  OPTIONAL { ?s ?q }\n}", 3, 20, "}"),
+    ("SELECT ?s (COUNT(?o) ?n) WHERE {\n  ?s ?p ?o .\n}", 1, 22, "?n"),  # AS forgotten
+    ("SELECT ?s WHERE {\n  { SELECT ?s WHERE { ?s ?p ?o } GROUP BY }\n}", 2, 43, "}"),  # inside a sub-query
+    ("SELECT ?s WHERE {\n\t?s\t?p ?o .\n\t?s ?p ]\n}", 3, 8, "]"),  # tabs count as one character
+    ('SELECT ?s WHERE {\n  ?s ?p "caf\\u00e9" . ?s ?p ]\n}', 2, 29, "]"),  # an escape is six characters
+    ("# comment with SELECT\r\nSELECT ?s WHERE {\r\n  ?s ?p ]\r\n}", 3, 9, "]"),  # a form's CR LF line ends
+    ("SELEC ?s WHERE { ?s ?p ?o }", 1, 1, "SELEC"),
+]
+
+
+def _token_at(query: str, line: int, column: int) -> str:
+    text = query.replace("\r\n", "\n").split("\n")[line - 1]
+    return text[column - 1:]
+
+
+@pytest.mark.parametrize(("query", "line", "column", "token"), BAD_QUERIES)
+def test_syntax_error_points_at_the_offending_token(
+    client: TestClient, query: str, line: int, column: int, token: str
+) -> None:
+    body = client.get("/sparql", params={"query": query}).json()
+    assert body["status"] == 400
+    assert (body["line"], body["column"]) == (line, column), body["error"]
+    assert _token_at(query, body["line"], body["column"]).startswith(token)
+    assert f"line {line}, column {column}: unexpected '{token}'" in body["error"]
+    caret = body["excerpt"].split("\n")[1]
+    assert len(caret) == column and caret.endswith("^")  # under the token, tabs kept so that it lines up
+
+
+def test_syntax_error_at_the_end_says_the_query_ends_too_early(client: TestClient) -> None:
+    body = client.get("/sparql", params={"query": "SELECT ?s\nWHERE {\n  ?s ?p ?o ."}).json()
+    assert (body["line"], body["column"]) == (3, 13)
+    assert "the query ends too early" in body["error"]
+
+
+def test_editor_page_marks_the_same_position(client: TestClient) -> None:
+    query = BAD_QUERIES[0][0]
+    error = client.get("/sparql", params={"query": query, "format": "html"}).context["page"].error  # type: ignore[attr-defined]
+    assert (error.line, error.column) == (3, 9)
+    assert "Line 3, column 9:" in client.get("/sparql", params={"query": query, "format": "html"}).text
+
+
+def test_engine_positions_count_characters_not_bytes() -> None:
+    # pyoxigraph (which reports the errors of queries too long for rdflib's budget) counts UTF-8 bytes: "é" is two
+    text = 'ASK { ?s ?p "éé" . ?s ?p ] }'
+    with pytest.raises(SyntaxError) as caught:
+        ox.Store().query(text)
+    byte_column = int(str(caught.value).split(":")[1])
+    error = engine_syntax_error(str(caught.value), text)
+    assert error.column == len(text.encode()[:byte_column - 1].decode()) + 1 == byte_column - 2

@@ -126,8 +126,8 @@ def test_sparql_load_is_refused(client: TestClient) -> None:
 
 def test_sparql_malformed_query_is_400_with_position(client: TestClient) -> None:
     body = _error(client.get("/sparql", params={"query": "SELECT ?s\nWHERE { ?s ?p }"}), 400)
-    assert (body["line"], body["column"]) == (2, 9)  # where rdflib's parser gave up: the incomplete triple
-    assert "line 2, column 9" in str(body["error"])
+    assert (body["line"], body["column"]) == (2, 15)  # the offending token: the } that cuts the triple short
+    assert "line 2, column 15: unexpected '}'" in str(body["error"])
     assert str(body["excerpt"]).splitlines()[0] == "WHERE { ?s ?p }"
 
 

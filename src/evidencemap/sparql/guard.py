@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from evidencemap.errors import BadRequest, QueryRefused
 from evidencemap.sparql.lexer import normalise_line_ends, scan
+from evidencemap.sparql.syntax import excerpt, locate
 
 if TYPE_CHECKING:
     from pyparsing import ParseBaseException
@@ -146,7 +147,7 @@ def _inspect_with_rdflib(text: str) -> InspectedQuery:
         parsed = parseQuery(text)
     except ParseBaseException as exc:
         _refuse_if_update(text)
-        raise syntax_error(exc) from None
+        raise syntax_error(exc, text) from None
     except RecursionError:
         raise BadRequest("The query is nested too deeply to be parsed.") from None
     try:
@@ -234,15 +235,21 @@ class SparqlSyntaxError(BadRequest):
         self.excerpt = excerpt
 
 
-def syntax_error(exc: ParseBaseException) -> SparqlSyntaxError:
-    """The parser's error as a 400 naming the line and column where it stopped."""
+def syntax_error(exc: ParseBaseException, text: str | None = None) -> SparqlSyntaxError:
+    """The parser's error as a 400 naming the line and column of the offending token: where no reading of ``text``
+    gets further (:func:`evidencemap.sparql.syntax.locate`; rdflib's own position is where the alternatives it
+    backtracked from began, counted with tabs expanded and escapes replaced). Without ``text``, rdflib's position."""
+    where = locate(text) if text is not None else None
+    if where is not None:
+        return SparqlSyntaxError(f"SPARQL syntax error at {where.describe()}.", line=where.line,
+                                 column=where.column, excerpt=excerpt(text or "", where.line, where.column))
     line = exc.line.rstrip("\n")
-    excerpt = f"{line}\n{' ' * (exc.col - 1)}^" if line.strip() else ""
+    shown = f"{line}\n{' ' * (exc.col - 1)}^" if line.strip() else ""
     return SparqlSyntaxError(
         f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}.",
         line=exc.lineno,
         column=exc.col,
-        excerpt=excerpt,
+        excerpt=shown,
     )
 
 
@@ -251,15 +258,18 @@ def engine_syntax_error(message: str, text: str) -> SparqlSyntaxError:
 
     >>> engine_syntax_error("error at 1:5: expected OPTIONAL", "ASK {").column
     5
+    >>> engine_syntax_error("error at 1:12: expected OPTIONAL", "ASK { 'éé' ]").column  # byte 12 is character 10
+    10
     """
     match = re.match(r"error at (\d+):(\d+): (.*)", message, re.DOTALL)
     if match is None:
         return SparqlSyntaxError(f"SPARQL syntax error: {message}", line=0, column=0, excerpt="")
-    line_no, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
-    lines = text.splitlines()
+    line_no, byte_column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = text.split("\n")
     line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
-    excerpt = f"{line}\n{' ' * max(column - 1, 0)}^" if line.strip() else ""
+    # the engine counts columns in UTF-8 bytes; a reader (and an editor) counts characters
+    column = len(line.encode("utf-8")[:max(byte_column - 1, 0)].decode("utf-8", errors="ignore")) + 1
     return SparqlSyntaxError(
         f"SPARQL syntax error at line {line_no}, column {column}: {detail}", line=line_no, column=column,
-        excerpt=excerpt,
+        excerpt=excerpt(text, line_no, column),
     )
