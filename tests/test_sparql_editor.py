@@ -3,6 +3,10 @@ table with the row cap stated."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
 from html.parser import HTMLParser
 
 import pyoxigraph as ox
@@ -11,6 +15,9 @@ import pytest
 from app_support import app_fixtures
 from evidencemap.model.queries import load_named_queries
 from evidencemap.sparql.guard import engine_syntax_error
+from evidencemap.web.security import CONTENT_SECURITY_POLICY
+from evidencemap.web.sparql_editor import EDITOR_CONTENT_SECURITY_POLICY, YASGUI_STYLE_HASHES
+from evidencemap.web.templating import STATIC_DIR as STATIC
 from sparql_support import PREFIX, TEST_SETTINGS, TestClient
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -25,6 +32,7 @@ class FormFields(HTMLParser):
         self.forms: list[dict[str, str | None]] = []
         self.fields: list[str] = []
         self.scripts: list[str | None] = []
+        self.editor: dict[str, str | None] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -34,6 +42,8 @@ class FormFields(HTMLParser):
             self.fields.append(str(values["name"]))
         elif tag == "script":
             self.scripts.append(values.get("src"))
+        elif values.get("id") == "sparql-editor":
+            self.editor = values
 
 
 app, client = app_fixtures(TEST_SETTINGS)
@@ -196,3 +206,116 @@ def test_engine_positions_count_characters_not_bytes() -> None:
     byte_column = int(str(caught.value).split(":")[1])
     error = engine_syntax_error(str(caught.value), text)
     assert error.column == len(text.encode()[:byte_column - 1].decode()) + 1 == byte_column - 2
+
+
+# -- downloads that match the query form ---------------------------------------------------------------------
+
+CONSTRUCT = PREFIX + "CONSTRUCT { ?s a evm:IncludedStudy } WHERE { ?s a evm:IncludedStudy }"
+DOWNLOADS_BY_FORM = {
+    "SELECT": ["JSON", "XML", "CSV", "TSV"],
+    "ASK": ["JSON", "XML"],
+    "CONSTRUCT": ["Turtle", "N-Triples", "JSON-LD", "RDF/XML"],
+}
+
+
+@pytest.mark.parametrize(("query", "form"), [
+    (STUDIES, "SELECT"),
+    (PREFIX + "ASK { ?s evm:referenceNumber 44 }", "ASK"),
+    (CONSTRUCT, "CONSTRUCT"),
+])
+def test_result_downloads_match_the_query_form_and_all_work(client: TestClient, query: str, form: str) -> None:
+    result = client.get("/sparql", params={"query": query, "format": "html"}).context["page"].result  # type: ignore[attr-defined]
+    assert [label for label, _ in result.downloads] == DOWNLOADS_BY_FORM[form]
+    for label, href in result.downloads:
+        response = client.get(href)
+        assert response.status_code == 200, (label, response.text[:200])  # never an error page
+
+
+def test_form_offers_the_formats_of_the_query_it_shows(client: TestClient) -> None:
+    def values(query: str) -> list[str]:
+        page = client.get("/sparql", params={"query": query, "format": "html"}).context["page"]  # type: ignore[attr-defined]
+        return [value for value, _ in page.formats]
+
+    assert values(STUDIES) == ["html", "json", "xml", "csv", "tsv"]
+    assert values(CONSTRUCT) == ["html", "turtle", "ntriples", "jsonld", "rdfxml"]
+    # the form is read as the guard's lexer reads it: a keyword in a comment or a string does not count
+    assert values("# CONSTRUCT\nSELECT * WHERE { ?s ?p 'CONSTRUCT' } LIMIT 1") == ["html", "json", "xml", "csv", "tsv"]
+    # text that names no form yet (an error page) keeps every format, each labelled with its forms
+    page = client.get("/sparql", params={"query": "please list the studies", "format": "html"}).context["page"]  # type: ignore[attr-defined]
+    assert len(page.formats) == 9 and dict(page.formats)["turtle"].endswith("(CONSTRUCT, DESCRIBE)")
+
+
+def test_editor_page_gives_the_script_the_downloads_of_each_form(client: TestClient) -> None:
+    page = client.get("/sparql", headers=BROWSER).context["page"]  # type: ignore[attr-defined]
+    assert {form: [label for _, label in choices] for form, choices in page.downloads.items()} == {
+        **DOWNLOADS_BY_FORM, "DESCRIBE": DOWNLOADS_BY_FORM["CONSTRUCT"]}
+    form = FormFields()
+    form.feed(client.get("/sparql", headers=BROWSER).text)
+    given = json.loads(str(form.editor["data-downloads"]))
+    assert given == {form: [list(choice) for choice in choices] for form, choices in page.downloads.items()}
+    assert form.editor["data-vocabulary"] == "/sparql/vocabulary.json"
+
+
+# -- the vocabulary the editor completes ---------------------------------------------------------------------
+
+def test_vocabulary_json_lists_the_maps_prefixes_and_terms(client: TestClient) -> None:
+    response = client.get("/sparql/vocabulary.json")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    data = response.json()
+    assert data["prefixes"]["evm"] == "https://w3id.org/evidencemap/ontology#"
+    assert data["prefixes"]["skos"] == "http://www.w3.org/2004/02/skos/core#"
+    classes = {t["iri"]: t for t in data["classes"]}
+    properties = {t["iri"]: t for t in data["properties"]}
+    evm = data["prefixes"]["evm"]
+    assert classes[evm + "IncludedStudy"]["label"]  # declared by the ontology, with its label
+    assert evm + "reportsChallenge" in properties and properties[evm + "reportsChallenge"]["label"]
+    assert "http://purl.org/dc/terms/title" in properties  # used by the map, declared elsewhere
+    # every class and predicate the map uses is there (what a query can match)
+    used = client.get("/sparql", params={
+        "query": "SELECT DISTINCT ?c WHERE { ?s a ?c FILTER(isIRI(?c)) }", "format": "json"}).json()
+    assert {b["c"]["value"] for b in used["results"]["bindings"]} <= set(classes)
+    online = next(c for c in data["concepts"] if c["iri"].endswith("/concept/delivery/online"))
+    assert online["facet"] == "delivery" and online["label"] and isinstance(online["altLabels"], list)
+    burnout = [c for c in data["concepts"] if c["iri"].endswith("emotional-vulnerability-burnout")]
+    assert len(burnout) == 1 and burnout[0]["facet"] == "challenge"
+
+
+def test_vocabulary_json_has_no_iri_from_elsewhere_to_fetch(client: TestClient) -> None:
+    """The editor completes from this document alone: it names no service to ask (prefix.cc, LOV)."""
+    text = client.get("/sparql/vocabulary.json").text
+    assert "prefix.cc" not in text and "lov.linkeddata" not in text
+
+
+# -- the editor's page: its scripts and its policy --------------------------------------------------------------
+
+def test_editor_page_policy_allows_only_yasguis_two_stylesheets() -> None:
+    """The hashes in the policy are those of the <style> texts the vendored YASGUI injects (column-resizer); a new
+    YASGUI with other texts fails here (and in the browser test, with a CSP error in the console)."""
+    script = (STATIC / "yasgui" / "yasgui.min.js").read_text(encoding="utf-8")
+    layout = re.search(r"createStyle\(a,`([^`]*)`", script)
+    assert layout is not None and "*{cursor:`+" in script  # the dragging rule is built from the default cursor
+    texts = [layout.group(1), "*{cursor:col-resize!important}"]
+    hashes = ["sha256-" + base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() for t in texts]
+    assert list(YASGUI_STYLE_HASHES) == hashes
+
+
+def test_editor_page_has_its_own_policy_and_no_other_page_has_it(client: TestClient) -> None:
+    editor = client.get("/sparql", headers=BROWSER).headers["content-security-policy"]
+    assert editor == EDITOR_CONTENT_SECURITY_POLICY
+    assert "script-src 'self';" in editor and "'unsafe-inline'" not in editor and "'unsafe-eval'" not in editor
+    for h in YASGUI_STYLE_HASHES:
+        assert f"'{h}'" in editor
+    results = client.get("/sparql", params={"query": STUDIES, "format": "html"}).headers["content-security-policy"]
+    assert results == editor
+    for path in ("/", "/studies", "/review", "/sparql/vocabulary.json"):
+        assert client.get(path, headers=BROWSER).headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    # the endpoint's own answers keep the site's policy
+    answer = client.get("/sparql", params={"query": STUDIES})
+    assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_editor_static_files_are_served(client: TestClient) -> None:
+    for path in ("/static/sparql-editor.js", "/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css"):
+        response = client.get(path)
+        assert response.status_code == 200 and len(response.content) > 1_000, path
+    assert "vocabulary" in client.get("/static/sparql-editor.js").text
