@@ -20,14 +20,15 @@ from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.reviews import example_questions, map_title
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
-from evidencemap.web.models import HomePage, ReviewPage, StudyDetail, StudyList
+from evidencemap.web.models import ClaimsPage, HomePage, ReviewPage, StudyDetail, StudyList
 from evidencemap.web.templating import TEMPLATES_DIR, counted
 
 HTML = {"accept": "text/html"}
 MY_TEMPLATES = ["base.html", "home.html", "studies.html", "study.html", "concept.html", "review.html", "error.html",
-                "study_macros.html"]
+                "study_macros.html", "review_claims.html"]
 PAGES = ["/", "/ask?q=which+online+studies+reported+burnout", "/studies", "/studies?delivery=online",
-         "/studies/jewell-2022", "/concepts/delivery/online", "/review"]
+         "/studies/jewell-2022", "/concepts/delivery/online", "/review", "/review/claims"]
+REVIEW_TEXT = Path(__file__).resolve().parents[1] / "maps" / "dufour-2025" / "review.txt"
 
 
 class Elements(HTMLParser):
@@ -73,6 +74,7 @@ def page(client: httpx.Client, path: str, status: int = 200) -> tuple[Any, Eleme
          "/api/studies?delivery=online&challenge=emotional-vulnerability-burnout"),
         ("/studies/jewell-2022", "study.html", StudyDetail, "/api/studies/jewell-2022"),
         ("/review", "review.html", ReviewPage, "/api/review"),
+        ("/review/claims", "review_claims.html", ClaimsPage, "/api/review/claims"),
     ],
 )
 def test_page_renders_its_model_and_links_its_json(
@@ -169,12 +171,73 @@ def test_study_page_shows_every_fact_with_its_source(client: httpx.Client) -> No
     assert "Why derived:" in html.content
 
 
-def test_review_page_shows_prisma_numbers_and_the_claims_check(client: httpx.Client) -> None:
+def test_review_page_opens_with_its_bottom_line_and_draws_prisma_inline(client: httpx.Client) -> None:
     response, html = page(client, "/review")
-    assert html.find("table", id="prisma-flow") and html.find("table", id="claims")
+    text = response.text
+    conclusion = response.context["page"].conclusion
+    review = " ".join(REVIEW_TEXT.read_text(encoding="utf-8").split())
+    section_5 = review[review.index("5 Conclusion"):]
+    assert conclusion, "the review's conclusion is shown"
+    for c in conclusion:  # the review's own words, from its section 5, quoted before anything else
+        assert c.section == "5" and c.section_title == "Conclusion"
+        assert c.quote in section_5
+        assert text.index(c.quote) < text.index('id="prisma-flow"')
+    assert "predominance of qualitative studies" in html.content
+    assert text.index('id="bottom-line"') < text.index("<dl")
+    # PRISMA inline as SVG (no scaled image), with a link to the full-size drawing and the table of the same numbers
+    assert not html.find("img") and html.find("svg", role="img")
+    assert any(a["href"].startswith("/review/prisma.svg") for a in html.find("a", id="prisma-full-size"))
+    assert html.find("table", id="prisma-flow")
     assert "2,114" in html.content and "2,048" in html.content
+    # the claims check is for curators: a summary and a link here, the table on its own page
+    assert not html.find("table", id="claims") and html.find("a", id="claims-link", href="/review/claims")
+
+
+def test_claims_page_has_every_claim_and_its_json_twin(client: httpx.Client) -> None:
+    response, html = page(client, "/review/claims")
     claims = response.context["page"].claims
+    assert len(claims) > 40 and f"({len(claims)} rows)" in html.content
     assert len([a for t, a in html.tags if t == "tr" and a.get("class", "").startswith("verdict-")]) == len(claims)
+    body = client.get("/api/review/claims").json()
+    assert [c["iri"] for c in body["claims"]] == [c.iri for c in claims]
+    assert sum(body["claims_summary"].values()) == len(claims)
+    assert client.get("/review/claims?format=json").json() == body
+
+
+def test_study_cards_show_the_kind_of_evidence_as_badges(client: httpx.Client) -> None:
+    """Design and evidence type on every card, short forms from the vocabulary (RCT, an altLabel in capitals),
+    each with its strength of attribution; the year and the delivery."""
+    response, _ = page(client, "/studies")
+    studies = response.context["page"].studies
+    cards = response.text.split('<article class="study"')[1:]
+    assert len(cards) == len(studies) == 11
+    for study, card in zip(studies, cards, strict=True):
+        assert 'class="evidence-badges"' in card, study.id
+        for value in study.facets["design"]:
+            assert f'class="strength {value.support}"' in card
+        assert f'<span class="year">{study.year}</span>' in card
+    grenyer = cards[[s.id for s in studies].index("grenyer-2025")]
+    assert re.search(r"</span>RCT</a>", grenyer), "the RCT's short form comes from its altLabel"
+    assert "Delivery:" in grenyer and "Strength of attribution" in grenyer
+
+
+def test_answers_and_lists_say_n_of_the_map_with_the_designs_counted(client: httpx.Client) -> None:
+    """Section 3.3.3 names four online studies with burnout (40, 42, 44, 45): two qualitative studies (Dahlenburg,
+    Jewell), a mixed-methods study (León) and Bates, by design as the map records it."""
+    _, html = page(client, "/ask?q=which+online+studies+reported+burnout")
+    assert "4 of 11 studies" in html.content
+    _, listed = page(client, "/studies?delivery=online&challenge=emotional-vulnerability-burnout")
+    assert "4 of 11 studies" in listed.content
+    summary = listed.content[listed.content.index("4 of 11 studies"):][:200]
+    assert re.search(r"qualitative study \(\d\)", summary)
+    _, concept = page(client, "/concepts/delivery/online")
+    assert "6 of 11 studies" in concept.content
+
+
+def test_clinician_pages_do_not_say_facet(client: httpx.Client) -> None:
+    for path in PAGES:
+        _, html = page(client, path)
+        assert not re.search(r"\bfacets?\b", html.content, re.IGNORECASE), path
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -245,7 +308,9 @@ def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, 
 # -- the contract between templates and page models ---------------------------------------------------------------
 
 CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
-                "page_url", "edition", "how_to_cite", "example_questions", "root"}
+                "page_url", "edition", "how_to_cite", "example_questions", "root",
+                # pages.evidence_context: the kind of evidence at a glance; the review page's inline PRISMA drawing
+                "map_total", "kinds", "badge_text", "evidence_facets", "support_names", "prisma"}
 GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
            "citation_url", "citation_links"}
 
@@ -253,6 +318,7 @@ GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "c
 @pytest.mark.parametrize("name", MY_TEMPLATES)
 def test_templates_use_only_documented_context_keys(name: str) -> None:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR))
+    environment.filters["counted"] = counted
     macros_source = (TEMPLATES_DIR / "study_macros.html").read_text(encoding="utf-8")
     macros = {m.name for m in environment.parse(macros_source).find_all(jinja2.nodes.Macro)}
     source = (TEMPLATES_DIR / name).read_text(encoding="utf-8")

@@ -75,6 +75,11 @@ def _draw_box(parent: ET.Element, box: _Box, x: float, y: float, marks: dict[str
 
 def flow_svg(flow: Flow) -> str:
     """The flow diagram as a standalone, accessible SVG document."""
+    return svg.serialise(flow_drawing(flow))
+
+
+def flow_drawing(flow: Flow) -> ET.Element:
+    """The flow diagram's SVG element (a page inlines it with :func:`evidencemap.render.svg.fragment`)."""
     main = flow.main()
     derived = [s for s in flow.ordered() if s.derived]
     marks = {s.iri: "*" * (i + 1) for i, s in enumerate(derived)}
@@ -133,7 +138,7 @@ def flow_svg(flow: Flow) -> str:
             side_y += side_box.height + 12
     svg.text_lines(root, note_lines, MARGIN, y, SMALL, LINE, fill=svg.MUTED if not problems else "#a40000",
                    class_="notes")
-    return svg.serialise(root)
+    return root
 
 
 def _runs(main: list[FlowStage]) -> list[tuple[int, int]]:
@@ -173,3 +178,11 @@ def prisma_svg(evidence_map: EvidenceMap, review: str | None = None) -> str:
     :raises NotFound: when the map holds no flow stages.
     """
     return flow_svg(load_flow(evidence_map, review))
+
+
+def prisma_fragment(evidence_map: EvidenceMap, review: str | None = None) -> str:
+    """The same diagram as an inline fragment for an HTML page (no XML declaration).
+
+    :raises NotFound: when the map holds no flow stages.
+    """
+    return svg.fragment(flow_drawing(load_flow(evidence_map, review)))

@@ -120,3 +120,51 @@ def study_listing(
     summaries = study_summaries(evidence_map, vocabulary, iris[offset:offset + size], provenance=provenance)
     tallies = facet_tallies(evidence_map, vocabulary, selection, max_support) if with_facets else ()
     return StudyListing(selection, len(iris), size, offset, tuple(summaries), tallies, max_support)
+
+
+# -- the kind of evidence at a glance: badges on study cards, designs counted in answers and lists ----------------
+
+EVIDENCE_ROLE = "colour"  # evm:gapMapRole of the facets that say what kind of evidence a study is
+
+
+def evidence_facets(vocabulary: Vocabulary) -> tuple[Facet, ...]:
+    """The facets that say what kind of evidence a study is (its design, the type of its data): those the ontology
+    gives the gap map's colour role, in facet order. The first is the one answers count ("3 of 11 studies: ...")."""
+    return vocabulary.facets_in_role(EVIDENCE_ROLE)
+
+
+def short_label(concept: Concept) -> str:
+    """The concept's short form for a badge, from the vocabulary: its ``skos:notation``; else an abbreviation among
+    its ``skos:altLabel``s (a label in capitals, such as "RCT"), the shortest if several; else its preferred label."""
+    if concept.notation:
+        return concept.notation
+    abbreviations = sorted((a for a in concept.alt_labels if len(a) > 1 and a.isupper()), key=len)
+    return abbreviations[0] if abbreviations else concept.pref_label
+
+
+@dataclass(frozen=True)
+class KindCount:
+    """A value of the first evidence facet (a study design) with the number of studies that have it."""
+
+    concept: Concept
+    short: str
+    count: int
+
+    @property
+    def scheme(self) -> str:
+        """The slug of the concept's scheme (the last segment of its IRI), as concept pages are addressed."""
+        return self.concept.scheme.rstrip("/").rsplit("/", 1)[-1]
+
+
+def kinds_counted(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, max_support: str | None = None
+) -> tuple[KindCount, ...]:
+    """The designs of the studies matching ``selection`` (facts at least as strong as ``max_support``), most
+    studies first, then in the vocabulary's order; () when the vocabulary has no evidence facet."""
+    facets = evidence_facets(vocabulary)
+    if not facets:
+        return ()
+    counts = facet_counts(evidence_map, facets[0], selection, max_support)
+    found = [(c, counts.get(c.iri, 0)) for c, _ in hierarchy(facets[0])]
+    ordered = sorted((item for item in enumerate(found) if item[1][1]), key=lambda item: (-item[1][1], item[0]))
+    return tuple(KindCount(c, short_label(c), n) for _, (c, n) in ordered)
