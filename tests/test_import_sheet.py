@@ -81,7 +81,8 @@ def test_unknown_value_without_add_concepts_exits_1(tmp_path: Path, capsys: pyte
                  "--licence", "https://creativecommons.org/licenses/by/4.0/"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "unknown value, row 4, column 'Country': 'Canada'" in out
+    assert "unknown value, row 2, column 'Components': 'psychoeducation'" in out  # a topic's value: not in the core
+    assert "'Canada'" not in out  # every ISO 3166-1 country is in the core vocabulary
 
 
 def test_study_id_used_twice_stops_the_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

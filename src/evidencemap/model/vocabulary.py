@@ -148,7 +148,9 @@ WHERE {
 GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list
 """
 
-CONCEPTS_QUERY = ns.sparql_prefixes(("evm", "skos")) + """
+# A concept's notation is its plain skos:notation (a country's ISO alpha-2 code); typed notations (the alpha-3 code,
+# evm:ISO3166Alpha3) are other notation systems, not read here.
+CONCEPTS_QUERY = ns.sparql_prefixes(("evm", "skos", "xsd")) + """
 SELECT ?concept ?scheme ?pref ?definition ?notation ?order
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
        (GROUP_CONCAT(DISTINCT ?hidden; separator="\\u001f") AS ?hiddens)
@@ -157,7 +159,7 @@ WHERE {
   ?concept a skos:Concept ; skos:inScheme ?scheme ; skos:prefLabel ?pref .
   FILTER(LANGMATCHES(LANG(?pref), "en") || LANG(?pref) = "")
   OPTIONAL { ?concept skos:definition ?definition }
-  OPTIONAL { ?concept skos:notation ?notation }
+  OPTIONAL { ?concept skos:notation ?notation FILTER(DATATYPE(?notation) = xsd:string) }
   OPTIONAL { ?concept evm:valueOrder ?order }
   OPTIONAL { ?concept skos:altLabel ?alt }
   OPTIONAL { ?concept skos:hiddenLabel ?hidden }
