@@ -90,29 +90,62 @@ class StudyLinks(Model):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
 
 
-class Study(Model):
-    """One included study, summarised."""
+class StudyValue(Model):
+    """A concept as a study card shows it: its label, its link and how the review supports it (the review
+    section is on the study's own endpoint, and on ``why`` when it is the reason the study is listed)."""
+
+    rdf_type: ClassVar[str | None] = "Concept"
+    iri: str = Field(description="The concept's IRI.", examples=["https://w3id.org/evidencemap/concept/delivery/online"])
+    slug: str = Field(description="The concept's slug: the value to use in facet parameters.", examples=["online"])
+    label: str = Field(description="The concept's preferred label.", examples=["online"])
+    scheme: str = Field(description="The slug of the concept scheme (the concept's page is /concepts/{scheme}/{slug}).",
+                        examples=["delivery"])
+    support: str | None = Field(None, description="'extracted', 'cited', 'derived' or 'inferred': how strongly the "
+                                "review attributes the value to the study.", examples=["cited"])
+
+
+class StudyIntervention(Model):
+    """The intervention on a study card: its name and the values of the facets that describe it."""
+
+    rdf_type: ClassVar[str | None] = "Intervention"
+    iri: str = Field(description="The intervention's IRI.")
+    label: str | None = Field(None, description="The intervention's name.")
+    facets: dict[str, list[StudyValue]] = Field(
+        description="Values of every facet that describes the intervention (modality, delivery, component, ...), "
+        "keyed by facet name; [] when the review states none."
+    )
+
+
+class StudyBase(Model):
+    """What a study card and a study's full record share."""
 
     rdf_type: ClassVar[str | None] = "IncludedStudy"
     iri: str = Field(description="The study's IRI.", examples=[EXAMPLE_STUDY])
     id: str = Field(description="The study's slug, used in URLs.", examples=["jewell-2022"])
     ref: int = Field(description="The study's reference number in the review.", examples=[44])
-    citation: str | None = Field(None, description="Short citation.", examples=["Jewell et al. 2022"])
+    citation: str | None = Field(None, description="Short citation (first author, year).",
+                                 examples=["Jewell et al. 2022"])
     title: str | None = Field(None, description="Title of the study's report.")
     year: int | None = Field(None, description="Publication year of the report.", examples=[2022])
     doi: str | None = Field(None, description="DOI of the report, or null.", examples=["10.1186/s40479-022-00203-y"])
     doi_url: str | None = Field(None, description="The DOI as a link, or null.")
-    authors: str | None = Field(None, description="Authors as the reference list gives them.")
     journal: str | None = Field(None, description="Journal or source of the report.")
-    report: str | None = Field(None, description="IRI of the study's report.")
-    facets: dict[str, list[FactValue]] = Field(
+    why: list[Reason] = Field(default_factory=list, description="Why the study matches the filters ([] unfiltered).")
+    links: StudyLinks
+
+
+class Study(StudyBase):
+    """One included study as a card of a list shows it (issue 14: a list sends what its cards show): the
+    reference, every facet value with its label, link and strength of attribution, the intervention's name and
+    values, why it is listed. The authors, the report, the intervention's description and each fact's provenance
+    are on the study's own endpoint (``links.json``)."""
+
+    facets: dict[str, list[StudyValue]] = Field(
         description="Values of every facet that describes the study itself (design, evidence type, outcome, "
         "challenge, country, ... as the vocabulary defines them), keyed by facet name; [] when the review does not "
         "tie the study to a value (e.g. a country it counts without naming the studies)."
     )
-    intervention: Intervention | None = Field(None, description="The intervention the study evaluated.")
-    why: list[Reason] = Field(default_factory=list, description="Why the study matches the filters ([] unfiltered).")
-    links: StudyLinks
+    intervention: StudyIntervention | None = Field(None, description="The intervention the study evaluated.")
 
 
 class SheetCell(Model):
@@ -153,9 +186,16 @@ class Fact(Model):
                                              "the extraction sheet it was read from.")
 
 
-class StudyDetail(Study):
+class StudyDetail(StudyBase):
     """One included study in full."""
 
+    authors: str | None = Field(None, description="Authors as the reference list gives them.")
+    report: str | None = Field(None, description="IRI of the study's report.")
+    facets: dict[str, list[FactValue]] = Field(
+        description="Values of every facet that describes the study itself, keyed by facet name, each with its "
+        "support and review section; [] when the review does not tie the study to a value."
+    )
+    intervention: Intervention | None = Field(None, description="The intervention the study evaluated.")
     bibliographic_citation: str | None = Field(None, description="The reference-list entry.")
     url: str | None = Field(None, description="Link to the report.")
     facts: list[Fact] = Field(description="Every fact about the study or its intervention, with provenance (facts "
@@ -190,6 +230,17 @@ class FacetCounts(Model):
     name: str = Field(description="The facet's name: the query parameter.", examples=["delivery"])
     label: str = Field(description="The facet's label.", examples=["delivery"])
     values: list[ValueCount]
+
+
+class PageLinks(Model):
+    """Links of one page of an answer's studies."""
+
+    self_: str = Field(alias="self", description="This page: a stable URL to share.",
+                       examples=["/api/ask?q=which+online+studies+reported+burnout"])
+    next: str | None = Field(None, description="The next page, if any.")
+    prev: str | None = Field(None, description="The previous page, if any.")
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
 
 
 class ListLinks(Model):
@@ -380,33 +431,14 @@ class ClaimRow(Model):
     explanation: list[str] = Field(default_factory=list)
 
 
-class ConclusionPassage(Model):
-    """A passage of the review that states its own bottom line (evm:conclusion)."""
-
-    passage: str = Field(description="The passage's IRI.")
-    quote: str = Field(description="The review's words, verbatim.")
-    section: str | None = Field(None, description="Review section number.", examples=["5"])
-    section_title: str | None = Field(None, description="Review section title.", examples=["Conclusion"])
-
-
 class ReviewPage(Model):
     review: ReviewInfo
-    conclusion: list[ConclusionPassage] = Field(default_factory=list, description="The review's own bottom line: "
-                                                "its conclusion, quoted with its section.")
     sources: list[SearchSourceInfo]
     criteria: list[CriterionInfo]
     flow: list[FlowStageInfo] = Field(description="The PRISMA-ScR flow, stage by stage.")
     claims: list[ClaimRow] = Field(description="The claims check: every stated count, recomputed.")
     claims_summary: dict[str, int] = Field(description="How many claims got each verdict.")
     notes: list[str] = Field(default_factory=list, description="Notes on the review's own text.")
-
-
-class ClaimsPage(Model):
-    """The claims check, for curators: every count the review states, recomputed from the per-study facts."""
-
-    review: ReviewInfo
-    claims: list[ClaimRow] = Field(description="Every stated count with the map's count and the verdict.")
-    claims_summary: dict[str, int] = Field(description="How many claims got each verdict.")
 
 
 class MatchInfo(Model):
@@ -515,9 +547,11 @@ class AskAnswer(Model):
     review_values: list[ReviewValue] = Field(default_factory=list, description="For a breakdown of all studies: "
                                              "values the review counts without naming the studies.")
     without_value: int | None = Field(None, description="For 'values': matching studies with no value of it.")
-    studies: list[Study] = Field(default_factory=list, description="The matching studies (paged).")
-    limit: int
-    offset: int
+    studies: list[Study] = Field(default_factory=list, description="One page of the matching studies: `limit` "
+                                 "of them from `offset` (`total` in all; `links` to the next and previous pages).")
+    limit: int = Field(description="Page size.", examples=[50])
+    offset: int = Field(description="Studies skipped before this page.", examples=[0])
+    links: PageLinks | None = Field(None, description="This page, and the next and previous pages of studies.")
     suggestions: list[ConceptRef] = Field(default_factory=list, description="Concepts close to unknown words.")
     studies_url: str | None = Field(None, description="/api/studies URL of the same studies: a stable link.")
 
