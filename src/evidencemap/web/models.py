@@ -431,14 +431,33 @@ class ClaimRow(Model):
     explanation: list[str] = Field(default_factory=list)
 
 
+class ConclusionPassage(Model):
+    """A passage of the review that states its own bottom line (evm:conclusion)."""
+
+    passage: str = Field(description="The passage's IRI.")
+    quote: str = Field(description="The review's words, verbatim.")
+    section: str | None = Field(None, description="Review section number.", examples=["5"])
+    section_title: str | None = Field(None, description="Review section title.", examples=["Conclusion"])
+
+
 class ReviewPage(Model):
     review: ReviewInfo
+    conclusion: list[ConclusionPassage] = Field(default_factory=list, description="The review's own bottom line: "
+                                                "its conclusion, quoted with its section.")
     sources: list[SearchSourceInfo]
     criteria: list[CriterionInfo]
     flow: list[FlowStageInfo] = Field(description="The PRISMA-ScR flow, stage by stage.")
     claims: list[ClaimRow] = Field(description="The claims check: every stated count, recomputed.")
     claims_summary: dict[str, int] = Field(description="How many claims got each verdict.")
     notes: list[str] = Field(default_factory=list, description="Notes on the review's own text.")
+
+
+class ClaimsPage(Model):
+    """The claims check, for curators: every count the review states, recomputed from the per-study facts."""
+
+    review: ReviewInfo
+    claims: list[ClaimRow] = Field(description="Every stated count with the map's count and the verdict.")
+    claims_summary: dict[str, int] = Field(description="How many claims got each verdict.")
 
 
 class MatchInfo(Model):
