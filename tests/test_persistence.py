@@ -123,3 +123,24 @@ def test_a_map_in_memory_keeps_nothing(tmp_path: Path) -> None:
     in_memory.save("anything", 1)
     assert in_memory.saved("anything") is None
     assert not (tmp_path / "cache").exists()
+
+
+def test_serve_answers_sparql_from_the_on_disk_store(map_copy: Path, tmp_path: Path) -> None:
+    """``evidencemap serve`` (app_to_serve) opens the cached store, and the /sparql workers read it read-only."""
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from evidencemap.cli import app_to_serve
+
+    settings = settings_for(map_copy, tmp_path / "cache")
+    app = app_to_serve(settings, io.StringIO())
+    assert app is not None
+    with TestClient(app) as client:
+        response = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
+                              headers={"Accept": "application/sparql-results+json"})
+        assert response.status_code == 200, response.text
+        assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 1000
+        assert client.get("/api/studies").status_code == 200
+        assert app.state.sparql_pool.zygote.info["store"] == "disk"
+        assert app.state.sparql_pool.store_path == app.state.context.evidence_map.store_path

@@ -1,5 +1,6 @@
-"""The worker pool on its own (no HTTP): answers, recycling of workers that stopped sharing the store, recovery
-when the zygote dies, a clean stop, and the network isolation of the worker processes."""
+"""The worker pool on its own (no HTTP): answers (from an in-memory copy and from the on-disk store opened
+read-only), recycling of workers whose memory grew, a refresh after the map changed, recovery when the zygote dies,
+a clean stop, the memory limit and the network isolation of the worker processes."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 from evidencemap.settings import Settings
 from evidencemap.sparql import workers as sparql_workers
+from evidencemap.sparql import zygote as sparql_zygote
 from evidencemap.sparql.execution import QueryRequest
 from evidencemap.sparql.guard import SparqlSyntaxError
 from evidencemap.sparql.workers import WorkerPool, process_alive
@@ -27,8 +30,8 @@ SERIALISERS = {"tabular": "json", "boolean": "json", "graph": "turtle"}
 ASK = QueryRequest("ASK { ?s ?p ?o }", SERIALISERS)
 
 
-def _store() -> ox.Store:
-    store = ox.Store()
+def _store(path: Path | None = None) -> ox.Store:
+    store = ox.Store(str(path)) if path is not None else ox.Store()
     for i in range(50):
         store.add(ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
                           ox.Literal(str(i)), ox.NamedNode("http://example.org/g")))
@@ -43,8 +46,11 @@ async def _started(pool: WorkerPool) -> WorkerPool:
 
 
 @contextlib.asynccontextmanager
-async def running_pool(workers: int = 1) -> AsyncIterator[WorkerPool]:
-    pool = await _started(WorkerPool(_store(), Settings(sparql_workers=workers, query_timeout=2.0)))
+async def running_pool(workers: int = 1, store_path: Path | None = None) -> AsyncIterator[WorkerPool]:
+    store = _store(store_path)
+    if store_path is not None:
+        store.flush()
+    pool = await _started(WorkerPool(store, Settings(sparql_workers=workers, query_timeout=2.0), store_path))
     try:
         yield pool
     finally:
@@ -56,7 +62,7 @@ def test_pool_answers_and_raises_query_errors() -> None:
         async with running_pool() as pool:
             outcome = await pool.run(ASK)
             assert json.loads(outcome.body) == {"head": {}, "boolean": True}
-            assert outcome.private_bytes > 0  # measured by the worker (Linux)
+            assert pool.zygote.info["store"] == "memory" and pool.zygote.info["quads"] == 50
             with pytest.raises(SparqlSyntaxError):
                 await pool.run(QueryRequest("ASK {", SERIALISERS))
             assert (await pool.run(ASK)).form == "ASK"
@@ -64,7 +70,70 @@ def test_pool_answers_and_raises_query_errors() -> None:
     asyncio.run(body())
 
 
-def test_pool_recycles_a_worker_that_stopped_sharing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resident_memory_is_read_in_constant_time() -> None:
+    """The per-answer measure reads /proc/self/statm (a few bytes), not smaps_rollup (every mapping)."""
+    resident = sparql_zygote.resident_bytes()
+    assert resident > 10 * 1024 * 1024  # an interpreter with pyoxigraph loaded
+    with open("/proc/self/status") as status:
+        rss_kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    assert abs(resident - rss_kib * 1024) < 16 * 1024 * 1024
+
+
+def _store_files_open(pid: int, store_path: Path) -> bool:
+    folder = str(store_path.resolve())
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(folder):
+                return True
+    return False
+
+
+def test_workers_answer_from_the_on_disk_store_opened_read_only(tmp_path: Path) -> None:
+    """With the map's on-disk store, each worker opens it read-only (the zygote never does: it must stay
+    single-threaded to fork safely) and holds no copy of the map; the answers are those of the store."""
+    store_path = tmp_path / "store"
+
+    async def body() -> None:
+        async with running_pool(workers=2, store_path=store_path) as pool:
+            assert pool.zygote.info["store"] == "disk"
+            outcome = await pool.run(QueryRequest("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                                  SERIALISERS))
+            assert json.loads(outcome.body)["results"]["bindings"][0]["n"]["value"] == "50"
+            assert pool.zygote.process is not None
+            assert not _store_files_open(pool.zygote.process.pid, store_path)
+            assert all(_store_files_open(pid, store_path) for pid in pool.worker_pids())
+            with pytest.raises(SparqlSyntaxError):
+                await pool.run(QueryRequest("ASK {", SERIALISERS))
+
+    asyncio.run(body())
+
+
+def test_refresh_shows_the_new_version_without_failing_queries(tmp_path: Path) -> None:
+    """A write to the map, then ``refresh()``: the workers see it, and queries sent meanwhile are all answered."""
+    store_path = tmp_path / "store"
+    count = QueryRequest("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", SERIALISERS)
+
+    def counted(outcome: sparql_workers.QueryOutcome) -> int:
+        return int(json.loads(outcome.body)["results"]["bindings"][0]["n"]["value"])
+
+    async def body(in_memory: bool) -> None:
+        async with running_pool(workers=2, store_path=None if in_memory else store_path) as pool:
+            before = pool.worker_pids()
+            assert counted(await pool.run(count)) == 50
+            pool._store.add(ox.Quad(ox.NamedNode("http://example.org/new"), ox.NamedNode("http://example.org/p"),
+                                    ox.Literal("new"), ox.NamedNode("http://example.org/g")))
+            meanwhile = [asyncio.ensure_future(pool.run(count)) for _ in range(4)]
+            await pool.refresh()
+            answers = await asyncio.gather(*meanwhile)
+            assert all(counted(a) in {50, 51} for a in answers)
+            assert counted(await pool.run(count)) == 51
+            assert pool.refreshes == 1 and not set(pool.worker_pids()) & set(before)
+
+    asyncio.run(body(in_memory=False))
+    asyncio.run(body(in_memory=True))
+
+
+def test_pool_recycles_a_worker_whose_memory_grew(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sparql_workers, "RECYCLE_MIN_BYTES", 0)  # every worker counts as bloated after a query
     monkeypatch.setattr(sparql_workers, "RECYCLE_SHARE", 0.0)
 
@@ -110,16 +179,18 @@ def test_pool_replaces_a_worker_killed_while_idle_without_failing_the_next_query
     asyncio.run(body())
 
 
-def test_pool_answers_a_query_that_outgrows_the_memory_limit_with_503() -> None:
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in-memory", "on-disk"])
+def test_pool_answers_a_query_that_outgrows_the_memory_limit_with_503(on_disk: bool, tmp_path: Path) -> None:
     """A worker may add ``sparql_worker_memory_mib`` to its address space; a query needing more gets QueryTooBig
     (503) naming the limit, the worker is replaced and the next query is answered."""
+    store_path = tmp_path / "store" if on_disk else None
     settings = Settings(sparql_workers=1, query_timeout=30.0, sparql_worker_memory_mib=64)
     big = QueryRequest(
-        "SELECT ?x WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i BIND(CONCAT(STR(?a), STR(?d), STR(?g), STR(?c), STR(?f), "
-        "STR(?i)) AS ?x) } ORDER BY ?x", SERIALISERS)
+        "SELECT ?x WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l BIND(CONCAT(STR(?a), STR(?d), STR(?g), STR(?j), "
+        "STR(?c), STR(?f), STR(?i), STR(?l)) AS ?x) } ORDER BY ?x", SERIALISERS)  # 50^4 rows sorted: ~0.5 GB
 
     async def body() -> None:
-        pool = await _started(WorkerPool(_store(), settings))
+        pool = await _started(WorkerPool(_store(store_path), settings, store_path))
         try:
             (pid,) = pool.worker_pids()
             with pytest.raises(sparql_workers.QueryTooBig, match="more than 64 MiB"):

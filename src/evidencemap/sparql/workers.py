@@ -35,10 +35,9 @@ from evidencemap.sparql.execution import OUT_OF_MEMORY, QueryFailed, QueryFailur
 log = logging.getLogger("evidencemap.sparql")
 
 STARTUP_WAIT = 60.0  # seconds a query waits for the workers of a server that is still starting
-# A worker whose private memory passes the zygote's whole resident memory (at least 64 MiB) is replaced by a fresh
-# fork after its answer is sent. Reading un-shares the pages of the store a query touches (so a busy worker tends
-# towards one private copy of the store, and keeping it is what keeps it fast); more than that is the worker's
-# own growth (docs/sparql.md, "Memory").
+# A worker whose resident memory grew, since it was ready, by more than the zygote's whole resident memory (at least
+# 64 MiB) is replaced by a fresh fork after its answer is sent: that growth is what its queries allocated and kept
+# (docs/sparql.md, "Memory"). The workers' hard limit is their address-space cap (sandbox.limit_memory).
 RECYCLE_SHARE = 1.0
 RECYCLE_MIN_BYTES = 64 * 1024 * 1024
 
@@ -93,8 +92,9 @@ class ZygoteClient:
     """The server's handle on the zygote process (:class:`evidencemap.sparql.zygote.Zygote`): start it, ask it to
     fork or kill a worker, stop it."""
 
-    def __init__(self, store: ox.Store, settings: Settings | None = None) -> None:
+    def __init__(self, store: ox.Store, settings: Settings | None = None, store_path: Path | None = None) -> None:
         self._store = store
+        self._store_path = store_path
         self._settings = settings or Settings()
         self._lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
@@ -102,10 +102,15 @@ class ZygoteClient:
         self.info: dict[str, object] = {}
 
     def start(self) -> dict[str, object]:
-        """Dump the store, start the zygote on the dump and wait until it has loaded it. Blocking."""
+        """Start the zygote on the on-disk store (its workers open it read-only), or on a dump of the store it loads
+        into memory, and wait until it is ready. Blocking."""
         with tempfile.TemporaryDirectory(prefix="evidencemap-sparql-") as folder:
-            dump = Path(folder) / "store.nq"
-            self._store.dump(dump, format=ox.RdfFormat.N_QUADS)
+            if self._store_path is not None:
+                source = ["--store", str(self._store_path)]
+            else:
+                dump = Path(folder) / "store.nq"
+                self._store.dump(dump, format=ox.RdfFormat.N_QUADS)
+                source = ["--data", str(dump)]
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             with theirs:
                 options = ["--memory-mib", str(self._settings.sparql_worker_memory_mib)]
@@ -113,7 +118,7 @@ class ZygoteClient:
                     options.append("--no-network-namespace")
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "evidencemap.sparql.zygote", "--control", str(theirs.fileno()),
-                     "--data", str(dump), *options],
+                     *source, *options],
                     pass_fds=[theirs.fileno()],
                     stdin=subprocess.DEVNULL,
                 )
@@ -139,10 +144,12 @@ class ZygoteClient:
         assert isinstance(pid, int)  # the zygote answers a spawn with the worker's process id
         return Worker(pid, Connection(ours.detach()))
 
-    def kill(self, worker: Worker) -> str | None:
-        """SIGKILL ``worker``; how it had ended by itself before (``"signal 6"``...), or None if it was running."""
+    def kill(self, worker: Worker, *, died: bool = False) -> str | None:
+        """SIGKILL ``worker``; how it had ended by itself before (``"signal 6"``...), or None if it was running.
+        ``died``: its connection ended mid-query, so it is ending by itself: the zygote waits for its end to say how
+        (its socket closes a moment before the kernel reports how it ended)."""
         worker.conn.close()
-        ended = self._command({"op": "kill", "pid": worker.pid}).get("ended")
+        ended = self._command({"op": "kill", "pid": worker.pid, "wait": died}).get("ended")
         return ended if isinstance(ended, str) else None
 
     def stop(self, *, at_once: bool = False) -> None:
@@ -176,12 +183,21 @@ def _terminate(process: subprocess.Popen[bytes], control: socket.socket) -> None
 
 
 class WorkerPool:
-    """``settings.sparql_workers`` workers, each running one query at a time under ``settings.query_timeout``."""
+    """``settings.sparql_workers`` workers, each running one query at a time under ``settings.query_timeout``.
 
-    def __init__(self, store: ox.Store, settings: Settings) -> None:
+    With ``store_path`` (the map's on-disk store, graph/persistence.py) every worker opens that store read-only: the
+    map is held once, in the operating system's page cache, and the workers are ready as soon as they are forked.
+    Without it, the zygote loads a copy of ``store`` into memory and the workers share it copy-on-write.
+
+    When the map changes (a write of the living map), :meth:`refresh` gives the pool workers that see the new
+    version; no query is failed by it.
+    """
+
+    def __init__(self, store: ox.Store, settings: Settings, store_path: Path | None = None) -> None:
         self.settings = settings
         self._store = store
-        self.zygote = ZygoteClient(store, settings)
+        self.store_path = store_path
+        self.zygote = ZygoteClient(store, settings, store_path)
         # The threads that wait on workers: one per worker and some spare, so that a wait never queues behind
         # others (the default executor has min(32, CPUs + 4) threads: with more workers, a query's time limit
         # would start late).
@@ -196,6 +212,7 @@ class WorkerPool:
         self.ready_seconds: float | None = None
         self.recycled = 0
         self.restarts = 0
+        self.refreshes = 0
         self._background: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -213,7 +230,7 @@ class WorkerPool:
                 worker.conn.close()
             self.workers.clear()
             self.zygote.stop(at_once=True)
-            self.zygote = ZygoteClient(self._store, self.settings)
+            self.zygote = ZygoteClient(self._store, self.settings, self.store_path)
         self._loop = loop
         self._stopping = False
         self._waiters.shutdown(wait=False)
@@ -333,6 +350,7 @@ class WorkerPool:
             deadline = time.monotonic() + limit  # set before the wait is handed to a thread: it cannot start late
             answer: QueryOutcome | QueryFailure | None = None
             healthy = False
+            died = False
             ended: str | None = None
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(self._waiters, worker.call, request,
@@ -342,6 +360,7 @@ class WorkerPool:
                 continue  # died while idle (the finally below retires it): nothing ran; take another
             except (EOFError, OSError):
                 answer = QueryFailure("QueryFailed", WORKER_DIED)
+                died = True
             finally:
                 if healthy and self._bloated(answer):
                     self.recycled += 1
@@ -350,7 +369,7 @@ class WorkerPool:
                     assert self._idle is not None
                     self._idle.put_nowait(worker)
                 elif not healthy:  # timed out, died, or the request was cancelled while the worker was busy
-                    ended = await self._retire(worker)
+                    ended = await self._retire(worker, died=died)
             if answer is None:
                 raise QueryTimeout(
                     f"The query ran longer than the {limit:g} s limit and was stopped "
@@ -414,14 +433,14 @@ class WorkerPool:
             return False
         rss = self.zygote.info.get("rss_bytes", 0)
         zygote_bytes = rss if isinstance(rss, int) else 0
-        return answer.private_bytes > max(RECYCLE_MIN_BYTES, RECYCLE_SHARE * zygote_bytes)
+        return answer.private_bytes >= max(RECYCLE_MIN_BYTES, RECYCLE_SHARE * zygote_bytes)
 
     async def _replace(self, worker: Worker) -> None:
         """Kill ``worker`` and fork a fresh one in its place."""
         if await self._retire(worker, refill=False) != "gone":
             await self._refill(self.zygote)
 
-    async def _retire(self, worker: Worker, *, refill: bool = True) -> str | None:
+    async def _retire(self, worker: Worker, *, refill: bool = True, died: bool = False) -> str | None:
         """SIGKILL ``worker`` (its work stops at once) and, if ``refill``, fork its successor in the background, so
         that the client is answered without waiting for the fork. Returns how the worker had ended by itself
         (``"signal 6"``...), ``"gone"`` when the zygote is gone (restarting), None when it was still running."""
@@ -430,7 +449,7 @@ class WorkerPool:
             return "gone"  # already gone with a restart
         zygote = self.zygote
         try:
-            ended = await asyncio.to_thread(zygote.kill, worker)
+            ended = await asyncio.to_thread(zygote.kill, worker, died=died)
         except (OSError, EvidenceMapError) as exc:
             log.error("could not stop SPARQL worker %s: %s", worker.pid, exc)
             self._schedule_restart(zygote)
@@ -466,12 +485,57 @@ class WorkerPool:
         self.workers.clear()
         await asyncio.to_thread(failed.stop, at_once=True)
         # The idle queue stays: requests already waiting on it get the new workers (they skip the dead ones).
-        self.zygote = ZygoteClient(self._store, self.settings)
+        self.zygote = ZygoteClient(self._store, self.settings, self.store_path)
         self.error = None
         assert self._ready is not None
         self.started_at = time.perf_counter()
         self._startup = asyncio.get_running_loop().create_task(self._start())
         await self._startup
+
+    # -- a new version of the map -----------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Give the pool workers that see the map as it is now; call it after every change to the store.
+
+        With an on-disk store, the store is flushed (so that what was written is in its files) and a new zygote
+        forks workers that open it afresh; with an in-memory copy, a new zygote loads a new dump of the store. The
+        old workers answer until the new ones are ready; then queries go to the new ones, a query running on an
+        old worker finishes there (its worker is stopped after the time limit at the latest), and a query waiting
+        for a worker waits for a new one: no query is failed by a refresh. Returns when the new workers are ready
+        (or have failed to start: then :attr:`error` says why, and queries get 503 as at a failed start).
+        """
+        if self._startup is None or self._ready is None or self._idle is None:
+            return  # never started: the workers started later see the store as it is then
+        if self.store_path is not None:
+            await asyncio.to_thread(self._store.flush)
+        await self._ready.wait()
+        old, old_workers = self.zygote, dict(self.workers)
+        fresh = ZygoteClient(self._store, self.settings, self.store_path)
+        try:
+            await asyncio.to_thread(fresh.start)
+            self._check_isolation(fresh.info)
+            spawned = [await asyncio.to_thread(fresh.spawn) for _ in range(max(1, self.settings.sparql_workers))]
+        except (OSError, EvidenceMapError) as exc:
+            await asyncio.to_thread(fresh.stop, at_once=True)
+            self.error = exc.message if isinstance(exc, EvidenceMapError) else str(exc)
+            log.error("the SPARQL workers could not be refreshed: %s", self.error)
+            return
+        self.zygote = fresh
+        self.workers = {worker.pid: worker for worker in spawned}
+        for worker in spawned:
+            self._idle.put_nowait(worker)  # old idle workers still queued are skipped and closed by _take_worker
+        self.refreshes += 1
+        self._watch(fresh)
+        self._in_background(self._stop_later(old, old_workers))
+
+    async def _stop_later(self, zygote: ZygoteClient, workers: dict[int, Worker]) -> None:
+        """Stop a replaced zygote once the queries its workers were running are done (the time limit at most)."""
+        try:
+            await asyncio.sleep(self.settings.query_timeout + 1)
+        finally:  # also when the pool stops meanwhile: the old zygote and its workers end with it
+            for worker in workers.values():
+                worker.conn.close()
+            zygote.stop()
 
     def _in_background(self, work: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

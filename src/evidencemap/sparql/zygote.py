@@ -1,9 +1,16 @@
-"""The process that owns a copy of the store and forks the /sparql workers from it (see docs/sparql.md).
+"""The process that forks the /sparql workers (see docs/sparql.md), each with the store to answer from.
 
-Started by :class:`evidencemap.sparql.workers.WorkerPool` as a fresh interpreter
-(``python -m evidencemap.sparql.zygote --control FD --data DUMP``), it stays single-threaded, so forking it is safe:
-each worker is a copy-on-write child that shares the loaded store and the warmed-up SPARQL parser, and starts in
-milliseconds. The server kills a worker that runs past the time limit (SIGKILL, through this process, which reaps
+Started by :class:`evidencemap.sparql.workers.WorkerPool` as a fresh interpreter, in one of two ways:
+
+- ``--store PATH`` (the default when the map has an on-disk store, graph/persistence.py): each worker opens the
+  on-disk store read-only itself, right after the fork (RocksDB starts threads when a store is opened, and a process
+  with threads must not fork). The store's files are in the operating system's page cache, shared by every process
+  that reads them, so no worker holds a copy of the map; a fork and an open take tens of milliseconds.
+- ``--data DUMP``: the zygote loads an N-Quads dump into an in-memory store, and each worker is a copy-on-write child
+  sharing it (queries several times faster than on disk; each worker that reads much tends towards a copy).
+
+Either way the zygote stays single-threaded, so forking it is safe, and the warmed-up SPARQL parser is shared.
+The server kills a worker that runs past the time limit (SIGKILL, through this process, which reaps
 it) and asks for a new one; the work of the query really stops.
 
 Control messages are JSON datagrams on a ``SOCK_SEQPACKET`` socket: ``{"op": "spawn"}`` carrying the worker's end
@@ -15,7 +22,7 @@ died) kills every worker and exits.
 Defence in depth (:mod:`evidencemap.sparql.sandbox`): before loading anything the process moves into new, empty
 user and network namespaces when the kernel allows it, and installs a seccomp filter that denies every network
 socket, so neither it nor its workers can open a network connection even if a query got past the guard. Each
-worker caps its own address space (``--memory-mib`` beyond its size when forked).
+worker caps its own address space (``--memory-mib`` beyond its size once forked and its store opened).
 """
 
 from __future__ import annotations
@@ -52,31 +59,38 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def memory_bytes(kind: str) -> int:
-    """This process's resident (``Rss``) or private (``Private``: not shared with the zygote) memory; 0 if unknown.
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
-    Reading pyoxigraph's in-memory store updates reference counts next to the data, so the pages a query touches
-    stop being shared with the zygote; the server replaces a worker whose private memory has grown too much.
-    """
-    total = 0
+
+def resident_bytes() -> int:
+    """This process's resident memory, from ``/proc/self/statm``: one short read, whatever the size of the store
+    (``/proc/self/smaps_rollup`` walks every mapping: 40-80 ms per answer at 100,000 studies); 0 if unknown."""
     try:
-        with open("/proc/self/smaps_rollup") as rollup:
-            for line in rollup:
-                name, _, rest = line.partition(":")
-                if name == kind or (kind == "Private" and name in {"Private_Clean", "Private_Dirty"}):
-                    total += int(rest.split()[0]) * 1024
-    except OSError:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
         return 0
-    return total
 
 
-def _worker(fd: int, store: ox.Store, control: socket.socket, parent: int, memory_bytes_allowed: int) -> None:
-    """The forked worker: answer queries on ``fd`` until the server closes it."""
+def open_read_only(path: str) -> ox.Store:
+    """The on-disk store at ``path``, read-only (a worker never writes)."""
+    return ox.Store.read_only(path)
+
+
+def _worker(fd: int, store: ox.Store | None, store_path: str | None, control: socket.socket, parent: int,
+            memory_bytes_allowed: int) -> None:
+    """The forked worker: open the on-disk store if it has none in memory, then answer queries on ``fd`` until the
+    server closes it. Each answer carries how much the worker's resident memory grew since it was ready (its own
+    growth: what queries allocated and kept), from which the server decides to replace it."""
     control.close()
     _die_with_parent(parent)
-    limit_memory(memory_bytes_allowed)
+    if store is None:
+        assert store_path is not None  # one of the two is given
+        store = open_read_only(store_path)
+    limit_memory(memory_bytes_allowed)  # after the store is open: the budget is what queries may add
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group; the server decides
     conn = Connection(fd)
+    baseline = resident_bytes()
     while True:
         try:
             request = conn.recv()
@@ -84,7 +98,7 @@ def _worker(fd: int, store: ox.Store, control: socket.socket, parent: int, memor
             os._exit(0)
         answer = run_query_safely(store, request)
         if isinstance(answer, QueryOutcome):
-            answer = dataclasses.replace(answer, private_bytes=memory_bytes("Private"))
+            answer = dataclasses.replace(answer, private_bytes=max(0, resident_bytes() - baseline))
         conn.send(answer)
 
 
@@ -92,9 +106,11 @@ class Zygote:
     """The zygote process itself: holds the store, forks a worker or kills one on the server's command (the server
     speaks to it through :class:`evidencemap.sparql.workers.ZygoteClient`)."""
 
-    def __init__(self, control: socket.socket, store: ox.Store, memory_bytes_allowed: int = 0) -> None:
+    def __init__(self, control: socket.socket, store: ox.Store | None, memory_bytes_allowed: int = 0,
+                 store_path: str | None = None) -> None:
         self.control = control
-        self.store = store
+        self.store = store  # in memory, shared with every worker; None: each worker opens store_path
+        self.store_path = store_path
         self.memory_bytes_allowed = memory_bytes_allowed
         self.children: set[int] = set()
         self.ended: dict[int, str] = {}  # how each reaped worker ended, until the server asks
@@ -116,7 +132,10 @@ class Zygote:
                 pid = int(command["pid"])
                 self._reap()
                 ended = self.ended.pop(pid, None)
-                self._kill(pid)
+                if ended is None and command.get("wait") and pid in self.children:
+                    ended = self._end(pid)
+                else:
+                    self._kill(pid)
                 self._reply({"killed": pid, "ended": ended})
 
     def _spawn(self, fd: int) -> int:
@@ -124,7 +143,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             try:
-                _worker(fd, self.store, self.control, parent, self.memory_bytes_allowed)
+                _worker(fd, self.store, self.store_path, self.control, parent, self.memory_bytes_allowed)
             finally:
                 os._exit(1)
         os.close(fd)
@@ -143,6 +162,19 @@ class Zygote:
                 self.children.discard(pid)
         except (ProcessLookupError, ChildProcessError):
             self.children.discard(pid)
+
+    def _end(self, pid: int) -> str | None:
+        """SIGKILL a worker that was ending by itself and wait for it: how it ended (``"signal 6"`` when it aborted on
+        its memory limit), or None when it was still running and the SIGKILL ended it."""
+        try:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            return None
+        finally:
+            self.children.discard(pid)
+        how = describe_status(status)
+        return None if how == f"signal {signal.SIGKILL.value}" else how
 
     def _reap(self) -> None:
         for pid in list(self.children):
@@ -174,7 +206,9 @@ def describe_status(status: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--control", type=int, required=True, help="inherited control socket (SOCK_SEQPACKET)")
-    parser.add_argument("--data", required=True, help="N-Quads dump of the store to serve")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="N-Quads dump loaded into memory and shared with the workers")
+    source.add_argument("--store", help="on-disk store each worker opens read-only")
     parser.add_argument("--memory-mib", type=int, default=0, help="address space each worker may add (0: no cap)")
     parser.add_argument("--no-network-namespace", action="store_true",
                         help="skip the network namespace (the seccomp filter still applies)")
@@ -185,23 +219,50 @@ def main(argv: list[str] | None = None) -> int:
     seccomp = deny_network()
     started = time.perf_counter()
     report: dict[str, object]
+    store: ox.Store | None = None
     try:
-        store = ox.Store()
-        store.bulk_load(path=args.data, format=ox.RdfFormat.N_QUADS)
+        if args.store:
+            check_store(args.store)
+        else:
+            store = ox.Store()
+            store.bulk_load(path=args.data, format=ox.RdfFormat.N_QUADS)
         inspect_query("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")  # warm the parser
     except Exception as exc:  # reported to the server, which answers 503 with it
         report = {"error": f"{type(exc).__name__}: {exc}"}
     else:
-        report = {"ready": True, "quads": len(store), "seconds": time.perf_counter() - started, "isolated": isolated,
-                  "seccomp": seccomp, "rss_bytes": memory_bytes("Rss"), "memory_limit_mib": args.memory_mib}
+        report = {"ready": True, "quads": len(store) if store is not None else None,
+                  "store": "disk" if store is None else "memory", "seconds": time.perf_counter() - started,
+                  "isolated": isolated, "seccomp": seccomp, "rss_bytes": resident_bytes(),
+                  "memory_limit_mib": args.memory_mib}
     try:
         control.send(json.dumps(report).encode())
     except OSError:  # the server stopped while the store was loading
         return 1
     if "error" in report:
         return 1
-    Zygote(control, store, args.memory_mib * 1024 * 1024).serve()
+    Zygote(control, store, args.memory_mib * 1024 * 1024, store_path=args.store).serve()
     return 0
+
+
+def check_store(path: str) -> None:
+    """Open the on-disk store read-only and run a query in a child process (the zygote itself must not open it: it
+    would start RocksDB's threads here); raises OSError with the child's message when that fails."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        try:
+            bool(open_read_only(path).query("ASK { ?s ?p ?o }"))
+        except BaseException as exc:
+            os.write(writer, f"{type(exc).__name__}: {exc}".encode()[:4000])
+            os._exit(1)
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        message = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise OSError(f"cannot open the store {path}: {message or describe_status(status)}")
 
 
 if __name__ == "__main__":

@@ -351,7 +351,9 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
     """Give ``app`` what /sparql needs besides its router (which web/app.py registers): the worker pool (started
     and stopped with the app's lifespan) and the per-client gate."""
     settings = context.settings
-    app.state.sparql_pool = WorkerPool(context.evidence_map.store, settings)
+    # The workers open the map's on-disk store read-only, unless told to hold a copy in memory (or it has none).
+    store_path = None if settings.sparql_in_memory else context.evidence_map.store_path
+    app.state.sparql_pool = WorkerPool(context.evidence_map.store, settings, store_path)
     app.state.sparql_gate = ClientGate(
         concurrency=settings.sparql_client_concurrency,
         queue=settings.sparql_client_queue,
