@@ -283,3 +283,54 @@ def test_study_summaries_take_a_fixed_number_of_queries(app: FastAPI, monkeypatc
     calls.clear()
     bare = study_summaries(evidence_map, context.vocabulary, three, provenance=False)
     assert len(calls) == 2 and all(v.support is None for s in bare for vs in s.facets.values() for v in vs)
+
+
+# -- sized to what is shown (issue 14) -----------------------------------------------------------------------------
+
+CARD_KEYS = {"iri", "id", "ref", "citation", "title", "year", "doi", "doi_url", "journal", "facets", "intervention",
+             "why", "links"}
+
+
+def test_study_list_sends_what_a_card_shows_and_the_record_the_rest(client: httpx.Client) -> None:
+    card = next(s for s in get_json(client, "/api/studies?delivery=online")["studies"] if s["id"] == "jewell-2022")
+    assert set(card) == CARD_KEYS
+    assert set(card["intervention"]) == {"iri", "label", "facets"}
+    values = [v for vs in [*card["facets"].values(), *card["intervention"]["facets"].values()] for v in vs]
+    assert values and all(set(v) == {"iri", "slug", "label", "scheme", "support"} for v in values)
+    assert card["why"][0]["value"]["section"]  # why the study is listed keeps the review section
+    record = get_json(client, card["links"]["json"])
+    assert record["authors"].startswith("Jewell") and record["report"] and "description" in record["intervention"]
+    for name, shown in card["facets"].items():
+        full = [{k: v[k] for k in ("iri", "slug", "label", "scheme", "support")} for v in record["facets"][name]]
+        assert shown == full, name
+    for name, shown in card["intervention"]["facets"].items():
+        full = [{k: v[k] for k in ("iri", "slug", "label", "scheme", "support")}
+                for v in record["intervention"]["facets"][name]]
+        assert shown == full, name
+
+
+def test_study_record_reads_only_its_own_study(app: FastAPI, monkeypatch: Any) -> None:
+    """Every query behind /api/studies/{id} is bound to the study (or its findings): none reads the whole map."""
+    from evidencemap.web.api import build_study_detail
+
+    context = app.state.context
+    evidence_map, calls = context.evidence_map, []
+    original = type(evidence_map).select
+
+    def recording(self: Any, sparql: str, bindings: Any = None, **kwargs: Any) -> Any:
+        calls.append((sparql, bindings))
+        return original(self, sparql, bindings, **kwargs)
+
+    monkeypatch.setattr(type(evidence_map), "select", recording)
+    build_study_detail(context, "jewell-2022")
+    assert calls and all(bindings for _, bindings in calls), [q[-200:] for q, b in calls if not b]
+
+
+def test_answers_page_their_studies_with_links(client: httpx.Client) -> None:
+    question = "which online studies reported burnout"
+    first = get_json(client, "/api/ask", params={"q": question, "limit": 3})
+    assert first["total"] == 4 and len(first["studies"]) == 3 and first["links"]["prev"] is None
+    second = get_json(client, first["links"]["next"])
+    assert second["offset"] == 3 and [s["ref"] for s in second["studies"]] == [45]
+    assert second["links"]["next"] is None and get_json(client, second["links"]["prev"])["studies"] == first["studies"]
+    assert set(first["studies"][0]) == CARD_KEYS

@@ -1,0 +1,281 @@
+"""The REST API at growing map sizes: what a request costs, how big its answer is, and throughput against
+``oxigraph serve`` answering the equivalent SPARQL (issue 14).
+
+Part 1, in process (``--sizes``, default 1,000 and 10,000 studies; add 100000 for the issue's third size): for each
+synthetic map (synthetic.py) the median time of each request of :data:`REQUESTS` through the app (FastAPI's test
+client, no network), the bytes of its answer and the bytes per study listed, and a repeat of the same request with
+its ETag (a 304). The last lines give the ratio of each median to the smallest size's: a request that reads a fixed
+amount (one study, one page, a question's first page) should stay near 1x as the map grows tenfold.
+
+Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn, as ``evidencemap serve``
+runs it (one process), and ``oxigraph serve-read-only`` on the same data (``oxigraph load`` into a folder first;
+the CLI comes with ``pip install oxigraph``: skipped with a note when it is missing), each driven by
+``--connections`` concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures,
+for REST requests and the SPARQL that answers the same question.
+
+    python benchmarks/bench_rest.py [--sizes 1000,10000,100000] [--repeat 15] [--http-size 10000]
+                                    [--connections 8,32] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.resources import bundled_map_dir
+from evidencemap.settings import Settings
+from synthetic import write_map
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+QUESTION = "which online studies reported burnout"
+# name -> path; {study} is the id of a study in the middle of the map.
+REQUESTS = {
+    "study list, first page (limit=20)": "/api/studies?limit=20",
+    "study list, online (limit=20)": "/api/studies?delivery=online&limit=20",
+    "one study": "/api/studies/{study}",
+    "question (first page)": f"/api/ask?q={QUESTION}",
+    "question, count": "/api/ask?q=how many studies used psychoeducation",
+    "facets": "/api/facets",
+}
+# The SPARQL a client of `oxigraph serve` would send for the same answers (throughput part).
+PREFIXES = "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+ONLINE = "<https://w3id.org/evidencemap/concept/delivery/online>"
+BURNOUT = "<https://w3id.org/evidencemap/concept/challenge/emotional-vulnerability-burnout>"
+SPARQL_EQUIVALENTS = {
+    "/api/studies?delivery=online&limit=20": PREFIXES + (
+        "SELECT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i . "
+        f"?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref LIMIT 20"),
+    f"/api/ask?q={QUESTION}": PREFIXES + (
+        "SELECT DISTINCT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i ;"
+        f" evm:challenge/skos:broader* {BURNOUT} . ?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref"),
+}
+
+
+def median_ms(work: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def map_files(size: int) -> list[Path]:
+    """The synthetic map's file, and the bundled map's vocabulary file when it has one (the map's own concepts)."""
+    vocabulary = bundled_map_dir() / "vocabulary.ttl"
+    return [write_map(size).path, *([vocabulary] if vocabulary.exists() else [])]
+
+
+@dataclass
+class Measured:
+    ms: float
+    not_modified_ms: float
+    size: int
+    per_study: float | None
+
+
+def in_process(size: int, repeat: int) -> dict[str, Measured]:
+    from evidencemap.web.app import create_app
+
+    started = time.perf_counter()
+    evidence_map = EvidenceMap.load(Settings(data=map_files(size)))
+    app = create_app(evidence_map.settings, evidence_map=evidence_map)
+    print(f"### {size:,} studies (loaded and indexed in {time.perf_counter() - started:.1f} s)\n", flush=True)
+    client = TestClient(app)  # no lifespan: no SPARQL workers
+    study = client.get(f"/api/studies?limit=1&offset={size // 2}").json()["studies"][0]["id"]
+    out: dict[str, Measured] = {}
+    print("| request | median | with its ETag (304) | bytes | bytes a study |\n|---|---:|---:|---:|---:|")
+    for name, template in REQUESTS.items():
+        path = template.format(study=study)
+        first = client.get(path)
+        assert first.status_code == 200, (path, first.text[:300])
+        tag = first.headers["etag"]
+        cold = median_ms(lambda p=path: client.get(p), repeat)
+        warm = median_ms(lambda p=path, t=tag: client.get(p, headers={"If-None-Match": t}), repeat)
+        listed = len(first.json().get("studies", [])) if "studies" in first.json() else 0
+        per_study = len(first.content) / listed if listed else None
+        out[name] = Measured(cold, warm, len(first.content), per_study)
+        print(f"| {name} | {cold:.1f} ms | {warm:.1f} ms | {len(first.content):,} | "
+              f"{f'{per_study:,.0f}' if per_study else '-'} |", flush=True)
+    print()
+    return out
+
+
+# -- over HTTP ------------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} did not answer in {timeout:.0f} s")
+
+
+@contextmanager
+def running(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, **(env or {})}, start_new_session=True)
+    try:
+        wait_ready(ready_url)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@dataclass
+class Load:
+    per_second: float
+    median_ms: float
+    failures: int
+
+
+async def drive(request: Callable[[httpx.AsyncClient], object], connections: int, seconds: float) -> Load:
+    """``connections`` clients each sending requests back to back for ``seconds``."""
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client_loop() -> None:
+        nonlocal failures
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                try:
+                    response = await request(client)  # type: ignore[misc]
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - started)
+                failures += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    return Load(len(latencies) / elapsed, statistics.median(latencies) * 1000 if latencies else 0, failures)
+
+
+def serve_app(port: int, files: list[Path]) -> None:
+    """Serve ``files`` as ``evidencemap serve`` does (the app factory under uvicorn, the SPARQL workers started by
+    the lifespan), without the validation ``serve`` runs first (minutes at 100,000 studies; the data is generated)."""
+    import uvicorn
+
+    from evidencemap.web.app import create_app
+
+    evidence_map = EvidenceMap.load(Settings(data=files, sparql_workers=1))
+    uvicorn.run(create_app(evidence_map.settings, evidence_map=evidence_map), host="127.0.0.1", port=port,
+                log_level="warning")
+
+
+def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
+    files = map_files(size)
+    print(f"### Over HTTP, {size:,} studies, {seconds:.0f} s a run\n", flush=True)
+    rows: list[str] = []
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, __file__, "--serve", str(port), *[str(f) for f in files]]
+    with running(command, f"{base}/api/studies?limit=1"):
+        for path in SPARQL_EQUIVALENTS:
+            for n in connection_counts:
+                result = asyncio.run(drive(lambda c, p=path: c.get(base + p), n, seconds))
+                rows.append(f"| evidencemap | GET {path} | {n} | {result.per_second:.1f} | "
+                            f"{result.median_ms:.1f} ms | {result.failures} |")
+                print(rows[-1], flush=True)
+    oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    if not Path(oxigraph).exists():
+        print("(oxigraph serve skipped: the oxigraph CLI is not installed; pip install oxigraph)\n")
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            store = Path(folder) / "store"
+            inferred = Path(folder) / "map.nq"
+            EvidenceMap.load(Settings(data=files)).store.dump(str(inferred), format=_nquads())
+            subprocess.run([oxigraph, "load", "--location", str(store), "--file", str(inferred)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            port = free_port()
+            endpoint = f"http://127.0.0.1:{port}/query"
+            with running([oxigraph, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
+                          "--union-default-graph"], f"http://127.0.0.1:{port}/"):
+                for path, query in SPARQL_EQUIVALENTS.items():
+                    for n in connection_counts:
+                        result = asyncio.run(drive(lambda c, q=query: c.get(
+                            endpoint, params={"query": q}, headers={"Accept": "application/sparql-results+json"}),
+                            n, seconds))
+                        rows.append(f"| oxigraph serve | SPARQL for {path} | {n} | {result.per_second:.1f} | "
+                                    f"{result.median_ms:.1f} ms | {result.failures} |")
+                        print(rows[-1], flush=True)
+    print("\n| server | request | connections | requests/s | median | failures |\n|---|---|---:|---:|---:|---:|")
+    print("\n".join(rows) + "\n")
+
+
+def _nquads() -> object:
+    import pyoxigraph as ox
+
+    return ox.RdfFormat.N_QUADS
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve"]:  # the server process of the HTTP part
+        serve_app(int(argv[1]), [Path(f) for f in argv[2:]])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of studies (in process)")
+    parser.add_argument("--repeat", type=int, default=15, help="requests per measurement (the median is shown)")
+    parser.add_argument("--http-size", type=int, default=10_000, help="studies for the HTTP part (0: skip it)")
+    parser.add_argument("--connections", default="8,32", help="concurrent clients, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each HTTP run")
+    args = parser.parse_args(argv)
+    print(f"Medians of {args.repeat} requests; Python {sys.version.split()[0]}; {os.cpu_count()} cores.\n")
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results = {size: in_process(size, args.repeat) for size in sizes}
+    if len(sizes) > 1:
+        print("| request | " + " | ".join(f"{s:,} / {sizes[0]:,}" for s in sizes[1:]) + " |")
+        print("|---|" + "---:|" * (len(sizes) - 1))
+        for name in REQUESTS:
+            base = results[sizes[0]][name].ms
+            print(f"| {name} | " + " | ".join(f"{results[s][name].ms / base:.2f}x" for s in sizes[1:]) + " |")
+        print()
+    if args.http_size:
+        over_http(args.http_size, [int(n) for n in args.connections.split(",")], args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
