@@ -41,7 +41,7 @@ from evidencemap.web.api_common import (
     study_record,
     url,
 )
-from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.context import AppContext, get_context, rooted
 from evidencemap.web.inputs import CSV, JSONLD, STUDIES_FORMATS, Page
 from evidencemap.web.models import (
     ConceptDetail,
@@ -214,7 +214,7 @@ def concept_info(facet: Facet, concept: Concept, count: int, depth: int = 0) -> 
         iri=concept.iri, slug=concept.slug, label=concept.pref_label, alt_labels=list(concept.alt_labels),
         hidden_labels=list(concept.hidden_labels), definition=concept.definition or None, notation=concept.notation,
         broader=[by_iri[b].slug for b in concept.broader if b in by_iri], depth=depth, count=count,
-        url=f"/concepts/{scheme_slug(concept.scheme)}/{concept.slug}",
+        url=rooted(f"/concepts/{scheme_slug(concept.scheme)}/{concept.slug}"),
     )
 
 

@@ -23,7 +23,7 @@ from evidencemap.web.api_common import (
     study_model,
     url,
 )
-from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.context import AppContext, get_context, rooted
 from evidencemap.web.inputs import Page, page
 from evidencemap.web.models import (
     AnswerGroup,
@@ -88,7 +88,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
             value = c.slug if c else key
             values.append(AnswerValue(
                 value=value, label=c.pref_label if c else key, iri=c.iri if c else None, count=count,
-                url=f"/concepts/{scheme_slug(c.scheme)}/{c.slug}" if c else None,
+                url=rooted(f"/concepts/{scheme_slug(c.scheme)}/{c.slug}") if c else None,
                 studies_url=url("/api/studies", _with(answer.selection, facet, value)) if linkable else None,
             ))
         grouped = {iri for _, iris in answer.groups for iri in iris}

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from evidencemap.model.facets import Selection
 from evidencemap.model.studies import StudySummary, ValueRef
 from evidencemap.model.vocabulary import Vocabulary
+from evidencemap.web.context import rooted
 from evidencemap.web.inputs import API_FORMATS, JSONLD, Formats, media_type
 from evidencemap.web.jsonld import to_jsonld
 from evidencemap.web.models import ErrorBody, Reason, Study, StudyLinks
@@ -52,7 +53,8 @@ SupportLevel = Annotated[str | None, Query(
 
 
 def url(path: str, params: Sequence[tuple[str, str]]) -> str:
-    return f"{path}?{urlencode(list(params))}" if params else path
+    """A link to ``path`` with ``params``, under the site answering the request (a map's: ``/maps/{slug}``)."""
+    return rooted(f"{path}?{urlencode(list(params))}" if params else path)
 
 
 def respond(request: Request, model: BaseModel, vocabulary: Vocabulary, fmt: str | None = None,
@@ -102,7 +104,7 @@ def card_value(value: ValueRef) -> dict[str, object]:
 
 
 def links_of(summary_: StudySummary) -> StudyLinks:
-    return StudyLinks(html=f"/studies/{summary_.id}", json_=f"/api/studies/{summary_.id}")
+    return StudyLinks(html=rooted(f"/studies/{summary_.id}"), json_=rooted(f"/api/studies/{summary_.id}"))
 
 
 def study_model(summary_: StudySummary, selection: Selection | None = None) -> Study:

@@ -4,8 +4,8 @@ VoID/DCAT description, the dumps, the JSON-LD context and the published SHACL re
 Resolution follows the W3C "Best Practice Recipes for Publishing RDF Vocabularies" with 303 redirects, the same way
 for every IRI (data, concepts, the ontology, its named graphs, the dataset): the IRI names a thing, so ``GET`` on it
 answers ``303 See Other`` (``Vary: Accept``) to a document about it whose URL carries the format's extension
-(``/data/dufour-2025/study/blay-2025`` -> ``/data/dufour-2025/study/blay-2025.ttl``). Documents are plain resources: one format each, with
-``Link: rel="alternate"`` to the others. See docs/linked-data.md.
+(``/data/dufour-2025/study/blay-2025`` -> ``/data/dufour-2025/study/blay-2025.ttl``). Documents are plain
+resources: one format each, with ``Link: rel="alternate"`` to the others. See docs/linked-data.md.
 
 The HTML documents render page models (web/models.py: :class:`ResourceDescription`, :class:`OntologyDocPage`,
 :class:`ValidationPage`) through the one page helper; a path that does not make a valid IRI is a 404 (web/inputs.py)

@@ -29,7 +29,7 @@ from evidencemap.web.api import (
 from evidencemap.web.api_ask import build_answer
 from evidencemap.web.api_common import Limit, Offset, Search, SupportLevel, canonical_params, url
 from evidencemap.web.api_review import build_claims_page, build_review_page
-from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.context import AppContext, get_context, rooted
 from evidencemap.web.models import HomePage
 from evidencemap.web.templating import render, render_page
 
@@ -81,7 +81,7 @@ def _listed(ctx: AppContext, studies_url: str | None) -> tuple[Selection | None,
 def home(request: Request, ctx: Context) -> Response:
     facets = build_facets_page(ctx)
     page = HomePage(total=facets.total, facets=facets.facets)
-    return render_page(request, "home.html", page, json_url="/api/facets", title=ctx.title,
+    return render_page(request, "home.html", page, json_url=rooted("/api/facets"), title=ctx.title,
                        **evidence_context(ctx, None))
 
 
@@ -140,14 +140,14 @@ def concept_page(
 def review_page(request: Request, ctx: Context) -> Response:
     page = build_review_page(ctx)
     drawing = Markup(prisma_fragment(ctx.evidence_map, page.review.slug)) if page.flow else None
-    return render_page(request, "review.html", page, json_url="/api/review", title=page.review.title,
+    return render_page(request, "review.html", page, json_url=rooted("/api/review"), title=page.review.title,
                        prisma=drawing)
 
 
 @router.get("/review/claims")
 def review_claims_page(request: Request, ctx: Context) -> Response:
     page = build_claims_page(ctx)
-    return render_page(request, "review_claims.html", page, json_url="/api/review/claims",
+    return render_page(request, "review_claims.html", page, json_url=rooted("/api/review/claims"),
                        title="Claims check")
 
 

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.reviews import example_questions, reviews
 from evidencemap.publish.citations import MapEdition, how_to_cite, map_edition
+from evidencemap.web.context import rooted
 from evidencemap.web.inputs import JSON, PAGE_FORMATS, media_type
 from evidencemap.web.models import ReviewInfo
 
@@ -66,7 +67,9 @@ def site_context(request: Request) -> dict[str, Any]:
     if context is None:
         return {"root": root, "site": [], "facet_labels": {}, "edition": None, "how_to_cite": None,
                 "example_questions": []}
-    cited = cited_edition(context.evidence_map)
+    # A server of several maps cites none of them on its own pages (the map index, the matrix): each map's site does.
+    several = context.evidence_map.slug is None and len(context.evidence_map.map_slugs()) > 1
+    cited = None if several else cited_edition(context.evidence_map)
     return {
         "root": root,
         "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
@@ -81,7 +84,7 @@ def citation_url(list_url: str, format_name: str) -> str:
     """The citation export of a study list: ``/api/studies?delivery=online&format=csv`` (the list's own link, with
     its filters, search and support level) -> ``/api/cite/studies?delivery=online&format=ris``."""
     params = [(k, v) for k, v in parse_qsl(urlsplit(list_url).query) if k not in ("format", "limit", "offset")]
-    return "/api/cite/studies?" + urlencode([*params, ("format", format_name)])
+    return rooted("/api/cite/studies?" + urlencode([*params, ("format", format_name)]))
 
 
 def emphasis(text: str | None) -> Markup:
