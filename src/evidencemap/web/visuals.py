@@ -26,7 +26,7 @@ from evidencemap.views import network as net
 from evidencemap.views.gapmap import Cell, GapMap, build_gap_map
 from evidencemap.web import inputs
 from evidencemap.web.api_common import ERRORS
-from evidencemap.web.context import AppContext, get_context
+from evidencemap.web.context import AppContext, get_context, rooted
 from evidencemap.web.inputs import CSV, GAPMAP_FORMATS, GEXF, GRAPHML, JSON_ONLY, NETWORK_FORMATS, SVG, SVG_ONLY
 from evidencemap.web.models import (
     GapCell,
@@ -112,7 +112,8 @@ def _gapmap_params(gap_map: GapMap, colour: Facet | None, context: AppContext, *
 
 
 def _url(path: str, params: dict[str, Any]) -> str:
-    return f"{path}?{urlencode(params, doseq=True)}" if params else path
+    """A link to ``path`` with ``params``, under the site answering the request (a map's: ``/maps/{slug}``)."""
+    return rooted(f"{path}?{urlencode(params, doseq=True)}" if params else path)
 
 
 def _cell(gap_map: GapMap, cell: Cell, context: AppContext) -> GapCell:
@@ -231,7 +232,7 @@ def review_prisma(request: Request, context: Context) -> Response:
 def api_networks(request: Request, context: Context) -> Response:
     inputs.media_type(request, JSON_ONLY, inputs.one(request, "format"))
     kinds = net.network_kinds(context.vocabulary)
-    body = NetworkKinds(count=len(kinds), kinds=[NetworkKind(kind=k, url=f"/api/network/{k}") for k in kinds])
+    body = NetworkKinds(count=len(kinds), kinds=[NetworkKind(kind=k, url=rooted(f"/api/network/{k}")) for k in kinds])
     return JSONResponse(body.model_dump(mode="json"))
 
 
