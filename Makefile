@@ -35,8 +35,9 @@ typecheck: install-test
 conformance: install-test
 	bash scripts/sparql-conformance.sh
 
+# Every benchmark script in benchmarks/ (REST first), printing its figures; not part of `make test` (docs/benchmarks.md).
 bench: install
-	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis
