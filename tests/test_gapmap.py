@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import struct
 import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,9 +16,9 @@ from evidencemap.errors import InvalidParameter
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection, facet_counts
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
-from evidencemap.render.svg import bubble_map, serialise
+from evidencemap.render.svg import bubble_map, cell_glyph, facet_colours, serialise
 from evidencemap.views.gapmap import CAVEAT, build_gap_map
-from visuals_fixtures import map_with_extra_study, refs, studies_with
+from visuals_fixtures import TestClient, map_with_extra_study, refs, studies_with
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -68,11 +71,11 @@ def test_gap_map_crossed_facets_yield_the_cells_the_data_implies(
 
 def test_gap_map_gaps_are_exactly_the_empty_cells(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
     data = build_gap_map(bundled, vocabulary).to_dict()
-    empty = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in data["cells"] if c["count"] == 0]
+    empty = [{"row": c["row"], "col": c["col"]} for c in data["cells"] if c["count"] == 0]
     unattributed = [c for c in data["cells"] if c["state"] == "not attributed"]
     assert all(c["count"] == 0 and c["review_count"] for c in unattributed)
     gaps = [e for e in empty if {"row": e["row"], "col": e["col"]} not in
-            [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in unattributed]]
+            [{"row": c["row"], "col": c["col"]} for c in unattributed]]
     assert data["gaps"] == gaps
     cells = len(data["cells"])
     assert data["counts"] == {"cells": cells, "filled": cells - len(empty), "gaps": len(gaps),
@@ -104,7 +107,7 @@ def test_gap_map_concept_counts_narrower_concepts(bundled: EvidenceMap, vocabula
 def test_gap_map_filters_restrict_the_studies(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
     selection = Selection.parse(vocabulary, {"delivery": ["online"]})
     gap_map = build_gap_map(bundled, vocabulary, rows="challenge", cols="modality", selection=selection)
-    assert len(gap_map.studies) == 6
+    assert len(gap_map.studies) == gap_map.total == 6
     cell = gap_map.cell("emotional-vulnerability-burnout", "community-based")
     expected = studies_with(
         bundled, vocabulary, delivery=["online"], challenge=["emotional-vulnerability-burnout"],
@@ -199,3 +202,142 @@ def test_gap_map_follows_a_study_added_to_the_data(tmp_path: Path) -> None:
         "emotional-vulnerability-burnout", "community-based"
     )
     assert [s.ref for s in burnout.studies] == [39, 40, 41, 45, 99]
+
+
+def test_gap_map_payload_is_counts_whose_size_does_not_follow_the_studies(
+    bundled: EvidenceMap, vocabulary: Vocabulary
+) -> None:
+    """Issue 14: no study is listed in the matrix; each cell's breakdown counts follow breakdown_facets' values."""
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    data = gap_map.to_dict()
+    assert "/study/" not in json.dumps(data) and "studies" not in data["cells"][0]
+    order = {f["name"]: [v["slug"] for v in f["values"]] for f in data["breakdown_facets"]}
+    assert all(slugs[-1] == "not-stated" for slugs in order.values())
+    for entry, cell in zip(data["cells"], gap_map.ordered_cells(), strict=True):
+        assert (entry["row"], entry["col"], entry["count"]) == (cell.row.key, cell.col.key, len(cell.studies))
+        for facet in gap_map.breakdown:
+            named = dict(zip(order[facet.name], entry["breakdown"][facet.name], strict=True))
+            expected = {slug: n for slug, _, n in gap_map.breakdown_of(cell, facet)}
+            assert {slug: n for slug, n in named.items() if n} == expected
+    totals = {f["name"]: {v["slug"]: v["count"] for v in f["values"]} for f in data["breakdown_facets"]}
+    assert totals["design"]["qualitative-study"] == len(studies_with(bundled, vocabulary, design=["qualitative-study"]))
+
+
+def test_gap_map_cell_studies_are_read_only_when_asked(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    cell = gap_map.cell("emotional-support-validation", "online")
+    assert "studies" not in cell.__dict__  # counted, not read
+    assert [s.ref for s in cell.studies] == [36, 38, 40, 42, 45]
+    detail = gap_map.cell_dict(cell, limit=2)
+    assert [s["ref"] for s in detail["studies"]] == [36, 38] and detail["count"] == 5
+
+
+def test_gap_map_colours_mean_one_thing_across_colourings(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    """Issue 11: orange was "qualitative study" in one colouring and "quantitative data" in the other."""
+    gap_map = build_gap_map(bundled, vocabulary)
+    design = facet_colours(gap_map, vocabulary.facet("design"))
+    evidence = facet_colours(gap_map, vocabulary.facet("evidence-type"))
+    concept_colours = [c for slug, c in [*design.items(), *evidence.items()] if slug != "not-stated"]
+    assert len(concept_colours) == len(set(concept_colours)) == len(design) + len(evidence) - 2
+    other = build_gap_map(bundled, vocabulary, rows="challenge", cols="delivery")
+    assert facet_colours(other, vocabulary.facet("design")) == design
+
+
+def test_gap_map_cell_glyph_slices_and_marks(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="component", cols="delivery")
+    design = vocabulary.facet("design")
+    colours = facet_colours(gap_map, design)
+    largest = gap_map.max_segment(None)
+    cell = gap_map.cell("emotional-support-validation", "online")
+    glyph = ET.fromstring(cell_glyph(gap_map, cell, design, colours, largest))
+    assert glyph.get("aria-hidden") == "true"
+    slices = [p.get("fill") for p in glyph.iter(f"{SVG}path")]
+    assert slices == [colours[slug] for slug, _, _ in gap_map.breakdown_of(cell, design)]
+    gap = next(c for c in gap_map.cells.values() if c.gap)
+    assert not list(ET.fromstring(cell_glyph(gap_map, gap, design, colours, largest)))
+    unattributed = build_gap_map(bundled, vocabulary, rows="country", cols="outcome")
+    na = next(c for c in unattributed.cells.values() if c.state == "not attributed")
+    mark = ET.fromstring(cell_glyph(unattributed, na, design, colours, largest))
+    assert [t.text for t in mark.iter(f"{SVG}text")] == ["?"]
+
+
+def test_gap_map_svg_text_is_readable(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    """No text under 12 px in the download, and the cell numbers in the ink colour (they were 10 px grey)."""
+    root = ET.fromstring(serialise(bubble_map(build_gap_map(bundled, vocabulary), vocabulary.facet("design"))))
+    sizes = {float(t.get("font-size", "12")) for t in root.iter(f"{SVG}text")}
+    assert min(sizes) >= 12
+    numbers = [t for g in root.iter(f"{SVG}g") if g.get("data-count", "0") != "0" for t in g.iter(f"{SVG}text")]
+    assert numbers and all(t.get("fill") == "#1a1a1a" for t in numbers)
+
+
+# -- over HTTP: the matrix's links, the downloads ------------------------------------------------------------------
+
+
+def png_pixels(data: bytes) -> tuple[int, int, bytes]:
+    """(width, height, raw scanlines) of an 8-bit RGB or RGBA PNG, decoded with zlib: proof that it is a PNG."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height, depth, colour_type = struct.unpack(">IIBB", data[16:26])
+    assert data[12:16] == b"IHDR" and depth == 8 and colour_type in (2, 6)
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind = data[at + 4:at + 8]
+        if kind == b"IDAT":
+            chunks.append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    raw = zlib.decompress(b"".join(chunks))
+    assert len(raw) == height * (1 + width * (3 if colour_type == 2 else 4))
+    return width, height, raw
+
+
+def test_api_gapmap_cells_link_to_their_studies(client: TestClient) -> None:
+    body = client.get("/api/gapmap?rows=component&cols=delivery").json()
+    assert "/study/" not in json.dumps(body["cells"])
+    filled = [c for c in body["cells"] if c["count"]]
+    for cell in filled[:6]:
+        assert cell["studies_url"].startswith("/api/studies?")
+        listed = client.get(cell["studies_url"] + "&limit=100").json()
+        assert listed["total"] == cell["count"], cell
+    # two values of one facet, and a filtered facet on an axis: the study list cannot say it, the cell view can
+    same = client.get("/api/gapmap?rows=challenge&cols=challenge").json()
+    burnout = next(c for c in same["cells"] if c["row"] == c["col"] == "emotional-vulnerability-burnout")
+    assert burnout["studies_url"].startswith("/api/gapmap?") and "cell=" in burnout["studies_url"]
+    cell = client.get(burnout["studies_url"]).json()["cell"]
+    assert len(cell["studies"]) == cell["count"] == burnout["count"] and cell["page_url"] is None
+    filtered = client.get("/api/gapmap?rows=delivery&cols=modality&delivery=online").json()
+    assert all(c["studies_url"].startswith("/api/gapmap?") for c in filtered["cells"])
+
+
+def test_api_gapmap_svg_and_png_downloads(client: TestClient) -> None:
+    links = client.get("/api/gapmap?rows=challenge&cols=modality&delivery=online").json()["links"]
+    assert links["svg"].startswith("/api/gapmap.svg?") and links["png"].startswith("/api/gapmap.png?")
+    svg = client.get(links["svg"])
+    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+    root = ET.fromstring(svg.content)
+    assert int(float(root.get("width", "0"))) > 600
+    png = client.get(links["png"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert "attachment" in png.headers["content-disposition"]
+    width, height, raw = png_pixels(png.content)
+    assert (width, height) == (2 * int(float(root.get("width", "0"))), 2 * int(float(root.get("height", "0"))))
+    assert len(set(raw[: width * 40])) > 2  # not a blank page: the title's ink is in the first rows
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "hint"),
+    [
+        ("/api/gapmap.png?rows=colour", 400, "challenge"),
+        ("/api/gapmap.svg?delivery=moon", 400, "online"),
+        ("/api/gapmap.png?format=svg", 400, "png"),
+        ("/api/gapmap.svg?cell=nowhere", 400, "row:col"),
+        ("/api/gapmap?rows=challenge&cols=modality&cell=burnout:online", 400, "row:col"),
+    ],
+)
+def test_gapmap_downloads_refuse_bad_parameters_in_the_one_error_shape(
+    client: TestClient, url: str, status: int, hint: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["ok"] is False and body["status"] == status
+    assert hint in body.get("hint", "") + body["error"] + " ".join(body.get("allowed") or [])

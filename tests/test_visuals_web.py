@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -40,7 +41,8 @@ def test_api_gapmap_cell_lists_its_studies(client: TestClient) -> None:
     assert [s["ref"] for s in cell["studies"]] == [36, 38, 40, 42, 45]
     assert cell["studies"][0]["citation"] == "Grenyer et al. 2025"
     assert cell["studies"][0]["url"] == "/data/dufour-2025/study/grenyer-2025"
-    assert cell["studies_url"] == "/studies?component=emotional-support-validation&delivery=online"
+    assert cell["studies_url"] == "/api/studies?component=emotional-support-validation&delivery=online"
+    assert cell["page_url"] == "/studies?component=emotional-support-validation&delivery=online"
     assert {b["slug"]: b["count"] for b in cell["breakdown"]["design"]} == {
         "qualitative-study": 3, "theoretical-review": 1, "randomized-controlled-trial": 1
     }
@@ -50,8 +52,11 @@ def test_api_gapmap_applies_the_study_filters(client: TestClient, bundled: Evide
     body = ok(client, "/api/gapmap?rows=challenge&cols=modality&delivery=online").json()
     assert body["filters"] == {"delivery": ["online"]}
     assert body["total"] == len(studies_with(bundled, vocabulary, delivery=["online"]))
-    cell = next(c for c in body["cells"] if c["key"] == "emotional-vulnerability-burnout:community-based")
-    assert [s["ref"] for s in cell["studies"]] == [40, 45]
+    key = ("emotional-vulnerability-burnout", "community-based")
+    cell = next(c for c in body["cells"] if (c["row"], c["col"]) == key)
+    assert cell["count"] == 2
+    listed = ok(client, cell["studies_url"]).json()
+    assert [s["ref"] for s in listed["studies"]] == [40, 45]
 
 
 def test_api_gapmap_csv_and_svg(client: TestClient) -> None:
@@ -101,7 +106,7 @@ def test_gapmap_page_draws_links_and_table(client: TestClient) -> None:
         link = context["href"](cell)
         assert f"cell={cell.key.replace(':', '%3A')}" in link
         assert link in response.text.replace("&amp;", "&")
-    assert "<table>" in response.text and context["page"].caveat in response.text
+    assert '<table class="gapmap">' in response.text and context["page"].caveat in html.unescape(response.text)
 
 
 def test_gapmap_page_shows_the_studies_of_a_cell(client: TestClient) -> None:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from evidencemap.views.gapmap import CAVEAT, NOT_ATTRIBUTED, NOT_STATED, STUDIES, Axis, AxisValue, Cell, GapMap, tally
+from evidencemap.views.gapmap import CAVEAT, NOT_ATTRIBUTED, NOT_STATED, STUDIES, Axis, AxisValue, Cell, GapMap
 
 if TYPE_CHECKING:
     from evidencemap.model.vocabulary import Facet
@@ -26,6 +26,10 @@ MUTED = "#595959"
 GRID = "#d0d0d0"
 NOT_STATED_COLOUR = "#bdbdbd"
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+# The gap map's colours: Okabe-Ito, then Paul Tol's wine, indigo, olive, teal, green and purple. Each concept of the
+# colouring facets gets its own (see facet_colours), so a colour means one thing in every colouring of the map.
+PALETTE = (*OKABE_ITO[:7], "#882255", "#332288", "#999933", "#44AA99", "#117733", "#AA4499", "#000000")
+ALL_STUDIES_COLOUR = "#4d6a87"  # the one bubble of a cell when nothing is coloured: a colour no concept has
 
 def colour(index: int) -> str:
     """The ``index``-th categorical colour (cycling after eight values)."""
@@ -116,10 +120,24 @@ def fragment(root: ET.Element) -> str:
 LABEL_W, CELL_W, CELL_H, GROUP_H = 250.0, 82.0, 58.0, 24.0
 
 
-def _facet_colours(facet: Facet | None) -> dict[str, str]:
+def facet_colours(gap_map: GapMap, facet: Facet | None) -> dict[str, str]:
+    """Value slug -> colour. The colouring facets of the map's vocabulary (``gap_map.colour_facets``, e.g. design
+    and evidence type) share one palette without overlap, in facet order, so orange is "qualitative study" in every
+    colouring and no other facet's value is orange; another facet's values start the palette again (its legend is
+    always drawn beside it). Studies without a value are grey."""
     if facet is None:
-        return {"all": colour(4)}
-    return {**{c.slug: colour(i) for i, c in enumerate(facet.concepts)}, NOT_STATED: NOT_STATED_COLOUR}
+        return {"all": ALL_STUDIES_COLOUR}
+    offset = 0
+    for other in gap_map.colour_facets:
+        if other.name == facet.name:
+            break
+        offset += len(other.concepts)
+    else:
+        offset = 0
+    return {
+        **{c.slug: PALETTE[(offset + i) % len(PALETTE)] for i, c in enumerate(facet.concepts)},
+        NOT_STATED: NOT_STATED_COLOUR,
+    }
 
 
 def _segments(gap_map: GapMap, cell: Cell, facet: Facet | None) -> list[tuple[str, str, int]]:
@@ -142,14 +160,14 @@ def bubble_map(
     bubble per cell when None), its area proportional to the number of studies. ``href`` makes each filled cell a
     link; ``inline`` hides the drawing from assistive technology, for a page that gives the same matrix as a table."""
     cols, rows = gap_map.cols.values, gap_map.rows.values
-    head_lines = {c.key: wrap(c.label, CELL_W - 6, 11, 6) for c in cols}
-    head_h = 14 * max(len(v) for v in head_lines.values()) + 10 if cols else 0
+    head_lines = {c.key: wrap(c.label, CELL_W - 4, 12, 6) for c in cols}
+    head_h = 15 * max(len(v) for v in head_lines.values()) + 10 if cols else 0
     x0, y0 = MARGIN_MAP + LABEL_W, MARGIN_MAP + 52 + GROUP_H + head_h
     body_h = len(rows) * CELL_H + len(gap_map.rows.facets) * GROUP_H
     width = max(x0 + len(cols) * CELL_W + MARGIN_MAP, 640.0)
-    colours = _facet_colours(colour_by)
+    colours = facet_colours(gap_map, colour_by)
     largest = max(gap_map.max_segment(colour_by), 1)
-    legend_items = [(label, colours[slug]) for slug, label, _ in _legend_values(gap_map, colour_by)]
+    legend_items = [(label, colours[slug]) for slug, label, _ in legend_values(gap_map, colour_by)]
     legend_lines = _legend_layout(legend_items, width - 2 * MARGIN_MAP)
     caveat = wrap(CAVEAT, width - 2 * MARGIN_MAP, 12)
     unattributed = sum(1 for c in gap_map.cells.values() if c.state == NOT_ATTRIBUTED)
@@ -164,7 +182,7 @@ def bubble_map(
         if unattributed else ""
     )
     desc = (
-        f"Bubble chart of {_plural(len(gap_map.studies))}: rows {_axis_label(gap_map.rows)}, columns "
+        f"Bubble chart of {_plural(gap_map.total)}: rows {_axis_label(gap_map.rows)}, columns "
         f"{_axis_label(gap_map.cols)}; {filled} cells hold studies{not_attributed} and {gaps} are gaps. "
         + ("The same matrix is given as a table on this page. " if inline else "")
         + CAVEAT
@@ -176,7 +194,7 @@ def bubble_map(
     el(root, "text", f"Evidence gap map: {axis_text}", x=MARGIN_MAP, y=MARGIN_MAP + 14, font_size=16,
        font_weight="700", fill=INK)
     scope = _filters_text(gap_map)
-    el(root, "text", f"{_plural(len(gap_map.studies))}{scope}. Bubble area = number of studies.",
+    el(root, "text", f"{_plural(gap_map.total)}{scope}. Bubble area = number of studies.",
        x=MARGIN_MAP, y=MARGIN_MAP + 34, font_size=12, fill=MUTED)
 
     # column facet groups and column headings
@@ -189,7 +207,7 @@ def bubble_map(
         x += span
     for i, c in enumerate(cols):
         cx = x0 + i * CELL_W + CELL_W / 2
-        label = text_lines(root, head_lines[c.key], cx, MARGIN_MAP + 52 + GROUP_H + 12, 11, 14, text_anchor="middle",
+        label = text_lines(root, head_lines[c.key], cx, MARGIN_MAP + 52 + GROUP_H + 12, 12, 15, text_anchor="middle",
                            font_weight="600" if c.depth == 0 and _has_children(c) else None)
         el(label, "title", f"{c.facet.label}: {c.label} ({_plural(gap_map.col_totals.get(c.key, 0))})")
 
@@ -241,9 +259,8 @@ def _cell(
     chosen = selected == cell.key
     el(group, "rect", x=x, y=y, width=CELL_W, height=CELL_H, fill="#ffffff", fill_opacity="0" if not chosen else None,
        stroke=INK if chosen else GRID, stroke_width=2.5 if chosen else 0.75)
-    studies = ", ".join(str(s.ref) for s in cell.studies)
     if cell.count:
-        said = f"{_plural(cell.count)} ({studies})"
+        said = _plural(cell.count) + (f" ({', '.join(str(s.ref) for s in cell.studies)})" if cell.count <= 12 else "")
     elif cell.review is not None:
         said = f"not attributed: {cell.review.sentence}"
     else:
@@ -253,7 +270,7 @@ def _cell(
         _not_attributed_mark(group, x + CELL_W / 2, y + CELL_H / 2)
     if not cell.count:
         return
-    el(group, "text", str(cell.count), x=x + 4, y=y + 11, font_size=10, fill=MUTED)
+    el(group, "text", str(cell.count), x=x + 4, y=y + 13, font_size=12, font_weight="700", fill=INK)
     segments = [s for s in _segments(gap_map, cell, facet) if s[2]]
     per_line = min(len(segments), 3)
     lines = math.ceil(len(segments) / per_line)
@@ -268,17 +285,64 @@ def _cell(
         el(bubble, "title", f"{label}: {_plural(n)}")
 
 
+GLYPH = 34.0  # the side of a cell's glyph on the page, in px
+
+
+def cell_glyph(gap_map: GapMap, cell: Cell, facet: Facet | None, colours: dict[str, str], largest: int) -> str:
+    """A cell of the page's table drawn small: a circle whose area is the cell's number of studies (``largest``
+    fills the glyph), cut into slices by the values of ``facet`` (a study with two values is in both slices); a
+    dashed ring with a question mark for a cell the review counts studies in without naming them; nothing for a gap.
+    Hidden from assistive technology: the cell's text says the same."""
+    root = ET.Element("svg", {"xmlns": SVG_NS, "width": num(GLYPH), "height": num(GLYPH),
+                              "viewBox": f"0 0 {num(GLYPH)} {num(GLYPH)}", "aria-hidden": "true", "focusable": "false",
+                              "class": "gapmap-glyph"})
+    c = GLYPH / 2
+    if not cell.count:
+        if cell.review is not None:
+            _not_attributed_mark(root, c, c)
+        return ET.tostring(root, encoding="unicode")
+    r = max(radius(cell.count, largest, GLYPH / 2 - 1), 3.0)
+    segments = [s for s in _segments(gap_map, cell, facet) if s[2]]
+    whole = sum(n for _, _, n in segments)
+    if len(segments) <= 1 or whole <= 0:
+        fill = colours.get(segments[0][0], NOT_STATED_COLOUR) if segments else ALL_STUDIES_COLOUR
+        el(root, "circle", cx=c, cy=c, r=r, fill=fill, stroke="#333333", stroke_width=1)
+        return ET.tostring(root, encoding="unicode")
+    angle = -math.pi / 2
+    for slug, _, n in segments:
+        turn = 2 * math.pi * n / whole
+        x0, y0 = c + r * math.cos(angle), c + r * math.sin(angle)
+        x1, y1 = c + r * math.cos(angle + turn), c + r * math.sin(angle + turn)
+        large = 1 if turn > math.pi else 0
+        el(root, "path", d=f"M {num(c)} {num(c)} L {num(x0)} {num(y0)} A {num(r)} {num(r)} 0 {large} 1 {num(x1)} "
+           f"{num(y1)} Z", fill=colours.get(slug, NOT_STATED_COLOUR), stroke="#333333", stroke_width=0.75)
+        angle += turn
+    return ET.tostring(root, encoding="unicode")
+
+
+def legend_swatch(fill: str, *, unattributed: bool = False) -> str:
+    """A legend's sample as a small inline SVG (a disc of ``fill``, or the not-attributed mark)."""
+    root = ET.Element("svg", {"xmlns": SVG_NS, "width": "20", "height": "20", "viewBox": "0 0 20 20",
+                              "aria-hidden": "true", "focusable": "false", "class": "gapmap-swatch"})
+    if unattributed:
+        _not_attributed_mark(root, 10, 10)
+    else:
+        el(root, "circle", cx=10, cy=10, r=8, fill=fill, stroke="#333333", stroke_width=1)
+    return ET.tostring(root, encoding="unicode")
+
+
 def _not_attributed_mark(parent: ET.Element, cx: float, cy: float) -> None:
     """What a "not attributed" cell shows: a dashed ring with a question mark (the review counts studies here
     without naming them), drawn apart from a gap's empty cell and from a bubble."""
-    el(parent, "circle", cx=cx, cy=cy, r=9, fill="#ffffff", stroke=MUTED, stroke_width=1.25, stroke_dasharray="3 2")
-    el(parent, "text", "?", x=cx, y=cy + 4, font_size=11, fill=MUTED, text_anchor="middle")
+    el(parent, "circle", cx=cx, cy=cy, r=9, fill="#ffffff", stroke=INK, stroke_width=1.25, stroke_dasharray="3 2")
+    el(parent, "text", "?", x=cx, y=cy + 4, font_size=12, font_weight="700", fill=INK, text_anchor="middle")
 
 
-def _legend_values(gap_map: GapMap, facet: Facet | None) -> list[tuple[str, str, int]]:
+def legend_values(gap_map: GapMap, facet: Facet | None) -> list[tuple[str, str, int]]:
+    """(slug, label, studies) of each colour the map uses: the values of ``facet`` some matching study has."""
     if facet is None:
-        return [("all", "studies", len(gap_map.studies))]
-    return [t for t in tally(gap_map.studies, facet) if t[0] != NOT_STATED or t[2]]
+        return [("all", "studies", gap_map.total)]
+    return gap_map.legend_values(facet)
 
 
 def _legend_layout(items: list[tuple[str, str]], width: float) -> list[list[tuple[str, str, float]]]:

@@ -22,23 +22,23 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
 from evidencemap.graph.loading import build_vocabulary_store
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facet_index import index_of
+from evidencemap.model.facet_index import Mask, direct_values_query, index_of
 from evidencemap.model.facets import Selection
 from evidencemap.model.review_counts import ReviewCount, unattributed_by_value
 from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value, value_path
-from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
 
@@ -149,30 +149,36 @@ class StudyRef:
     ref: int
     citation: str
     slug: str
-    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "citation": self.citation, "slug": self.slug, "iri": self.iri}
 
 
-@dataclass(frozen=True)
+Tally = tuple[tuple[str, str, int], ...]  # (value slug, label, number of studies)
+
+
+@dataclass(frozen=True, eq=False)
 class Cell:
     row: AxisValue
     col: AxisValue
-    studies: tuple[StudyRef, ...]
+    count: int
     # The review's count of studies with the row's or the column's value that the map does not fully name (the one
     # leaving more studies unnamed), when there is one.
     review: ReviewCount | None = None
+    # facet name -> (slug, label, studies) for each value of the breakdown facet (then "not stated"), zeros included
+    breakdown: Mapping[str, Tally] = field(default_factory=dict)
+    members: Callable[[], tuple[StudyRef, ...]] | None = field(default=None, repr=False)
 
-    @property
-    def count(self) -> int:
-        return len(self.studies)
+    @cached_property
+    def studies(self) -> tuple[StudyRef, ...]:
+        """The cell's studies in reference order, read on first use (a response of counts never needs them)."""
+        return self.members() if self.members is not None and self.count else ()
 
     @property
     def state(self) -> str:
         """``studies``, ``not attributed`` (no study named, but the review counts unnamed studies with the row's or
         column's value) or ``gap`` (no study reported it)."""
-        if self.studies:
+        if self.count:
             return STUDIES
         return NOT_ATTRIBUTED if self.review is not None else GAP
 
@@ -191,19 +197,27 @@ class Cell:
         return f"{self.row.key}:{self.col.key}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GapMap:
     rows: Axis
     cols: Axis
     selection: Selection
     breakdown: tuple[Facet, ...]
-    studies: tuple[StudyRef, ...]
+    total: int  # the (listed) studies matching the selection
     cells: dict[tuple[str, str], Cell]
     row_totals: dict[str, int]
     col_totals: dict[str, int]
     max_support: str | None = None
     row_reviews: dict[str, ReviewCount] = field(default_factory=dict)  # axis key -> its unattributed review count
     col_reviews: dict[str, ReviewCount] = field(default_factory=dict)
+    breakdown_totals: Mapping[str, Tally] = field(default_factory=dict)  # over all the matching studies
+    colour_facets: tuple[Facet, ...] = ()  # the vocabulary's colouring facets (evm:gapMapRole "colour"), in order
+    members: Callable[[], tuple[StudyRef, ...]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def studies(self) -> tuple[StudyRef, ...]:
+        """Every matching study, in reference order, read on first use."""
+        return self.members() if self.members is not None else ()
 
     def cell(self, row_key: str, col_key: str) -> Cell:
         return self.cells[(self.rows.value(row_key).key, self.cols.value(col_key).key)]
@@ -217,10 +231,10 @@ class GapMap:
         for i, char in enumerate(text):
             if char == ":" and text[:i] in rows and text[i + 1:] in cols:
                 return self.cells[(text[:i], text[i + 1:])]
+        example = f", e.g. {self.rows.values[0].key}:{self.cols.values[0].key}" if rows and cols else ""
         raise InvalidParameter(
             f"No cell {text!r} in this gap map.",
-            hint="Name a cell as row:col, e.g. "
-            f"{self.rows.values[0].key}:{self.cols.values[0].key} (keys are listed in rows.values and cols.values).",
+            hint=f"Name a cell as row:col{example} (keys are listed in rows.values and cols.values).",
         )
 
     def ordered_cells(self) -> list[Cell]:
@@ -230,59 +244,79 @@ class GapMap:
         """(slug, label, number of studies) for each value of ``facet`` among the cell's studies, in the
         vocabulary's order; studies without a value count under ``not-stated``. A study with two values counts
         under both."""
-        return [(slug, label, n) for slug, label, n in tally(cell.studies, facet) if n]
+        return [(slug, label, n) for slug, label, n in cell.breakdown.get(facet.name, ()) if n]
+
+    def legend_values(self, facet: Facet) -> list[tuple[str, str, int]]:
+        """(slug, label, number of matching studies) for each value of ``facet`` some matching study has."""
+        return [(slug, label, n) for slug, label, n in self.breakdown_totals.get(facet.name, ()) if n]
 
     def max_segment(self, facet: Facet | None) -> int:
         """The largest bubble: the most studies a cell holds for one value of ``facet`` (or in all)."""
         best = 0
         for cell in self.cells.values():
-            counts = [cell.count] if facet is None else [n for _, _, n in self.breakdown_of(cell, facet)]
+            counts = [cell.count] if facet is None else [n for _, _, n in cell.breakdown.get(facet.name, ())]
             best = max([best, *counts])
         return best
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many cells hold studies, are true gaps, or are not attributed."""
+        states = [c.state for c in self.cells.values()]
+        gaps, unattributed = states.count(GAP), states.count(NOT_ATTRIBUTED)
+        return {"cells": len(states), "filled": len(states) - gaps - unattributed, "gaps": gaps,
+                "not_attributed": unattributed}
+
     def to_dict(self) -> dict[str, Any]:
+        """The matrix as counts (its size does not grow with the studies): per cell the number of studies, its state
+        and the breakdown counts in the order of ``breakdown_facets[].values``; the studies of a cell are for
+        :meth:`cell_dict`."""
         cells: list[dict[str, Any]] = []
         for cell in self.ordered_cells():
-            cells.append(
-                {
-                    "key": cell.key,
-                    "row": cell.row.as_dict(),
-                    "col": cell.col.as_dict(),
-                    "count": cell.count,
-                    "gap": cell.gap,
-                    "state": cell.state,
-                    "review_count": cell.review_count,
-                    "review_note": cell.review.sentence if cell.review is not None else None,
-                    "studies": [s.as_dict() for s in cell.studies],
-                    "breakdown": {
-                        f.name: [{"slug": s, "label": lab, "count": n} for s, lab, n in self.breakdown_of(cell, f)]
-                        for f in self.breakdown
-                    },
-                }
-            )
-        gaps = [{"row": c["row"]["key"], "col": c["col"]["key"]} for c in cells if c["gap"]]
-        unattributed = sum(1 for c in cells if c["state"] == NOT_ATTRIBUTED)
+            entry: dict[str, Any] = {
+                "row": cell.row.key, "col": cell.col.key, "count": cell.count, "state": cell.state, "gap": cell.gap,
+                "breakdown": {name: [n for _, _, n in tally] for name, tally in cell.breakdown.items()},
+            }
+            if cell.review is not None:  # the review's words are on the row or column (rows/cols.values[])
+                entry["review_count"] = cell.review_count
+            cells.append(entry)
         return {
             "caveat": CAVEAT,
             "rows": _axis_dict(self.rows, self.row_totals, self.row_reviews),
             "cols": _axis_dict(self.cols, self.col_totals, self.col_reviews),
             "filters": self.selection.as_params(),
             "support": self.max_support,
-            "total": len(self.studies),
+            "total": self.total,
             "breakdown_facets": [
                 {
                     "name": f.name,
                     "label": f.label,
-                    "values": [{"slug": c.slug, "label": c.pref_label} for c in f.concepts],
+                    "values": [{"slug": s, "label": lab, "count": n} for s, lab, n in self.breakdown_totals[f.name]],
                 }
                 for f in self.breakdown
             ],
-            "counts": {
-                "cells": len(cells), "filled": len(cells) - len(gaps) - unattributed, "gaps": len(gaps),
-                "not_attributed": unattributed,
-            },
+            "counts": self.counts,
             "cells": cells,
-            "gaps": gaps,
+            "gaps": [{"row": c.row.key, "col": c.col.key} for c in self.ordered_cells() if c.gap],
+        }
+
+    def cell_dict(self, cell: Cell, limit: int | None = None) -> dict[str, Any]:
+        """One cell in full: its row and column, counts, the review's note, the breakdown with labels and its
+        studies (the first ``limit`` of them when given)."""
+        studies = cell.studies if limit is None else cell.studies[:limit]
+        return {
+            "key": cell.key,
+            "row": cell.row.as_dict(),
+            "col": cell.col.as_dict(),
+            "count": cell.count,
+            "gap": cell.gap,
+            "state": cell.state,
+            "review_count": cell.review_count,
+            "review_note": cell.review.sentence if cell.review is not None else None,
+            "studies": [s.as_dict() for s in studies],
+            "breakdown": {
+                f.name: [{"slug": s, "label": lab, "count": n} for s, lab, n in self.breakdown_of(cell, f)]
+                for f in self.breakdown
+            },
         }
 
     def to_csv(self) -> str:
@@ -306,16 +340,6 @@ def _axis_dict(axis: Axis, totals: dict[str, int], reviews: dict[str, ReviewCoun
             "review_note": review.sentence if review is not None else None,
         })
     return {"facets": [{"name": f.name, "label": f.label} for f in axis.facets], "values": values}
-
-
-def tally(studies: Sequence[StudyRef], facet: Facet) -> list[tuple[str, str, int]]:
-    counts: dict[str, int] = defaultdict(int)
-    for study in studies:
-        values = study.values.get(facet.name, ())
-        for slug in values or (NOT_STATED,):
-            counts[slug] += 1
-    tallies = [(c.slug, c.pref_label, counts.get(c.slug, 0)) for c in facet.concepts]
-    return [*tallies, (NOT_STATED, "not stated", counts.get(NOT_STATED, 0))]
 
 
 # -- building --------------------------------------------------------------------------------------------------
@@ -355,7 +379,8 @@ def build_axis(evidence_map: EvidenceMap, facets: Sequence[Facet]) -> Axis:
             for c in facet.concepts:
                 pending.append((facet, c.slug, c.pref_label, c.iri, _depth(facet, c), ox.NamedNode(c.iri)))
         else:
-            for term in _literals(evidence_map, facet):
+            literals = evidence_map.derive(f"gapmap-literals:{facet.name}", partial(_literals, evidence_map, facet))
+            for term in literals:
                 pending.append((facet, term.value, term.value, None, 0, term))
     slugs = [p[1] for p in pending]
     values = tuple(
@@ -376,60 +401,78 @@ def studies_detail_query(
     ).text()
 
 
-def _studies(
-    evidence_map: EvidenceMap,
-    vocabulary: Vocabulary,
-    selection: Selection,
-    breakdown: Sequence[Facet],
-    max_support: str | None = None,
-) -> dict[str, StudyRef]:
-    info: dict[str, dict[str, Any]] = {}
-    values: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    names = {f.name for f in breakdown}
-    index = index_of(evidence_map)
-    held = {f.name: index.value_masks(f, max_support) for f in breakdown}  # a breakdown value at the level
-    support = support_levels(evidence_map).accepted_terms(max_support)
-    for row in evidence_map.select(studies_detail_query(selection, breakdown, support)):
-        iri = row["study"]
-        info.setdefault(iri, row)
-        found = vocabulary.concept_by_iri(str(row.get("value", "")))
-        if not found or found[0].name not in names or found[1].slug in values[iri][found[0].name]:
-            continue
-        has = held[found[0].name].get(ox.NamedNode(found[1].iri))
-        position = index.position(iri)
-        if has is not None and position is not None and has[position]:
-            values[iri][found[0].name].append(found[1].slug)
-    studies = {
-        iri: StudyRef(
-            iri=iri,
-            ref=int(row["ref"]),
-            citation=str(row.get("citation", row.get("slug", iri))),
-            slug=str(row.get("slug", ns.last_segment(iri))),
-            values={name: tuple(v) for name, v in values[iri].items()},
-        )
-        for iri, row in info.items()
-    }
-    return dict(sorted(studies.items(), key=lambda kv: (kv[1].ref, kv[0])))
+# Every listed study with its reference number, short citation and slug: what a cell's list shows.
+DIRECTORY_QUERY = StudyQuery("?study ?ref ?citation ?slug", numbered=True, patterns=CITATION_AND_SLUG).text()
 
 
-def _membership(
-    evidence_map: EvidenceMap, axis: Axis, selection: Selection, max_support: str | None = None
-) -> dict[str, list[str]]:
-    """study IRI -> keys of the axis values it falls under (a concept covers its narrower ones), from the facet
-    index: the (study, value) pairs of facets.counts_query, restricted to the studies matching ``selection``, both by
-    facts at least as strong as ``max_support``."""
+def study_directory(evidence_map: EvidenceMap) -> dict[str, StudyRef]:
+    """Study IRI -> its reference, read once per version of the map (one query, not one per cell)."""
+
+    def build() -> dict[str, StudyRef]:
+        out: dict[str, StudyRef] = {}
+        for row in evidence_map.select(DIRECTORY_QUERY):
+            iri = row["study"]
+            if iri not in out:
+                citation = str(row.get("citation", row.get("slug", iri)))
+                out[iri] = StudyRef(iri, int(row["ref"]), citation, str(row.get("slug", ns.last_segment(iri))))
+        return out
+
+    return evidence_map.derive("gapmap-directory", build)
+
+
+def _direct_masks(evidence_map: EvidenceMap, facet: Facet) -> dict[str, Mask]:
+    """Concept IRI -> the studies (facet index positions) stating it directly, not through a narrower concept: what
+    a breakdown counts (a study counts under its own design, not under the design's broader ones). Once a version."""
+
+    def build() -> dict[str, Mask]:
+        index = index_of(evidence_map)
+        positions: dict[str, list[int]] = defaultdict(list)
+        for study, value in evidence_map.solutions(direct_values_query(facet)):
+            found = index.position(study.value)
+            if found is not None:
+                positions[value.value].append(found)
+        masks = {}
+        for iri, where in positions.items():
+            mask = np.zeros(index.size, dtype=bool)
+            mask[where] = True
+            masks[iri] = mask
+        return masks
+
+    return evidence_map.derive(f"gapmap-direct:{facet.name}", build)
+
+
+def _weights(
+    evidence_map: EvidenceMap, facet: Facet, chosen: npt.NDArray[np.intp], max_support: str | None
+) -> tuple[list[tuple[str, str]], npt.NDArray[np.float32]]:
+    """The breakdown values of ``facet`` (slug, label; then "not stated") and, per value, which of the ``chosen``
+    studies have it directly by a fact at least as strong as ``max_support``, as a (values x studies) matrix."""
+    held = index_of(evidence_map).value_masks(facet, max_support)
+    direct = _direct_masks(evidence_map, facet)
+    values: list[tuple[str, str]] = []
+    rows: list[npt.NDArray[np.bool_]] = []
+    for concept in facet.concepts:
+        has = direct.get(concept.iri)
+        level = held.get(ox.NamedNode(concept.iri))
+        values.append((concept.slug, concept.pref_label))
+        rows.append((has & level)[chosen] if has is not None and level is not None else np.zeros(len(chosen), bool))
+    stated = np.logical_or.reduce(rows) if rows else np.zeros(len(chosen), dtype=bool)
+    values.append((NOT_STATED, "not stated"))
+    rows.append(~stated)
+    return values, np.array(rows, dtype=np.float32).reshape(len(rows), len(chosen))
+
+
+def _axis_matrix(
+    evidence_map: EvidenceMap, axis: Axis, chosen: npt.NDArray[np.intp], max_support: str | None
+) -> npt.NDArray[np.float32]:
+    """(axis values x chosen studies): 1 where the study has the value (or a narrower one) at the support level."""
     index = index_of(evidence_map)
-    matching = index.matching(selection.terms(), max_support)
-    out: dict[str, list[str]] = defaultdict(list)
-    for value in axis.values:
-        has = index.value_masks(value.facet, max_support).get(value.term)
-        if has is None:
-            continue
-        for position in np.flatnonzero(has & matching):
-            keys = out[index.studies[position]]
-            if value.key not in keys:
-                keys.append(value.key)
-    return out
+    matrix = np.zeros((len(axis.values), len(chosen)), dtype=np.float32)
+    masks = {facet.name: index.value_masks(facet, max_support) for facet in axis.facets}
+    for i, value in enumerate(axis.values):
+        has = masks[value.facet.name].get(value.term)
+        if has is not None:
+            matrix[i] = has[chosen]
+    return matrix
 
 
 def build_gap_map(
@@ -445,6 +488,10 @@ def build_gap_map(
     strong as ``max_support`` (None: every fact); a cell without a study is "not attributed" rather than a gap when
     the review counts unnamed studies with its row's or column's value.
 
+    Counted on the facet index: the studies of each row and column value are rows of a 0/1 matrix over the matching
+    studies, so every cell's count is one matrix product, and each breakdown value one more; the cost follows the
+    number of cells and studies, not a query per cell. The studies of a cell are read only when asked for.
+
     :raises InvalidParameter: for an unknown facet name.
     """
     selection = selection or Selection()
@@ -452,35 +499,55 @@ def build_gap_map(
     col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, COLUMNS, -1)))
     wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, COLOUR, None))
     breakdown_facets = tuple(f for f in wanted if f.is_concept_facet)
-    studies = _studies(evidence_map, vocabulary, selection, breakdown_facets, max_support)
-    row_of = _membership(evidence_map, row_axis, selection, max_support)
-    col_of = _membership(evidence_map, col_axis, selection, max_support)
+    index = index_of(evidence_map)
+    chosen = np.flatnonzero(selection.mask(index, max_support) & index.listed)
+    row_matrix = _axis_matrix(evidence_map, row_axis, chosen, max_support)
+    col_matrix = _axis_matrix(evidence_map, col_axis, chosen, max_support)
+    counts = row_matrix @ col_matrix.T
+    tallies: dict[str, Tally] = {}
+    per_cell: dict[str, tuple[list[tuple[str, str]], npt.NDArray[np.float32]]] = {}
+    for facet in breakdown_facets:
+        values, weights = _weights(evidence_map, facet, chosen, max_support)
+        tallies[facet.name] = tuple((s, lab, int(n)) for (s, lab), n in zip(values, weights.sum(axis=1), strict=True))
+        per_cell[facet.name] = (values, np.stack([(row_matrix * w) @ col_matrix.T for w in weights]))
     row_reviews = _reviews(evidence_map, vocabulary, row_axis, max_support)
     col_reviews = _reviews(evidence_map, vocabulary, col_axis, max_support)
-    members: dict[tuple[str, str], list[StudyRef]] = defaultdict(list)
-    for iri, study in studies.items():
-        for r in row_of.get(iri, []):
-            for c in col_of.get(iri, []):
-                members[(r, c)].append(study)
-    cells = {
-        (r.key, c.key): Cell(
-            r, c, tuple(members.get((r.key, c.key), ())), _larger(row_reviews.get(r.key), col_reviews.get(c.key))
-        )
-        for r in row_axis.values
-        for c in col_axis.values
-    }
+
+    def members(rows_of: npt.NDArray[np.bool_]) -> Callable[[], tuple[StudyRef, ...]]:
+        def read() -> tuple[StudyRef, ...]:
+            directory = study_directory(evidence_map)
+            return tuple(directory[index.studies[p]] for p in chosen[rows_of] if index.studies[p] in directory)
+        return read
+
+    numbers: list[list[int]] = counts.astype(np.int64).tolist()
+    splits = {name: (values, stacked.astype(np.int64).transpose(1, 2, 0).tolist())
+              for name, (values, stacked) in per_cell.items()}  # [row][col][value]
+    cells = {}
+    for i, r in enumerate(row_axis.values):
+        for j, c in enumerate(col_axis.values):
+            split = {
+                name: tuple((s, lab, n) for (s, lab), n in zip(values, by_cell[i][j], strict=True))
+                for name, (values, by_cell) in splits.items()
+            }
+            cells[(r.key, c.key)] = Cell(
+                r, c, numbers[i][j], _larger(row_reviews.get(r.key), col_reviews.get(c.key)), split,
+                members((row_matrix[i] > 0) & (col_matrix[j] > 0)) if numbers[i][j] else None,
+            )
     return GapMap(
         rows=row_axis,
         cols=col_axis,
         selection=selection,
         breakdown=breakdown_facets,
-        studies=tuple(studies.values()),
+        total=len(chosen),
         cells=cells,
-        row_totals=_totals(row_of, studies),
-        col_totals=_totals(col_of, studies),
+        row_totals={v.key: int(n) for v, n in zip(row_axis.values, row_matrix.sum(axis=1), strict=True)},
+        col_totals={v.key: int(n) for v, n in zip(col_axis.values, col_matrix.sum(axis=1), strict=True)},
         max_support=max_support,
         row_reviews=row_reviews,
         col_reviews=col_reviews,
+        breakdown_totals=tallies,
+        colour_facets=tuple(vocabulary.facets_in_role(COLOUR)),
+        members=members(np.ones(len(chosen), dtype=bool)),
     )
 
 
@@ -490,7 +557,10 @@ def _reviews(
     """Axis key -> the review's count of unnamed studies with that value (for the values that have one)."""
     out: dict[str, ReviewCount] = {}
     for facet in axis.facets:
-        by_value = unattributed_by_value(evidence_map, vocabulary, facet, max_support)
+        by_value = evidence_map.derive(
+            f"gapmap-reviews:{facet.name}:{max_support}",
+            partial(unattributed_by_value, evidence_map, vocabulary, facet, max_support),
+        )
         for value in axis.values:
             if value.facet is facet and value.iri in by_value:
                 out[value.key] = by_value[value.iri]
@@ -510,12 +580,3 @@ def _defaults(vocabulary: Vocabulary, role: str, fallback: int | None) -> list[s
     if known or fallback is None or not vocabulary.concept_facets:
         return known
     return [vocabulary.concept_facets[fallback].name]
-
-
-def _totals(membership: dict[str, list[str]], studies: dict[str, StudyRef]) -> dict[str, int]:
-    totals: dict[str, int] = defaultdict(int)
-    for iri, keys in membership.items():
-        if iri in studies:
-            for key in keys:
-                totals[key] += 1
-    return dict(totals)

@@ -633,28 +633,54 @@ class BreakdownCount(SlugLabel):
 
 
 class GapCell(Model):
-    """One cell: the studies that have both the row's and the column's value."""
+    """One cell, as counts: the studies that have both the row's and the column's value, how they split by each
+    breakdown facet, and where to list them (the studies themselves are one request away, at ``studies_url``)."""
+
+    row: str = Field(description="The row's key (rows.values[].key).", examples=["emotional-support-validation"])
+    col: str = Field(description="The column's key (cols.values[].key).", examples=["online"])
+    count: int = Field(description="How many studies.")
+    state: str = Field(description="'studies' (the cell holds studies), 'not attributed' (none named, but the review "
+                       "counts studies with the row's or column's value without saying which) or 'gap' (no study "
+                       "reported it).", examples=["gap"])
+    gap: bool = Field(description="True for a true gap: no study in the cell, and no count of the review that might "
+                      "cover it.")
+    review_count: int | None = Field(None, description="For a cell whose row or column value has one: the studies "
+                                     "the review counts for it without naming them (its words: the row's or column's "
+                                     "review_note).")
+    breakdown: dict[str, list[int]] = Field(description="Per breakdown facet (by name), the cell's studies with each "
+                                            "of its values, in the order of breakdown_facets[].values (the last is "
+                                            "'not stated'). A study with two values counts under both.",
+                                            examples=[{"design": [3, 0, 1, 0, 0, 0, 1, 0]}])
+    studies_url: str = Field(description="The cell's studies as JSON: /api/studies filtered by the row's and "
+                             "column's values and the map's filters, or (when those parameters cannot say it) this "
+                             "gap map with cell=row:col.",
+                             examples=["/api/studies?component=emotional-support-validation&delivery=online"])
+
+
+class GapCellDetail(Model):
+    """The selected cell in full (the cell parameter): its row and column, breakdown with labels, and studies."""
 
     key: str = Field(description="row:col, the value of the cell parameter.")
     row: AxisValueInfo
     col: AxisValueInfo
     count: int = Field(description="How many studies.")
-    gap: bool = Field(description="True for a true gap: no study in the cell, and no count of the review that might "
-                      "cover it.")
-    state: str = Field(description="'studies' (the cell holds studies), 'not attributed' (none named, but the review "
-                       "counts studies with the row's or column's value without saying which) or 'gap' (no study "
-                       "reported it).", examples=["gap"])
+    gap: bool = Field(description="True for a true gap (see GapCell).")
+    state: str = Field(description="'studies', 'not attributed' or 'gap' (see GapCell).")
     review_count: int | None = Field(None, description="For a cell whose row or column value has one: the studies "
                                      "the review counts for it without naming them.")
     review_note: str | None = Field(None, description="That count in the review's terms, with its section.")
-    studies: list[CellStudy]
+    studies: list[CellStudy] = Field(description="The cell's studies in reference order: the first 100 (count says "
+                                     "how many there are; studies_url lists them all).")
     breakdown: dict[str, list[BreakdownCount]] = Field(description="The cell's studies counted by each breakdown "
                                                        "facet (bubble colours), keyed by facet name.")
-    studies_url: str | None = Field(None, description="The study list page of the cell (in the selected cell only).")
+    studies_url: str = Field(description="Every study of the cell as JSON (see GapCell).")
+    page_url: str | None = Field(None, description="The study list page of the cell (absent when the study list's "
+                                 "parameters cannot say it: two values of one facet, or a facet already filtered).")
 
 
 class BreakdownFacet(NamedFacet):
-    values: list[SlugLabel] = Field(description="The facet's values.")
+    values: list[BreakdownCount] = Field(description="The facet's values, then 'not-stated', each with its studies "
+                                         "among all the map's: the order of every cell's breakdown counts.")
 
 
 class CellCounts(Model):
@@ -672,12 +698,14 @@ class GapRef(Model):
 
 class GapMapLinks(Model):
     csv: str = Field(description="The matrix as CSV.")
-    svg: str = Field(description="The bubble map as SVG.")
+    svg: str = Field(description="The bubble map as an SVG file.")
+    png: str = Field(description="The bubble map as a PNG file.")
     page: str = Field(description="The gap map page.")
 
 
 class GapMapBody(Model):
-    """The evidence gap map: studies counted in every cell of two crossed facets, gaps listed."""
+    """The evidence gap map: studies counted in every cell of two crossed facets, gaps listed. Its size follows the
+    number of cells, not of studies."""
 
     caveat: str = Field(description="What the map does not say (no quality appraisal).")
     rows: Axis
@@ -690,7 +718,8 @@ class GapMapBody(Model):
     cells: list[GapCell]
     gaps: list[GapRef]
     links: GapMapLinks
-    cell: GapCell | None = Field(None, description="The cell named by the cell parameter, with its studies' pages.")
+    cell: GapCellDetail | None = Field(None, description="The cell named by the cell parameter, with its studies' "
+                                       "pages.")
 
 
 # -- the network views ---------------------------------------------------------------------------------------------

@@ -20,16 +20,37 @@ from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Facet, Vocabulary
 from evidencemap.publish.linkeddata import path_for_iri
 from evidencemap.render.prisma import prisma_svg
-from evidencemap.render.svg import bubble_map, fragment, network_drawing, serialise
+from evidencemap.render.raster import png_from_svg
+from evidencemap.render.svg import (
+    bubble_map,
+    cell_glyph,
+    facet_colours,
+    fragment,
+    legend_swatch,
+    legend_values,
+    network_drawing,
+    serialise,
+)
 from evidencemap.views import gapmap
 from evidencemap.views import network as net
 from evidencemap.views.gapmap import Cell, GapMap, build_gap_map
 from evidencemap.web import inputs
 from evidencemap.web.api_common import ERRORS
 from evidencemap.web.context import AppContext, get_context, rooted
-from evidencemap.web.inputs import CSV, GAPMAP_FORMATS, GEXF, GRAPHML, JSON_ONLY, NETWORK_FORMATS, SVG, SVG_ONLY
+from evidencemap.web.inputs import (
+    CSV,
+    GAPMAP_FORMATS,
+    GEXF,
+    GRAPHML,
+    JSON_ONLY,
+    NETWORK_FORMATS,
+    PNG,
+    PNG_ONLY,
+    SVG,
+    SVG_ONLY,
+)
 from evidencemap.web.models import (
-    GapCell,
+    GapCellDetail,
     GapMapBody,
     NetworkKind,
     NetworkKinds,
@@ -46,6 +67,7 @@ Context = Annotated[AppContext, Depends(get_context)]
 GAPMAP_PARAMS = ("rows", "cols", "colour", "format", "cell", "breakdown", "support")
 NETWORK_PARAMS = ("format", "layout")
 NETWORK_PAGE_PARAMS = ("kind", "layout", "format")
+CELL_STUDIES = 100  # the studies a selected cell lists (the rest: its studies_url, a paged study list)
 EXPORTS = {GRAPHML: ("graphml", net.graphml_bytes), GEXF: ("gexf", net.gexf_bytes)}
 FILTERS = {
     "name": "filters",
@@ -116,31 +138,68 @@ def _url(path: str, params: dict[str, Any]) -> str:
     return rooted(f"{path}?{urlencode(params, doseq=True)}" if params else path)
 
 
-def _cell(gap_map: GapMap, cell: Cell, context: AppContext) -> GapCell:
-    """The selected cell, with each study's page and (for two different facets) the study list of the cell."""
-    data = next(c for c in gap_map.to_dict()["cells"] if c["key"] == cell.key)
+class CellLinks:
+    """Where the studies of each cell are listed: the study list (``/api/studies``, ``/studies``) filtered by the
+    cell's row and column values and the map's filters, when those parameters can say it (the two values are of
+    different facets, and neither facet is filtered already: values of one facet are OR-ed there); otherwise the gap
+    map's own view of that one cell (``cell=row:col``)."""
+
+    def __init__(self, gap_map: GapMap, colour: Facet | None, context: AppContext) -> None:
+        self.gap_map = gap_map
+        filters = gap_map.selection.as_params()
+        self.filtered = set(filters) if gap_map.selection.as_url else None
+        self.tail = urlencode(
+            [*((k, v) for k, values in filters.items() for v in values),
+             *inputs.support_params(context.evidence_map, gap_map.max_support)]
+        )
+        self.own = _gapmap_params(gap_map, colour, context)
+
+    def listable(self, cell: Cell) -> bool:
+        row, col = cell.row.facet.name, cell.col.facet.name
+        return self.filtered is not None and row != col and row not in self.filtered and col not in self.filtered
+
+    def studies(self, cell: Cell, path: str = "/api/studies") -> str | None:
+        """The study list of the cell at ``path`` (None when its parameters cannot say it)."""
+        if not self.listable(cell):
+            return None
+        pairs = urlencode([(cell.row.facet.name, cell.row.slug), (cell.col.facet.name, cell.col.slug)])
+        return f"{path}?{pairs}" + (f"&{self.tail}" if self.tail else "")
+
+    def api(self, cell: Cell) -> str:
+        """A link to the cell's studies as JSON: the study list, or the gap map with this cell."""
+        return self.studies(cell) or _url("/api/gapmap", {**self.own, "cell": cell.key})
+
+
+def _cell(gap_map: GapMap, cell: Cell, links: CellLinks, context: AppContext) -> GapCellDetail:
+    """The selected cell in full, with each study's page (the first CELL_STUDIES of them) and the study list."""
+    data = gap_map.cell_dict(cell, limit=CELL_STUDIES)
     for study in data["studies"]:
         study["url"] = path_for_iri(context.evidence_map, study["iri"]) or study["iri"]
-    if cell.row.facet != cell.col.facet:
-        params = {**gap_map.selection.as_params()}
-        for value in (cell.row, cell.col):
-            params[value.facet.name] = sorted({*params.get(value.facet.name, []), value.slug})
-        params.update({k: [v] for k, v in inputs.support_params(context.evidence_map, gap_map.max_support)})
-        data["studies_url"] = _url("/studies", params)
-    return GapCell.model_validate(data)
+    data["studies_url"] = links.api(cell)
+    data["page_url"] = links.studies(cell, "/studies")
+    return GapCellDetail.model_validate(data)
 
 
 def gap_map_body(gap_map: GapMap, colour: Facet | None, cell: Cell | None, context: AppContext) -> GapMapBody:
-    """The gap map's page model: the JSON of /api/gapmap and the data of the /gapmap page."""
+    """The gap map's page model: the JSON of /api/gapmap and the data of the /gapmap page. Its size follows the
+    number of cells, not of studies: each cell has its counts and a link to its studies."""
     params = _gapmap_params(gap_map, colour, context)
-    links = {
+    links = CellLinks(gap_map, colour, context)
+    data = gap_map.to_dict()
+    for entry, one in zip(data["cells"], gap_map.ordered_cells(), strict=True):
+        entry["studies_url"] = links.api(one)
+    data["links"] = {
         "csv": _url("/api/gapmap", {**params, "format": "csv"}),
-        "svg": _url("/api/gapmap", {**params, "format": "svg"}),
+        "svg": _url("/api/gapmap.svg", params),
+        "png": _url("/api/gapmap.png", params),
         "page": _url("/gapmap", params),
     }
-    return GapMapBody.model_validate(
-        {**gap_map.to_dict(), "links": links, "cell": _cell(gap_map, cell, context) if cell else None}
-    )
+    data["cell"] = _cell(gap_map, cell, links, context) if cell else None
+    return GapMapBody.model_validate(data)
+
+
+def _download(gap_map: GapMap, colour: Facet | None, cell: Cell | None) -> str:
+    return serialise(bubble_map(gap_map, colour, selected=cell.key if cell else None))
 
 
 # -- gap map ---------------------------------------------------------------------------------------------------
@@ -152,8 +211,9 @@ def gap_map_body(gap_map: GapMap, colour: Facet | None, cell: Cell | None, conte
 def api_gapmap(request: Request, context: Context) -> Response:
     """The matrix of ``rows`` x ``cols`` (facet names, comma-separated; by default the facets the ontology gives the
     gap-map roles "rows" and "columns", e.g. modality and component x outcome) over the studies matching the facet
-    filters, as JSON, CSV (``format=csv``) or an SVG bubble map (``format=svg``, coloured by ``colour``).
-    ``cell=row:col`` adds that cell's studies under ``cell``."""
+    filters, as JSON, CSV (``format=csv``) or an SVG bubble map (``format=svg``, coloured by ``colour``). Each cell
+    gives its count, its breakdown counts and ``studies_url``, the link to its studies; ``cell=row:col`` adds that
+    cell in full under ``cell``, with its first studies."""
     gap_map, colour, cell = _gap_map(request, context)
     media = inputs.media_type(request, GAPMAP_FORMATS, inputs.one(request, "format"))
     if media == CSV:
@@ -161,11 +221,33 @@ def api_gapmap(request: Request, context: Context) -> Response:
         return Response("\ufeff" + gap_map.to_csv(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="evidencemap-gapmap.csv"'})
     if media == SVG:
-        return Response(serialise(bubble_map(gap_map, colour, selected=cell.key if cell else None)), media_type=SVG)
+        return Response(_download(gap_map, colour, cell), media_type=SVG)
     body = gap_map_body(gap_map, colour, cell, context).model_dump(mode="json", by_alias=True)
     if body["cell"] is None:
         del body["cell"]  # present only when a cell is asked for
     return JSONResponse(body)
+
+
+@router.get("/api/gapmap.svg", tags=["visuals"], summary="The evidence gap map as an SVG picture (a download)",
+            response_class=Response, openapi_extra={"parameters": [*_query(*GAPMAP_PARAMS), FILTERS]},
+            responses={200: {"content": {SVG: {}}}, **ERRORS})
+def api_gapmap_svg(request: Request, context: Context) -> Response:
+    """The bubble map of /api/gapmap with the same parameters, as a file."""
+    gap_map, colour, cell = _gap_map(request, context)
+    inputs.media_type(request, SVG_ONLY, inputs.one(request, "format"))
+    return Response(_download(gap_map, colour, cell), media_type=SVG,
+                    headers={"Content-Disposition": 'attachment; filename="evidencemap-gapmap.svg"'})
+
+
+@router.get("/api/gapmap.png", tags=["visuals"], summary="The evidence gap map as a PNG picture (a download)",
+            response_class=Response, openapi_extra={"parameters": [*_query(*GAPMAP_PARAMS), FILTERS]},
+            responses={200: {"content": {PNG: {}}}, **ERRORS})
+def api_gapmap_png(request: Request, context: Context) -> Response:
+    """The bubble map of /api/gapmap with the same parameters, drawn as a PNG (twice its size, for print)."""
+    gap_map, colour, cell = _gap_map(request, context)
+    inputs.media_type(request, PNG_ONLY, inputs.one(request, "format"))
+    return Response(png_from_svg(_download(gap_map, colour, cell), zoom=2.0), media_type=PNG,
+                    headers={"Content-Disposition": 'attachment; filename="evidencemap-gapmap.png"'})
 
 
 @router.get("/gapmap", include_in_schema=False)
@@ -177,14 +259,22 @@ def gapmap_page(request: Request, context: Context) -> Response:
         return _url("/gapmap", {**params, "cell": c.key}) + "#cell-studies"
 
     page = gap_map_body(gap_map, colour, cell, context)
-    drawing = bubble_map(gap_map, colour, href=href, selected=cell.key if cell else None, inline=True)
+    colours = facet_colours(gap_map, colour)
+    largest = max((c.count for c in gap_map.cells.values()), default=0)
+    glyphs = {key: Markup(cell_glyph(gap_map, c, colour, colours, largest)) for key, c in gap_map.cells.items()}
+    legend = [(label, n, Markup(legend_swatch(colours.get(slug, "#bdbdbd"))))
+              for slug, label, n in legend_values(gap_map, colour)]
     vocabulary = context.vocabulary
     return render_page(
         request, "gapmap.html", page, json_url=_url("/api/gapmap", params),
         gap_map=gap_map,
-        svg=Markup(fragment(drawing)),
         href=href,
+        glyphs=glyphs,
+        legend=legend,
+        largest=largest,
+        unattributed_swatch=Markup(legend_swatch("#ffffff", unattributed=True)),
         colour=colour.name if colour else "none",
+        colour_label=colour.label if colour else None,
         colour_choices=[(n, vocabulary.facet(n).label) for n in gapmap.default_facets(vocabulary, gapmap.COLOUR)
                         if _has(vocabulary, n)],
         support_levels=support_levels(context.evidence_map).kinds,
