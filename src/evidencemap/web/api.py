@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -97,6 +97,11 @@ def toggled(
     return [*([p for p in params if p != pair] if pair in params else [*params, pair]), *extra]
 
 
+def _fields(value: object) -> dict[str, Any]:
+    """A dataclass's fields, shallow (``dataclasses.asdict`` deep-copies: a third of a study list's time)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
+
+
 def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] = ()) -> list[FacetCounts]:
     """Every facet with the counts of its values among the listed studies, each value with its toggle link (keeping
     ``extra``, the support level)."""
@@ -105,7 +110,7 @@ def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] =
         FacetCounts(
             iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label,
             values=[
-                ValueCount(**dataclasses.asdict(v),
+                ValueCount(**_fields(v),
                            toggle_url=url("/api/studies", toggled(selection, tally.facet, v.value, extra)))
                 for v in tally.values
             ],
