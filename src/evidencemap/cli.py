@@ -259,8 +259,11 @@ def cmd_check_claims(args: argparse.Namespace) -> int:
     from evidencemap.model.vocabulary import load_vocabulary
     from evidencemap.render.text import csv_text, json_text, text_table
 
-    evidence_map = _load(args)
-    results = check_claims(evidence_map, load_vocabulary(evidence_map))
+    loaded = _load(args)
+    slugs = loaded.map_slugs()
+    # Several maps: each map's claims are recomputed from its own studies only (its scoped view).
+    maps = [loaded.scoped(slug) for slug in slugs] if len(slugs) > 1 else [loaded]
+    results = [r for one in maps for r in check_claims(one, load_vocabulary(one))]
     headers = ("claim", "section", "stated", "recomputed", "studies", "verdict")
     rows = [
         (r.label, r.section, r.stated, "–" if r.recomputed is None else r.recomputed,
