@@ -105,7 +105,7 @@ def vocabulary_with(folder: Path) -> Vocabulary:
     store = build_vocabulary_store()
     if (folder / VOCABULARY_FILE).is_file():
         load_file(store, folder / VOCABULARY_FILE, ns.GRAPH_VOCABULARY)
-    return load_vocabulary(EvidenceMap(store=store, settings=Settings()))
+    return load_vocabulary(EvidenceMap(store=store, settings=Settings()), all_values=True)  # every country
 
 
 def short_citation(authors: list[str], year: str) -> str:

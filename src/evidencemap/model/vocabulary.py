@@ -1,7 +1,13 @@
 """The vocabulary as Python objects, read from the ontology's facets and SKOS concept schemes in the store.
 
 Nothing here names a concept: facets, labels, synonyms and hierarchies all come from the RDF, so a concept added to
-a scheme appears in the API, the pages and the question parser without code changes.
+a scheme appears in the API, the pages and the question parser without code changes. The facets and concepts are
+read from every graph of the store: the core vocabulary (ontology/) and each map's own vocabulary.ttl, which may add
+concepts to core schemes (``skos:broader`` a core concept) and whole facets with their own schemes.
+
+A facet marked ``evm:listsOnlyValuesInUse`` (countries: 249 in the core, a handful in a map) offers only the
+concepts its map uses, and their broader concepts; everything that matches a map's own data against the whole
+scheme (the extraction-sheet import) reads it with ``all_values=True``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Facet:
     concepts: tuple[Concept, ...] = field(default=())
     datatype: str | None = None  # the datatype of a literal facet's values (evm:facetDatatype)
     gap_map_roles: tuple[str, ...] = ()  # where the gap map shows it by default (evm:gapMapRole)
+    only_values_in_use: bool = False  # evm:listsOnlyValuesInUse: its concepts are those the map uses
 
     @property
     def is_concept_facet(self) -> bool:
@@ -134,7 +141,7 @@ class Vocabulary:
 
 
 FACETS_QUERY = ns.sparql_prefixes(("evm", "rdfs", "skos")) + """
-SELECT ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list
+SELECT ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list ?inUse
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
        (GROUP_CONCAT(DISTINCT ?role; separator="\\u001f") AS ?roles)
 WHERE {
@@ -144,8 +151,20 @@ WHERE {
   OPTIONAL { ?facet evm:facetDatatype ?datatype }
   OPTIONAL { ?facet skos:altLabel ?alt }
   OPTIONAL { ?facet evm:gapMapRole ?role }
+  OPTIONAL { ?facet evm:listsOnlyValuesInUse ?inUse }
 }
-GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list
+GROUP BY ?facet ?name ?label ?definition ?order ?scheme ?datatype ?list ?inUse
+"""
+
+# The concepts of the schemes of facets marked evm:listsOnlyValuesInUse that something other than the vocabulary's
+# own SKOS structure points to: a finding, a materialised fact, a claim's condition, a map's data.
+IN_USE_QUERY = ns.sparql_prefixes(("evm", "skos")) + """
+SELECT DISTINCT ?concept WHERE {
+  ?facet evm:listsOnlyValuesInUse true ; evm:facetScheme ?scheme .
+  ?concept skos:inScheme ?scheme .
+  ?s ?p ?concept .
+  FILTER(!STRSTARTS(STR(?p), STR(skos:)))
+}
 """
 
 # A concept's notation is its plain skos:notation (a country's ISO alpha-2 code); typed notations (the alpha-3 code,
@@ -177,7 +196,8 @@ SELECT ?concept ?relation ?target WHERE {
 
 
 FACET_COLUMNS = tuple(
-    ox.Variable(v) for v in ("facet", "name", "label", "definition", "order", "scheme", "datatype", "alts", "roles")
+    ox.Variable(v)
+    for v in ("facet", "name", "label", "definition", "order", "scheme", "datatype", "alts", "roles", "inUse")
 )
 
 
@@ -202,8 +222,25 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(sorted(v for v in (value or "").split("\u001f") if v))
 
 
-def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
-    """Read every facet and its concepts from the map's store."""
+def _in_use(concepts: list[Concept], used: set[str]) -> list[Concept]:
+    """The concepts in ``used`` and every concept broader than one of them."""
+    by_iri = {c.iri: c for c in concepts}
+    keep: set[str] = set()
+    todo = [iri for iri in used if iri in by_iri]
+    while todo:
+        iri = todo.pop()
+        if iri not in keep:
+            keep.add(iri)
+            todo.extend(b for b in by_iri[iri].broader if b in by_iri)
+    return [c for c in concepts if c.iri in keep]
+
+
+def load_vocabulary(evidence_map: EvidenceMap, *, all_values: bool = False) -> Vocabulary:
+    """Read every facet and its concepts from the map's store (the core vocabulary and the maps' own).
+
+    A facet marked ``evm:listsOnlyValuesInUse`` keeps only the concepts the store's data uses (and their broader
+    ones), unless ``all_values``: matching new data against the whole scheme needs them all.
+    """
     mappings: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in evidence_map.select(MAPPINGS_QUERY):
         mappings[row["concept"]].append((row["relation"].rsplit("#", 1)[-1], row["target"]))
@@ -225,12 +262,16 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
                 mappings=tuple(mappings.get(iri, ())),
             )
         )
+    used = set() if all_values else {row["concept"] for row in evidence_map.select(IN_USE_QUERY)}
     facets = []
     for solution in evidence_map.solutions(FACETS_QUERY):
         row = {k.value: to_python(solution[k]) for k in FACET_COLUMNS if solution[k] is not None}
         iri = str(row["facet"])
         scheme = row.get("scheme")
         concepts = sorted(concepts_by_scheme.get(str(scheme), []), key=lambda c: (c.order, c.pref_label))
+        only_in_use = str(row.get("inUse", "")).lower() == "true"
+        if only_in_use and not all_values:
+            concepts = _in_use(concepts, used)
         facets.append(
             Facet(
                 iri=iri,
@@ -244,6 +285,7 @@ def load_vocabulary(evidence_map: EvidenceMap) -> Vocabulary:
                 concepts=tuple(concepts),
                 datatype=str(row["datatype"]) if "datatype" in row else None,
                 gap_map_roles=_split(str(row.get("roles", ""))),
+                only_values_in_use=only_in_use,
             )
         )
     return Vocabulary(facets=tuple(sorted(facets, key=lambda f: (f.order, f.name))))
