@@ -21,12 +21,16 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from pyshacl import validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import DataError
@@ -34,7 +38,6 @@ from evidencemap.graph.journal import Journal, Record, apply, rebased, replay
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.tokens import TokenStore
 from evidencemap.graph.validation import SH, normalised, review_texts, shapes_graph
-from evidencemap.graph.values import Values
 
 DCAT = "http://www.w3.org/ns/dcat#"
 EDITION_QUERY = ns.sparql_prefixes(("prov",)) + f"""
@@ -83,7 +86,6 @@ class LivingMap:
         self.tokens = TokenStore(state)
         self.lock = threading.RLock()
         self.listeners: list[Callable[[], None]] = []
-        self._vocabulary: Graph | None = None
         self.base_version = self.journal.records[0].version if self.journal.records else (edition[1] if edition else "")
         if replay(evidence_map.store, self.journal, evidence_map.settings.base_iri):
             evidence_map.changed()
@@ -136,28 +138,25 @@ class LivingMap:
 
     # -- checks -----------------------------------------------------------------------------------------------------
 
-    def vocabulary_graph(self) -> Graph:
-        """The vocabulary (ontology, facets, concept schemes, the map's own concepts), canonical, as rdflib reads it;
-        read once: a change to studies does not change it."""
-        if self._vocabulary is None:
-            graphs = [g for g in self.map.named_graphs() if self.map.canonical(g).endswith("vocabulary")]
-            graph = Graph()
-            for name in graphs:
-                quads = self.map.quads(graph=ox.NamedNode(name))
-                graph.parse(data=ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
-                                              format=ox.RdfFormat.N_TRIPLES), format="nt")
-            self._vocabulary = _canonical_graph(graph, self.map)
-        return self._vocabulary
+
+class PreparedQueriesGraph(Graph):
+    """A graph whose SPARQL queries are parsed once per process: pySHACL runs the shapes' SPARQL targets and
+    constraints as text at every validation, and parsing them with rdflib costs about 40 ms each, most of a small
+    change's check. The parsed query (:func:`rdflib.plugins.sparql.prepareQuery`, with the graph's namespaces, as
+    :meth:`Graph.query` would use them) is the same for the same text, so it is kept."""
+
+    def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
+              initNs: Any = None, initBindings: Any = None, use_store_provided: bool = True,
+              **kwargs: Any) -> Any:
+        if isinstance(query_object, str):
+            namespaces = tuple(sorted((str(k), str(v)) for k, v in (initNs or dict(self.namespaces())).items()))
+            query_object = _prepared(query_object, namespaces)
+        return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
 
 
-def _canonical_graph(graph: Graph, evidence_map: EvidenceMap) -> Graph:
-    if evidence_map.settings.base_iri == ns.CANONICAL_BASE:
-        return graph
-    out = Graph()
-    for s, p, o in graph:
-        out.add(tuple(URIRef(evidence_map.canonical(str(t))) if isinstance(t, URIRef) else t  # type: ignore[arg-type]
-                      for t in (s, p, o)))
-    return out
+@lru_cache(maxsize=512)
+def _prepared(text: str, namespaces: tuple[tuple[str, str], ...]) -> Query:
+    return prepareQuery(text, initNs=dict(namespaces))
 
 
 def canonical_quads(evidence_map: EvidenceMap, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
@@ -166,7 +165,35 @@ def canonical_quads(evidence_map: EvidenceMap, quads: Iterable[ox.Quad]) -> list
 
 
 SMALL_DESCRIPTION = 50
-TYPES_OF = "SELECT ?node ?type WHERE { ?node a ?type }"
+# From what the change points to, what their own descriptions point to through these (the class hierarchy, a
+# concept's scheme and broader concepts), so that sh:class and the value-in-scheme checks see what they read.
+SECOND_HOP = {ns.RDF + "type", ns.RDFS + "subClassOf", ns.SKOS + "inScheme", ns.SKOS + "broader"}
+
+
+def _context(evidence_map: EvidenceMap, triples: Sequence[ox.Triple]) -> list[ox.Triple]:
+    """The descriptions of what the changed resources point to (objects and predicates: passages, concepts, fact
+    properties, classes) and, one step further, of their classes, schemes and broader concepts: only what the
+    shapes read about them, never the whole vocabulary (whose own nodes the shapes would otherwise check again at
+    every change). A description of more than SMALL_DESCRIPTION triples (a review's links to its thousands of
+    studies) is reduced to its types."""
+    seen = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    frontier = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    frontier |= {t.predicate.value for t in triples}
+    context: list[ox.Triple] = []
+    for hop in range(2):
+        frontier -= seen
+        seen |= frontier
+        found: set[str] = set()
+        for iri in sorted(frontier):
+            own = evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri)))
+            if len(own) > SMALL_DESCRIPTION:
+                own = [q for q in own if q.predicate.value == evidence_map.iri(ns.RDF + "type")]
+            for quad in canonical_quads(evidence_map, own):
+                context.append(ox.Triple(quad.subject, quad.predicate, quad.object))
+                if hop == 0 and quad.predicate.value in SECOND_HOP and isinstance(quad.object, ox.NamedNode):
+                    found.add(quad.object.value)
+        frontier = found
+    return context
 
 
 def check_subgraph(
@@ -187,28 +214,11 @@ def check_subgraph(
             canonical = rebased(quad, evidence_map.canonical)
             if triple not in gone and (canonical.subject, canonical.predicate, canonical.object) not in gone:
                 triples.append(ox.Triple(canonical.subject, canonical.predicate, canonical.object))
-    subjects = {t.subject for t in triples}
-    referenced = sorted({t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
-                         and t.object not in subjects and t.predicate.value != ns.RDF + "type"})
-    data = Graph()
-    data += living.vocabulary_graph()
-    data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
-    if referenced:
-        # What the changed resources point to (passages, the review): their types, and their own triples when they
-        # have few (a passage's citations, which a cited finding's check reads), not a review's thousands of links.
-        rows = evidence_map.select(TYPES_OF, Values.column("node", [ox.NamedNode(evidence_map.iri(i))
-                                                                   for i in referenced]))
-        for row in rows:
-            data.add((URIRef(evidence_map.canonical(str(row["node"]))), RDF.type,
-                      URIRef(evidence_map.canonical(str(row["type"])))))
-        for iri in referenced:
-            own = evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri)))
-            if len(own) <= SMALL_DESCRIPTION:
-                data.parse(data=ox.serialize([ox.Triple(q.subject, q.predicate, q.object)
-                                              for q in canonical_quads(evidence_map, own)],
-                                             format=ox.RdfFormat.N_TRIPLES), format="nt")
+    data = PreparedQueriesGraph()
+    data.parse(data=ox.serialize([*triples, *_context(evidence_map, triples)], format=ox.RdfFormat.N_TRIPLES),
+               format="nt")
     _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
-                            advanced=True)
+                            advanced=True, inplace=True)
     changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
