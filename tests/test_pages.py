@@ -189,6 +189,7 @@ def test_review_page_opens_with_its_bottom_line_and_draws_prisma_inline(client: 
     assert any(a["href"].startswith("/review/prisma.svg") for a in html.find("a", id="prisma-full-size"))
     assert html.find("table", id="prisma-flow")
     assert "2,114" in html.content and "2,048" in html.content
+    assert "Medline (database)" in html.content and "#SearchSource" not in html.content  # dcterms:type, not rdf:type
     # the claims check is for curators: a summary and a link here, the table on its own page
     assert not html.find("table", id="claims") and html.find("a", id="claims-link", href="/review/claims")
 

@@ -181,6 +181,8 @@ def review_details(evidence_map: EvidenceMap, review_iri: str) -> ReviewDetails:
     review = ox.NamedNode(review_iri)
     parts: dict[str, dict[str, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
     for row in evidence_map.select(review_parts_query(review)):
+        if str(row["p"]) == ns.RDF + "type":
+            continue  # its class, which a part's properties do not need; its local name would hide dcterms:type
         local = str(row["p"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
         parts[evidence_map.canonical(str(row["link"]))][str(row["node"])].setdefault(local, row["value"])
     hops: dict[str, dict[str, str]] = defaultdict(dict)
