@@ -155,3 +155,79 @@ def test_run_query_keeps_no_result_iterator_alive(store: ox.Store, query: str) -
         gc.set_debug(0)
         gc.garbage.clear()
     assert kept == []
+
+
+# -- the engine's serialisers with the row cap (sparql/results.py) ---------------------------------------------------
+
+# Literals that look like the structure of each format: a row separator inside a JSON string, an empty JSON row, a
+# CSV line end inside quotes, an XML result tag, escapes.
+TRICKY = ["a},{b", '}},{"x', "{},{", "{},{}]", 'q"uo"te', "back\\slash\\", "line\r\nend", "<result>", "tab\tx", ""]
+
+
+@pytest.fixture(scope="module")
+def tricky_store() -> ox.Store:
+    """Rows with tricky literals, some rows with an unbound variable and some with none bound at all."""
+    s = ox.Store()
+    for i in range(1200):
+        text = TRICKY[i % len(TRICKY)] * (1 + i % 3)
+        s.add(ox.Quad(_n(f"r{i:04}"), _n("v"), ox.Literal(text)))
+        if i % 4 == 0:
+            s.add(ox.Quad(_n(f"r{i:04}"), _n("w"), ox.Literal(str(i), language="en")))
+    return s
+
+
+QUERY = ("SELECT ?r ?v ?w WHERE { { ?r <http://example.org/v> ?v OPTIONAL { ?r <http://example.org/w> ?w } } "
+         "UNION { VALUES ?none { UNDEF } } } ORDER BY ?r")
+
+
+def _parsed_rows(body: bytes, serialiser: str) -> list[dict[str, str]]:
+    """The rows of a result, read back by a parser of its format (empty rows kept), as {variable: value text}."""
+    text = body.decode("utf-8")
+    if serialiser == "json":
+        return [{k: v["value"] for k, v in row.items()} for row in json.loads(text)["results"]["bindings"]]
+    if serialiser == "xml":
+        from xml.etree import ElementTree
+
+        ns = "{http://www.w3.org/2005/sparql-results#}"
+        root = ElementTree.fromstring(text)
+        return [{b.attrib["name"]: "".join(b.itertext()) for b in result.iter(ns + "binding")}
+                for result in root.iter(ns + "result")]
+    lines = text.split("\n# Result cut")[0]
+    if serialiser == "csv":
+        import csv as csv_module
+
+        reader = csv_module.DictReader(io.StringIO(lines, newline=""))
+        return [{k: v for k, v in row.items() if v} for row in reader]
+    header, *rows = lines.rstrip("\n").split("\n") if lines.strip() else [""]
+    names = [n.lstrip("?") for n in header.split("\t")]
+    return [{n: v for n, v in zip(names, row.split("\t"), strict=True) if v} for row in rows]
+
+
+@pytest.mark.parametrize("serialiser", ["json", "xml", "csv", "tsv"])
+@pytest.mark.parametrize("max_rows", [0, 1, 7, 300, 1200, 1201, 5000])
+def test_engine_serialisers_cut_exactly_at_the_cap(tricky_store: ox.Store, serialiser: str, max_rows: int) -> None:
+    """The engine writes the result; the cut lands on a row boundary whatever the literals hold, the result parses
+    back with the first ``max_rows`` rows of the whole result, and the cut is stated inside it."""
+    whole = run_query(tricky_store, QueryRequest(QUERY, {"tabular": serialiser}, max_rows=10_000))
+    assert (whole.rows, whole.truncated) == (1201, False)
+    outcome = run_query(tricky_store, QueryRequest(QUERY, {"tabular": serialiser}, max_rows=max_rows))
+    expected = min(max_rows, 1201)
+    assert (outcome.rows, outcome.truncated) == (expected, max_rows < 1201)
+    rows = _parsed_rows(outcome.body, serialiser)
+    assert len(rows) == expected
+    assert rows == _parsed_rows(whole.body, serialiser)[:expected]
+    if outcome.truncated:
+        text = outcome.body.decode("utf-8")
+        assert "Result cut at the row limit" in text
+        if serialiser == "json":
+            assert json.loads(text)["truncated"] is True
+
+
+def test_engine_serialiser_stops_the_engine_at_the_cap() -> None:
+    """A result far larger than the cap is not written whole: the sink stops the engine soon after the cap."""
+    s = ox.Store()
+    s.extend(ox.Quad(_n(f"s{i}"), _n("p"), ox.Literal("x" * 50)) for i in range(2000))
+    query = "SELECT * WHERE { ?a ?p ?o . ?b ?q ?r }"  # 4 million rows
+    outcome = run_query(s, QueryRequest(query, {"tabular": "json"}, max_rows=100))
+    assert (outcome.rows, outcome.truncated) == (100, True)
+    assert len(outcome.body) < 200_000

@@ -20,8 +20,8 @@ from evidencemap.sparql.results import (
     WRITABLE,
     Written,
     writable_format,
-    write_boolean,
-    write_solutions,
+    write_engine_boolean,
+    write_engine_solutions,
     write_triples,
 )
 
@@ -174,8 +174,8 @@ def _execute(store: ox.Store, request: QueryRequest, query_names_dataset: bool) 
 
 def _write(result: object, serialiser: str, request: QueryRequest, prefixes: Mapping[str, str]) -> Written:
     if isinstance(result, ox.QueryBoolean):
-        return write_boolean(bool(result), serialiser)
+        return write_engine_boolean(result, serialiser)
     if isinstance(result, ox.QuerySolutions):
-        return write_solutions(result, serialiser, request.max_rows)
+        return write_engine_solutions(result, serialiser, request.max_rows)
     assert isinstance(result, ox.QueryTriples)
     return write_triples(result, serialiser, request.max_rows, prefixes)
