@@ -10,6 +10,7 @@ that is not a year, a DOI that is not a DOI) stop the import before anything is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -218,6 +219,7 @@ def import_sheet(sheet_path: Path, folder: Path, *, mapping: Path | None = None,
         study = _study(row, layout, order, report)
         if study is None:
             continue
+        study = dataclasses.replace(study, map_slug=record.slug)  # in the map's own IRI space
         if study.slug in first_row:
             report.problems.append(Problem(row.number, layout.fields["study-id"], study.slug,
                                            f"Study ID {study.slug!r} is used twice: rows {first_row[study.slug]} "

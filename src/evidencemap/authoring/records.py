@@ -129,18 +129,24 @@ class StudyRecord:
     doi: str = ""
     objective: str = ""
     intervention: str = ""
+    map_slug: str = ""  # the map's IRI space: data/{map_slug}/study/{slug} (shapes: evmsh:StudyInItsMapSpace)
+
+    def resource(self, kind: str) -> URIRef:
+        """The IRI of the study's ``kind`` (study, report, intervention) in its map's IRI space."""
+        space = f"{self.map_slug}/" if self.map_slug else ""
+        return URIRef(f"{ns.DATA}{space}{kind}/{self.slug}")
 
     @property
     def iri(self) -> URIRef:
-        return URIRef(ns.DATA + "study/" + self.slug)
+        return self.resource("study")
 
     @property
     def intervention_iri(self) -> URIRef:
-        return URIRef(ns.DATA + "intervention/" + self.slug)
+        return self.resource("intervention")
 
 
 def add_study(graph: Graph, review: ReviewRecord, study: StudyRecord, with_intervention: bool) -> None:
-    report = URIRef(ns.DATA + "report/" + study.slug)
+    report = study.resource("report")
     graph.add((review.iri, EVM.includesStudy, study.iri))
     graph.add((study.iri, RDF.type, EVM.IncludedStudy))
     graph.add((study.iri, EVM.slug, Literal(study.slug)))
