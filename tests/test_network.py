@@ -4,8 +4,10 @@ and GraphML / GEXF exports that networkx reads back."""
 from __future__ import annotations
 
 import io
-from itertools import combinations
+import xml.etree.ElementTree as ET
+from itertools import combinations, pairwise
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -14,15 +16,20 @@ from evidencemap.errors import BadRequest, NotFound
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
+from evidencemap.render.svg import network_drawing
 from evidencemap.views.network import (
     build_network,
     central_concepts,
+    cooccurrence_graph,
     gexf_bytes,
     graphml_bytes,
+    layout,
     network_gexf,
     network_graphml,
     network_kinds,
     node_link,
+    pair_graph,
+    pairs_between,
     study_concept_graph,
 )
 from visuals_fixtures import map_with_extra_study, refs, studies_with
@@ -181,3 +188,67 @@ def test_central_concepts_estimate_betweenness_on_large_graphs(
     sampled = central_concepts(study_concept_graph(bundled, vocabulary))
     assert {c["betweenness_sampled"] for c in sampled} == {network.BETWEENNESS_SAMPLES}
     assert [c["studies"] for c in sampled] == [c["studies"] for c in exact]
+
+
+# -- the clinicians' question: which outcome goes with which challenge ---------------------------------------------
+
+
+def test_pairs_are_the_studies_reporting_both(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    """Each (challenge, outcome) pair with the studies that report both, from the per-facet query above; every
+    pair that some study reports, none other; most studies first."""
+    values = direct_values(bundled, vocabulary)
+    challenge, outcome = vocabulary.facet("challenge"), vocabulary.facet("outcome")
+    expected = {}
+    for a in challenge.concepts:
+        for b in outcome.concepts:
+            studies = {s for s, cs in values.items() if a.iri in cs and b.iri in cs}
+            if studies:
+                expected[(a.iri, b.iri)] = studies
+    pairs = pairs_between(study_concept_graph(bundled, vocabulary), challenge, outcome)
+    assert {(p.left["iri"], p.right["iri"]): set(p.studies) for p in pairs} == expected
+    assert [p.count for p in pairs] == sorted((p.count for p in pairs), reverse=True)
+    graph = pair_graph(study_concept_graph(bundled, vocabulary), challenge, outcome)
+    assert graph.number_of_edges() == len(expected)
+    assert {d["side"] for _, d in graph.nodes(data=True)} == {"left", "right"}
+
+
+def label_rows(drawing: ET.Element) -> dict[str, list[float]]:
+    """The baselines of the node labels on each side of a network drawing ('start': labels right of their node)."""
+    rows: dict[str, list[float]] = {"start": [], "end": []}
+    for group in drawing.iter("g"):
+        if group.get("class") == "node":
+            texts = [t for t in group if t.tag == "text"]
+            rows[texts[0].get("text-anchor", "start")].append(float(texts[0].get("y", "0")))
+    return rows
+
+
+@pytest.mark.parametrize("method", ["circular", "spring", "columns"])
+def test_network_labels_do_not_overlap(bundled: EvidenceMap, vocabulary: Vocabulary, method: str) -> None:
+    """Labels on one side of a drawing are at least a line apart (12 px text), whatever the layout."""
+    bipartite = study_concept_graph(bundled, vocabulary)
+    graph = (pair_graph(bipartite, vocabulary.facet("challenge"), vocabulary.facet("outcome")) if method == "columns"
+             else cooccurrence_graph(bipartite, vocabulary.facet("outcome")))
+    drawing = network_drawing(graph, layout(graph, method), "test")
+    rows = label_rows(drawing)
+    assert sum(len(r) for r in rows.values()) == graph.number_of_nodes()
+    for side in rows.values():
+        ys = sorted(side)
+        assert all(b - a >= 14 for a, b in pairwise(ys)), ys
+
+
+def test_network_page_answers_which_outcome_goes_with_which_challenge(client: Any) -> None:
+    """The page opens with the pairs (each count a link to its studies) and a legend in plain words; the network
+    measures and the GraphML/GEXF downloads stay for analysts."""
+    response = client.get("/network", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    text = " ".join(response.text.split())
+    assert "Which outcome goes with which challenge" in text and 'id="pairs"' in text
+    assert "a line joins two things when at least one study reports both" in text
+    assert "etweenness" not in text and "facet" not in text.lower().replace('class="facet', "")
+    body = client.get("/network?format=json").json()
+    first = body["pairs"][0]
+    assert first["studies_url"].startswith("/studies?") and "challenge=" in first["studies_url"]
+    assert f'href="{first["studies_url"].replace("&", "&amp;")}"' in text
+    listed = client.get(first["studies_url"].replace("/studies", "/api/studies", 1)).json()
+    assert listed["total"] == first["studies"]
+    assert "format=graphml" in text and "format=gexf" in text

@@ -394,17 +394,31 @@ def _legend(
 
 
 def network_drawing(
-    graph: Graph, positions: dict[str, tuple[float, float]], title: str, *, width: float = 980, height: float = 620
+    graph: Graph, positions: dict[str, tuple[float, float]], title: str, *, width: float = 900,
+    height: float | None = None,
 ) -> ET.Element:
-    """Nodes placed at ``positions`` (in [-1, 1]², as networkx lays them out); link width and the number on each
-    link = its ``weight``; node area = the node's ``studies``."""
+    """Nodes placed at ``positions`` (in [-1, 1]², as networkx lays them out); link width = its ``weight`` (the
+    studies sharing both ends), node area = the node's ``studies``.
+
+    Labels never overlap: a graph whose nodes have a ``side`` (a pair graph, laid out in two columns) gets a row per
+    node and its labels wrapped beside its column; otherwise the labels of each half are pushed apart to at least a
+    line's height, and the number on each link is its weight.
+    """
+    columns = graph.number_of_nodes() > 0 and all("side" in d for _, d in graph.nodes(data=True))
+    per_side = [sum(1 for _, d in graph.nodes(data=True) if d.get("side") == s) for s in ("left", "right")]
+    row = 34.0
+    if height is None:
+        height = 70 + row * max(max(per_side) - 1, 1) + 40 if columns else 620.0
     desc = (
-        f"{graph.number_of_nodes()} nodes and {graph.number_of_edges()} links; the number on a link is its weight "
-        "(the studies sharing both ends). The table of links on this page gives the same numbers."
+        f"{graph.number_of_nodes()} nodes and {graph.number_of_edges()} links; a link joins two values reported by "
+        "the same studies, and the thicker it is, the more studies. The tables on this page give the same numbers."
     )
     root = document(width, height, title, desc, "network")
     el(root, "text", title, x=16, y=24, font_size=15, font_weight="700", fill=INK)
-    cx, cy, sx, sy = width / 2, height / 2 + 12, width / 2 - 260, height / 2 - 70
+    label_w = width / 2 - 130 if columns else 230.0
+    cx, cy = width / 2, (70 + height - 40) / 2 if columns else height / 2 + 12
+    sx = width / 2 - label_w - 20 if columns else width / 2 - 260
+    sy = (height - 110) / 2 if columns else height / 2 - 70
 
     def at(node: str) -> tuple[float, float]:
         px, py = positions.get(node, (0.0, 0.0))
@@ -419,8 +433,10 @@ def network_drawing(
         refs = f" ({data['refs']})" if data.get("refs") else ""
         el(line, "title", f"{graph.nodes[a].get('label', a)} — {graph.nodes[b].get('label', b)}: "
            f"{_plural(weight)}{refs}")
-        el(links, "text", str(weight), x=(x1 + x2) / 2, y=(y1 + y2) / 2 + 4, font_size=11, fill=INK,
-           text_anchor="middle", stroke="#ffffff", stroke_width=3, paint_order="stroke")
+        if not columns:
+            el(links, "text", str(weight), x=(x1 + x2) / 2, y=(y1 + y2) / 2 + 4, font_size=11, fill=INK,
+               text_anchor="middle", stroke="#ffffff", stroke_width=3, paint_order="stroke")
+    labels = _label_places(graph, at, cx, height)
     nodes = el(root, "g", class_="nodes")
     for node, data in graph.nodes(data=True):
         x, y = at(node)
@@ -429,7 +445,30 @@ def network_drawing(
         group = el(nodes, "g", class_="node", data_id=node)
         el(group, "circle", cx=x, cy=y, r=r, fill=colour(4), stroke="#ffffff", stroke_width=1.5)
         el(group, "title", f"{data.get('label', node)}: {_plural(studies)}")
-        right = x >= cx
-        el(group, "text", str(data.get("label", node)), x=x + (r + 5 if right else -r - 5), y=y + 4, font_size=12,
-           fill=INK, text_anchor="start" if right else "end", stroke="#ffffff", stroke_width=3, paint_order="stroke")
+        right, label_y = labels[node]
+        lines = wrap(str(data.get("label", node)), label_w, 12, 2) if columns else [str(data.get("label", node))]
+        top = label_y + 4 - 7 * (len(lines) - 1)
+        for i, text in enumerate(lines):
+            el(group, "text", text, x=x + (r + 6 if right else -r - 6), y=top + 14 * i, font_size=12, fill=INK,
+               text_anchor="start" if right else "end", stroke="#ffffff", stroke_width=3, paint_order="stroke")
     return root
+
+
+def _label_places(
+    graph: Graph, at: Callable[[str], tuple[float, float]], cx: float, height: float, gap: float = 16.0
+) -> dict[str, tuple[bool, float]]:
+    """Each node's label: on the right of its node or not, and its baseline, the labels of each half spread to at
+    least ``gap`` apart (moved down from the top, then back up if they pass the bottom)."""
+    places: dict[str, tuple[bool, float]] = {}
+    for right in (False, True):
+        side = sorted(((n, at(n)[1]) for n in graph.nodes if (at(n)[0] >= cx) == right), key=lambda item: item[1])
+        ys = [y for _, y in side]
+        for i in range(1, len(ys)):
+            ys[i] = max(ys[i], ys[i - 1] + gap)
+        overflow = (ys[-1] - (height - 12)) if ys else 0.0
+        if overflow > 0:
+            ys = [y - overflow for y in ys]
+            for i in range(len(ys) - 2, -1, -1):
+                ys[i] = min(ys[i], ys[i + 1] - gap)
+        places.update({node: (right, y) for (node, _), y in zip(side, ys, strict=True)})
+    return places

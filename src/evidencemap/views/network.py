@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -133,6 +134,53 @@ def cooccurrence_graph(bipartite: Graph, facet: Facet) -> Graph:
     return graph
 
 
+@dataclass(frozen=True)
+class Pair:
+    """A value of one facet and a value of another reported by the same studies (``studies``: their IRIs, by
+    reference number; ``refs``: their reference numbers)."""
+
+    left: dict[str, Any]
+    right: dict[str, Any]
+    studies: tuple[str, ...]
+    refs: str
+
+    @property
+    def count(self) -> int:
+        return len(self.studies)
+
+
+def pairs_between(bipartite: Graph, left: Facet, right: Facet) -> list[Pair]:
+    """Every value of ``left`` with every value of ``right`` that a study reports with it (e.g. which outcomes go
+    with which challenges), most studies first, then in the vocabulary's order. A pair no study reports is left out;
+    it says nothing about cause, only that the same studies report both."""
+    def values(facet: Facet) -> list[str]:
+        return sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "concept" and d["facet"] == facet.name),
+                      key=lambda n: bipartite.nodes[n]["order"])
+
+    rights = values(right)
+    out = []
+    for a in values(left):
+        mine = set(bipartite.neighbors(a))
+        for b in rights:
+            shared = sorted(mine & set(bipartite.neighbors(b)), key=lambda s: bipartite.nodes[s]["ref"])
+            if shared:
+                out.append(Pair(dict(bipartite.nodes[a]), dict(bipartite.nodes[b]), tuple(shared),
+                                _refs(bipartite, shared)))
+    return sorted(out, key=lambda p: (-p.count, p.left["order"], p.right["order"]))
+
+
+def pair_graph(bipartite: Graph, left: Facet, right: Facet) -> Graph:
+    """The pairs of :func:`pairs_between` as a graph for drawing: the values of both facets that some pair has
+    (``side`` "left" or "right"), linked with ``weight`` = studies reporting both."""
+    graph = Graph(kind=f"{left.name}-{right.name}", title=f"{right.label.capitalize()} reported with {left.label}")
+    for pair in pairs_between(bipartite, left, right):
+        for side, node in (("left", pair.left), ("right", pair.right)):
+            if node["iri"] not in graph:
+                graph.add_node(node["iri"], **node, side=side)
+        graph.add_edge(pair.left["iri"], pair.right["iri"], weight=pair.count, refs=pair.refs)
+    return graph
+
+
 def similarity_graph(bipartite: Graph, min_shared: int = 1) -> Graph:
     """Studies linked by the concepts they share: ``shared`` (count), ``jaccard`` (shared / all of either).
 
@@ -242,9 +290,19 @@ def network_gexf(evidence_map: EvidenceMap, vocabulary: Vocabulary, kind: str = 
 
 
 def layout(graph: Graph, method: str = "circular", seed: int = 7) -> dict[str, tuple[float, float]]:
-    """Node positions in [-1, 1]², computed by networkx (``circular`` or a seeded, weighted ``spring``)."""
+    """Node positions in [-1, 1]², computed by networkx (``circular`` or a seeded, weighted ``spring``), or
+    ``columns``: the nodes of ``side`` "left" in one column and "right" in another, each in the vocabulary's order
+    (labels never overlap; a pair graph's natural drawing)."""
     if graph.number_of_nodes() == 0:
         return {}
+    if method == "columns":
+        placed: dict[str, tuple[float, float]] = {}
+        for x, side in ((-1.0, "left"), (1.0, "right")):
+            column = sorted((n for n, d in graph.nodes(data=True) if d.get("side", "left") == side),
+                            key=lambda n: graph.nodes[n].get("order", 0))
+            for i, node in enumerate(column):
+                placed[node] = (x, 1.0 - 2.0 * i / max(len(column) - 1, 1))
+        return placed
     spring = method == "spring"
     positions = nx.spring_layout(graph, weight="weight", seed=seed) if spring else nx.circular_layout(graph)
     return {node: (float(x), float(y)) for node, (x, y) in positions.items()}

@@ -763,6 +763,18 @@ class NetworkLinks(Model):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True, serialize_by_alias=True)
 
 
+class NetworkPair(Model):
+    """A value of one facet and a value of another reported by the same studies (e.g. a challenge and an outcome)."""
+
+    left: str = Field(description="The left value's label.", examples=["emotional vulnerability and burnout"])
+    left_url: str = Field(description="The left value's page.")
+    right: str = Field(description="The right value's label.")
+    right_url: str = Field(description="The right value's page.")
+    studies: int = Field(description="How many studies report both.", examples=[2])
+    refs: str = Field(description="Their reference numbers.", examples=["41 44"])
+    studies_url: str = Field(description="The list of those studies.")
+
+
 class NetworkPage(Model):
     """The network page: a co-occurrence network of one facet, drawn, with its edges and central concepts."""
 
@@ -778,6 +790,10 @@ class NetworkPage(Model):
     central: list[dict[str, str | int | float | bool]] = Field(description="The concepts that connect the most "
                                                                  "studies.")
     links: NetworkLinks
+    pair_title: str = Field("", description="What the pairs answer, e.g. 'Outcomes reported with challenges'.")
+    pair_facets: list[Option] = Field(default_factory=list, description="The two facets paired (left, right).")
+    pairs: list[NetworkPair] = Field(default_factory=list, description="Every value of the left facet with every "
+                                     "value of the right one that the same studies report, most studies first.")
 
 
 # -- linked data pages ---------------------------------------------------------------------------------------------

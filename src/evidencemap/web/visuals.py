@@ -56,6 +56,7 @@ from evidencemap.web.models import (
     NetworkKinds,
     NetworkLinks,
     NetworkPage,
+    NetworkPair,
     NodeLinkGraph,
     Option,
 )
@@ -343,6 +344,41 @@ def api_network(kind: str, request: Request, context: Context) -> Response:
     return JSONResponse(net.node_link(graph))
 
 
+def pair_facets(vocabulary: Vocabulary) -> tuple[Facet, Facet] | None:
+    """The two facets the network page pairs ("which outcome goes with which challenge"): the first facet the
+    ontology gives the gap map's "alternative columns" role (left) and the first of its "columns" (right)."""
+    left = vocabulary.facets_in_role(gapmap.ALTERNATIVE_COLUMNS)
+    right = vocabulary.facets_in_role(gapmap.COLUMNS)
+    return (left[0], right[0]) if left and right and left[0] != right[0] else None
+
+
+def _pairs(context: AppContext, bipartite: Any, facets: tuple[Facet, Facet], selection: Selection) -> list[NetworkPair]:
+    left, right = facets
+    filters = selection.as_params()
+    support = dict(inputs.support_params(context.evidence_map, None))
+
+    out = []
+    for pair in net.pairs_between(bipartite, left, right):
+        params = {**filters, **support}
+        for facet, node in ((left, pair.left), (right, pair.right)):
+            params[facet.name] = sorted({*params.get(facet.name, []), str(node["slug"])})
+        out.append(NetworkPair(
+            left=str(pair.left["label"]), left_url=_concept_url(context, str(pair.left["iri"])),
+            right=str(pair.right["label"]), right_url=_concept_url(context, str(pair.right["iri"])),
+            studies=pair.count, refs=pair.refs, studies_url=_url("/studies", params),
+        ))
+    return out
+
+
+def _concept_url(context: AppContext, iri: str) -> str:
+    """The clinicians' page of a concept: /concepts/{scheme}/{slug}."""
+    found = context.vocabulary.concept_by_iri(iri)
+    if found is None:
+        return iri
+    _, concept = found
+    return f"/concepts/{concept.scheme.rstrip('/').rsplit('/', 1)[-1]}/{concept.slug}"
+
+
 def network_page_model(context: AppContext, kind: str, method: str, selection: Selection) -> tuple[NetworkPage, Any]:
     """The network page's model and the drawing's graph (with its layout) of ``kind`` over ``selection``."""
     vocabulary = context.vocabulary
@@ -350,6 +386,7 @@ def network_page_model(context: AppContext, kind: str, method: str, selection: S
     bipartite = net.study_concept_graph(context.evidence_map, vocabulary, selection)
     graph = net.cooccurrence_graph(bipartite, vocabulary.facet(kind.removesuffix(net.COOCCURRENCE)))
     filters = selection.as_params()
+    paired = pair_facets(vocabulary)
     page = NetworkPage(
         kind=kind,
         kinds=[Option(value=k, label=vocabulary.facet(k.removesuffix(net.COOCCURRENCE)).label) for k in kinds],
@@ -370,6 +407,9 @@ def network_page_model(context: AppContext, kind: str, method: str, selection: S
             bipartite_graphml=_url(f"/api/network/{net.STUDY_CONCEPT}", {**filters, "format": "graphml"}),
             similarity_json=_url(f"/api/network/{net.STUDY_SIMILARITY}", filters),
         ),
+        pair_title=str(net.pair_graph(bipartite, *paired).graph["title"]) if paired else "",
+        pair_facets=[Option(value=f.name, label=f.label) for f in paired] if paired else [],
+        pairs=_pairs(context, bipartite, paired, selection) if paired else [],
     )
     return page, graph
 
@@ -386,4 +426,10 @@ def network_page(request: Request, context: Context) -> Response:
     page, graph = network_page_model(context, kind, method, selection)
     json_url = _url("/network", {**page.filters, "kind": kind, "layout": method, "format": "json"})
     drawing = network_drawing(graph, net.layout(graph, method), page.title)
-    return render_page(request, "network.html", page, json_url=json_url, svg=Markup(fragment(drawing)))
+    paired = pair_facets(vocabulary)
+    pairs_svg = None
+    if paired:
+        pairs = net.pair_graph(net.study_concept_graph(context.evidence_map, vocabulary, selection), *paired)
+        pairs_svg = Markup(fragment(network_drawing(pairs, net.layout(pairs, "columns"), page.pair_title)))
+    return render_page(request, "network.html", page, json_url=json_url, svg=Markup(fragment(drawing)),
+                       pairs_svg=pairs_svg)
