@@ -17,6 +17,28 @@
   var downloads = JSON.parse(holder.getAttribute("data-downloads") || "{}");
   var vocabulary = null; // filled when /sparql/vocabulary.json arrives
 
+  // -- numbers sort as numbers ------------------------------------------------------------------------------------
+  // YASR's table sorts every cell by its text ("11" before "2"); a numeric literal sorts by its value instead.
+
+  var NUMERIC = /^http:\/\/www\.w3\.org\/2001\/XMLSchema#(integer|decimal|double|float|long|int|short|byte|(non)?(negative|positive)Integer|unsigned(Long|Int|Short|Byte))$/;
+  var Table = Yasgui.Yasr && Yasgui.Yasr.plugins && Yasgui.Yasr.plugins.table;
+  if (Table && Table.prototype.getColumns) {
+    var columnsOf = Table.prototype.getColumns;
+    Table.prototype.getColumns = function () {
+      return columnsOf.call(this).map(function (column, index) {
+        if (index === 0 || typeof column.render !== "function") return column;
+        var render = column.render;
+        column.render = function (data, type, row, meta) {
+          if ((type === "sort" || type === "type") && data && data.type === "literal" && NUMERIC.test(data.datatype || "")) {
+            return Number(data.value);
+          }
+          return render.call(this, data, type, row, meta);
+        };
+        return column;
+      });
+    };
+  }
+
   // -- autocompletion from the map's own vocabulary ---------------------------------------------------------
 
   function prefixLines() {
@@ -85,14 +107,19 @@
   }, false);
   iriCompleter("property", "map-properties", "properties");
   iriCompleter("class", "map-classes", "classes");
-  // concepts wherever an IRI may stand that is neither a predicate nor a class (an object, a VALUES row...)
+  // concepts wherever an IRI may stand that is neither a predicate nor a class (an object, a VALUES row...): the
+  // positions of the two completers above are left to them (each completer that accepts a position shows a list)
+  var CLASS_PROPERTIES = ["a", "rdf:type", "rdfs:domain", "rdfs:range"];
   Yasqe.forkAutocompleter("class", {
     name: "map-concepts",
     isValidCompletionPosition: function (yasqe) {
       var token = yasqe.getCompleteToken();
       var text = token.string || "";
       if (!text || text.charAt(0) === "?" || text.charAt(0) === "$") return false;
-      return text.charAt(0) === "<" || text.indexOf(":") > 0;
+      if (text.charAt(0) !== "<" && text.indexOf(":") <= 0) return false;
+      if (token.state.possibleCurrent.indexOf("a") >= 0) return false; // a predicate
+      var previous = yasqe.getPreviousNonWsToken(yasqe.getDoc().getCursor().line, token);
+      return !(previous && CLASS_PROPERTIES.indexOf(previous.state.lastProperty) >= 0); // a class
     },
     get: function (yasqe, token) { return vocabulary && token ? matching(vocabulary.concepts, token) : []; },
     postprocessHints: withLabels,
@@ -211,6 +238,32 @@
     });
   }
 
+  // What axe-core finds in YASGUI as shipped, repaired here rather than in the vendored file: the "+" (new tab)
+  // button sits inside the tab list, where only tabs may be; the table's page-size menu has no name.
+  function accessible(yasgui) {
+    var tabs = yasgui.tabElements;
+    if (tabs && tabs.addTabEl && tabs._tabsListEl && tabs._tabsListEl.parentNode) {
+      var bar = document.createElement("div");
+      bar.className = "sparql-tabbar";
+      tabs._tabsListEl.parentNode.insertBefore(bar, tabs._tabsListEl);
+      bar.appendChild(tabs._tabsListEl);
+      bar.appendChild(tabs.addTabEl);
+      tabs.addTabEl = null; // YASGUI inserts new tabs before it; without it, at the end of the list
+    }
+    function label() {
+      Array.prototype.forEach.call(holder.querySelectorAll("select.tableSizer:not([aria-label])"), function (el) {
+        el.setAttribute("aria-label", "Rows per page");
+      });
+      // a wide table scrolls inside its own region (not the page), which the keyboard can reach
+      Array.prototype.forEach.call(holder.querySelectorAll(".yasr_results:not([tabindex])"), function (el) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("role", "region");
+        el.setAttribute("aria-label", "Query results");
+      });
+    }
+    new MutationObserver(label).observe(holder, { childList: true, subtree: true });
+  }
+
   function start() {
     var container = document.createElement("div");
     container.id = "sparql-yasgui";
@@ -231,13 +284,15 @@
         persistenceId: null,
         createShareableLink: null,
         consumeShareLink: null,
-        resizeable: true,
-        editorHeight: "22rem",
+        // the editor grows with its query (no inner scroll area, which the keyboard could not reach)
+        resizeable: false,
+        editorHeight: "auto",
         autocompleters: ["variables", "map-prefixes", "map-properties", "map-classes", "map-concepts"],
       },
       yasr: { persistenceId: null, prefixes: vocabulary ? vocabulary.prefixes : {} },
       endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     });
+    accessible(yasgui);
     holder.classList.add("is-enhanced");
     form.hidden = true;
     document.body.classList.add("sparql-enhanced");
@@ -246,6 +301,7 @@
       var yasqe = tab.getYasqe();
       if (!yasqe || yasqe.__evidencemap) return;
       yasqe.__evidencemap = true;
+      yasqe.setOption("viewportMargin", Infinity); // every line drawn: the editor is as tall as its query
       var input = yasqe.getInputField();
       input.setAttribute("aria-label", "SPARQL query");
       yasqe.on("change", function () { clearError(yasqe); });
