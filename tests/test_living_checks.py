@@ -5,7 +5,6 @@ a broken fact, a value outside its scheme or a missing record does not, with the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -185,9 +186,12 @@ def _context(evidence_map: EvidenceMap, triples: Sequence[ox.Triple]) -> list[ox
         seen |= frontier
         found: set[str] = set()
         for iri in sorted(frontier):
-            own = evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri)))
+            node = ox.NamedNode(evidence_map.iri(iri))
+            # Read lazily from the store (the graph layer's own write path), so that a node with thousands of
+            # triples is not read whole to learn that it has many.
+            own = list(islice(evidence_map.store.quads_for_pattern(node, None, None, None), SMALL_DESCRIPTION + 1))
             if len(own) > SMALL_DESCRIPTION:
-                own = [q for q in own if q.predicate.value == evidence_map.iri(ns.RDF + "type")]
+                own = evidence_map.quads(node, ox.NamedNode(evidence_map.iri(ns.RDF + "type")))
             for quad in canonical_quads(evidence_map, own):
                 context.append(ox.Triple(quad.subject, quad.predicate, quad.object))
                 if hop == 0 and quad.predicate.value in SECOND_HOP and isinstance(quad.object, ox.NamedNode):
@@ -217,9 +221,10 @@ def check_subgraph(
     data = PreparedQueriesGraph()
     data.parse(data=ox.serialize([*triples, *_context(evidence_map, triples)], format=ox.RdfFormat.N_TRIPLES),
                format="nt")
-    _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
-                            advanced=True, inplace=True)
     changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    # Only the changed resources are focus nodes: the shapes' targets (SPARQL ones included) select among them.
+    _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
+                            advanced=True, inplace=True, focus_nodes=sorted(changed))
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         if str(report.value(result, SH.resultSeverity)) != str(SH.Violation):
