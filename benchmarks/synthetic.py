@@ -10,8 +10,10 @@ level of a hierarchy ("online" and its narrower "hybrid") is exercised.
 
 Each synthetic study has a report (title, authors, year, DOI), an intervention and ~13 ``evm:Finding`` nodes, each
 pointing to a passage (shared by the studies of a block, as a passage of the review cites several studies). Findings
-are left for the product's loader to materialise, as in the real map. The output is N-Triples (or Turtle) in a temporary
-folder; generated data is never committed.
+are left for the product's loader to materialise, as in the real map. The file also holds the real map's own
+vocabulary (``maps/dufour-2025/vocabulary.ttl``: the concepts of its topic, which the core vocabulary does not have),
+so that it is a whole map by itself. The output is N-Triples (or Turtle) in a temporary folder; generated data is never
+committed.
 
     python benchmarks/synthetic.py --studies 10000 [--format nt|ttl] [--seed 2025] [--out DIR]
 """
@@ -29,12 +31,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from evidencemap import namespaces as ns
 from evidencemap.graph.loading import build_store
 from evidencemap.graph.store import EvidenceMap
+from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 PASSAGE_BLOCK = 25  # studies whose findings of one value share a passage
 UNUSED_CONCEPT_WEIGHT = 0.3  # weight (in studies of the real map) of a leaf concept the real map never uses
 DATA = ns.DATA
@@ -313,6 +318,12 @@ def _compact(line: str) -> str:
     return _IRI.sub(short, line)
 
 
+def map_vocabulary() -> list[str]:
+    """N-Triples lines of the real map's own vocabulary (the concepts its findings, and so the synthetic ones, use)."""
+    path = bundled_map_dir() / "vocabulary.ttl"
+    return [f"{triple} ." for triple in ox.parse(path=path, format=ox.RdfFormat.TURTLE)]
+
+
 def write_map(studies: int, out_dir: Path | None = None, *, fmt: str = "nt", seed: int = 2025,
               profile: Profile | None = None) -> SyntheticMap:
     """Write a synthetic map of ``studies`` studies and return where (reusing an identical earlier file).
@@ -335,7 +346,7 @@ def write_map(studies: int, out_dir: Path | None = None, *, fmt: str = "nt", see
     with partial.open("w", encoding="utf-8") as out:
         if fmt == "ttl":
             out.writelines(f"@prefix {p}: <{n}> .\n" for p, n in _TURTLE_PREFIXES.items())
-        for line in triples(studies, profile, seed):
+        for line in (*triples(studies, profile, seed), *map_vocabulary()):
             out.write((_compact(line) if fmt == "ttl" else line) + "\n")
             count += 1
     partial.replace(path)
