@@ -287,3 +287,20 @@ def test_serve_validates_and_loads_both_maps() -> None:
     app = app_to_serve(Settings(data=[BUNDLED, SECOND], persistent_store=False), err)
     assert app is not None, err.getvalue()
     assert sorted(app.state.sites) == SLUGS
+
+
+def test_each_map_describes_itself_and_serves_its_own_dumps(client: TestClient, alone: dict[str, EvidenceMap]) -> None:
+    from rdflib import Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import VOID
+
+    dcat = Namespace("http://www.w3.org/ns/dcat#")
+
+    void = Graph().parse(data=client.get("/maps/loneliness-2026/.well-known/void.ttl").text, format="turtle")
+    edition = URIRef(ns.DATA + "map/loneliness-2026")
+    assert (edition, dcat.version, Literal("1.0.0")) in void
+    assert int(void.value(edition, VOID.triples)) == alone["loneliness-2026"].select(
+        "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")[0]["n"]
+    dumps = {str(d) for d in void.objects(edition, VOID.dataDump)}
+    assert dumps and all(d.startswith(ns.CANONICAL_BASE + "maps/loneliness-2026/dumps/") for d in dumps)
+    nquads = client.get("/maps/loneliness-2026/dumps/evidencemap.nq").text
+    assert ns.map_graph("loneliness-2026", "data") in nquads and ns.map_graph("dufour-2025", "data") not in nquads

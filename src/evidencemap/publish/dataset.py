@@ -243,7 +243,8 @@ def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.T
     for edition in editions:
         if str(edition["edition"]) != dataset:
             g.add(dataset, ns.DCTERMS + "hasPart", str(edition["edition"]))
-    g.add(dataset, DCAT + "landingPage", base)
+    site = base if evidence_map.slug is None else f"{base}maps/{evidence_map.slug}/"  # a map's own site
+    g.add(dataset, DCAT + "landingPage", site)
     g.add(dataset, VOID + "uriSpace", ox.Literal(evidence_map.iri(ns.DATA)))
     g.add(dataset, VOID + "triples", _typed(total, "integer"))
     sources = [*vocabulary_files(), *(f for files in map_files(evidence_map).values() for f in files)]
@@ -301,7 +302,7 @@ def description(evidence_map: EvidenceMap, dumps: tuple[Dump, ...]) -> list[ox.T
     g.add(sparql, ns.DCTERMS + "title", ox.Literal("SPARQL 1.1 endpoint", language="en"))
 
     for dump in dumps:
-        url = base + "dumps/" + dump.filename
+        url = site + "dumps/" + dump.filename
         g.add(dataset, DCAT + "distribution", url)
         g.add(dataset, VOID + "dataDump", url)
         g.add(url, ns.RDF + "type", DCAT + "Distribution")
