@@ -1,5 +1,6 @@
 """Conditional GETs (web/caching.py): a strong ETag on every successful GET, keyed by the map's version and the
-representation asked for; If-None-Match answered 304 without running the handler; a write gives a new ETag."""
+representation asked for; If-None-Match answered 304 and a repeated request answered from the response cache, both
+without running the handler; a write gives a new ETag and empties the cache."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from app_support import app_fixtures
 from evidencemap.settings import Settings
 from evidencemap.web import api
-from evidencemap.web.caching import matches, volatile_sparql
+from evidencemap.web.caching import Entry, ResponseCache, matches, volatile_sparql
 
 # A module-scoped app of its own: these tests bump its map's version.
 app, client = app_fixtures(Settings(sparql_workers=1))
@@ -39,15 +40,40 @@ def test_repeat_with_the_etag_is_a_304_without_a_body(client: httpx.Client, path
     assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
-def test_a_304_does_not_run_the_handler(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    tag = client.get("/api/studies?delivery=online").headers["etag"]
+def test_a_304_and_a_cache_hit_do_not_run_the_handler(client: httpx.Client, app: FastAPI,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     real = api.build_study_list
     monkeypatch.setattr(api, "build_study_list", lambda *a, **k: calls.append(a) or real(*a, **k))
-    assert client.get("/api/studies?delivery=online", headers={"If-None-Match": tag}).status_code == 304
-    assert calls == []
-    assert client.get("/api/studies?delivery=online", headers={"If-None-Match": '"x"'}).status_code == 200
+    path = "/api/studies?delivery=online&limit=3"
+    first = client.get(path)
     assert len(calls) == 1
+    assert client.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    again = client.get(path)  # a cache hit: the same bytes and headers, no handler
+    assert len(calls) == 1 and again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"] and again.headers["content-type"] == "application/json"
+    assert again.headers["x-content-type-options"] == "nosniff"
+    app.state.context.evidence_map.changed()  # a write: the next request runs the handler
+    after = client.get(path)
+    assert after.status_code == 200 and after.headers["etag"] != first.headers["etag"] and len(calls) == 2
+
+
+def test_requests_with_credentials_are_neither_tagged_nor_cached(client: httpx.Client) -> None:
+    response = client.get("/api/facets", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 200 and "etag" not in response.headers
+
+
+def test_the_response_cache_keeps_within_its_bounds() -> None:
+    cache = ResponseCache(max_bytes=10, max_entry=6)
+    cache.put('"a"', Entry(200, [], b"12345"))
+    cache.put('"b"', Entry(200, [], b"1234567"))  # larger than an entry may be
+    assert cache.get('"b"') is None and cache.get('"a"') == Entry(200, [], b"12345")
+    cache.put('"c"', Entry(200, [], b"123456"))  # over the total: the least recently used goes
+    assert cache.get('"a"') is None and cache.get('"c"') is not None and cache.size == 6
+    cache.seen(1)
+    cache.put('"d"', Entry(200, [], b"1"))
+    cache.seen(2)
+    assert cache.get('"d"') is None and cache.size == 0
 
 
 def test_the_representation_is_in_the_etag(client: httpx.Client) -> None:

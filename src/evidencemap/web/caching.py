@@ -15,6 +15,11 @@ The ETag is computed *before* the handler runs, from the version the request see
 handler runs can only make the next request's ETag different, never make an old ETag match new content. A write
 bumps the version, so no request after it is answered 304 for a response made before it.
 
+The bodies of recent answers are kept by ETag (:class:`ResponseCache`, 64 MB, least recently used out, an answer
+of more than 4 MB not kept): a repeated GET for the same representation of the same version is a cache hit, sent
+without running the handler; the cache empties when the version changes. The per-request cost of a repeated
+request is then the ETag's digest, whatever the size of the map.
+
 Responses are ``Cache-Control: public, no-cache``: a cache may keep them but asks again each time, and the answer is
 a 304 without a body while the map is unchanged (a living map can change at any moment, so no ``max-age``).
 ``Vary: Accept`` tells caches that the same URL has several representations. Only 200 responses are tagged;
@@ -29,7 +34,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -91,9 +98,74 @@ def volatile_sparql(query_string: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A kept response: status, headers, body, and the ASGI debug messages the route sent (the template and
+    context of a page, which the test client reads), replayed with it."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    debug: tuple[Message, ...] = ()
+
+
+class ResponseCache:
+    """The bodies of recent 200 responses by ETag, least recently used first out, within ``max_bytes`` (each at
+    most ``max_entry``): a repeated request for the same representation of the same version of the map is a
+    cache hit, answered without running its handler. Entries of an older version are dropped when the version
+    changes (their ETags could never match again)."""
+
+    def __init__(self, max_bytes: int = 64 << 20, max_entry: int = 4 << 20) -> None:
+        self.max_bytes, self.max_entry = max_bytes, max_entry
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.size = 0
+        self.version: int | None = None
+        self.hits = self.misses = 0
+
+    def seen(self, version: int) -> None:
+        """Forget everything when the map's version has changed since the last request."""
+        if version != self.version:
+            self.clear()
+            self.version = version
+
+    def get(self, tag: str) -> Entry | None:
+        found = self.entries.get(tag)
+        if found is None:
+            self.misses += 1
+            return None
+        self.entries.move_to_end(tag)
+        self.hits += 1
+        return found
+
+    def put(self, tag: str, entry: Entry) -> None:
+        if len(entry.body) > self.max_entry or tag in self.entries:
+            return
+        self.entries[tag] = entry
+        self.size += len(entry.body)
+        while self.size > self.max_bytes and self.entries:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+
+def response_cache(app: object) -> ResponseCache:
+    """The response cache of an app (on its state, made on first use)."""
+    state = app.state  # type: ignore[attr-defined]
+    cache = getattr(state, "response_cache", None)
+    if cache is None:
+        cache = state.response_cache = ResponseCache()
+    assert isinstance(cache, ResponseCache)
+    return cache
+
+
 class ConditionalGetMiddleware:
     """ETags, ``If-None-Match`` (304 without running the handler), ``Cache-Control`` and ``Vary: Accept`` on every
-    GET and HEAD of the app's map (``scope["app"].state.context``)."""
+    GET and HEAD of the app's map (``scope["app"].state.context``), and the bodies of recent answers kept by ETag
+    (:class:`ResponseCache`), so that a repeated GET costs a 304 or a cache hit. A request with credentials
+    (``Authorization`` or ``Cookie``) is neither tagged nor cached."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -104,6 +176,9 @@ class ConditionalGetMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        if "authorization" in headers or "cookie" in headers:
+            await self.app(scope, receive, send)
+            return
         query_string = scope.get("query_string", b"").decode("latin-1")
         if path.endswith("/sparql") and volatile_sparql(query_string):
             await self.app(scope, receive, _with_headers(send, {"cache-control": NOT_CACHEABLE}))
@@ -119,7 +194,17 @@ class ConditionalGetMiddleware:
             ]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await self.app(scope, receive, _tagging(send, tag))
+        cache = response_cache(scope["app"])
+        cache.seen(evidence_map.version)
+        if scope["method"] == "GET":
+            hit = cache.get(tag)
+            if hit is not None:
+                for message in hit.debug:
+                    await send(message)
+                await send({"type": "http.response.start", "status": hit.status, "headers": hit.headers})
+                await send({"type": "http.response.body", "body": hit.body})
+                return
+        await self.app(scope, receive, _tagging(send, tag, cache if scope["method"] == "GET" else None))
 
 
 def _with_headers(send: Send, extra: dict[str, str]) -> Send:
@@ -134,20 +219,39 @@ def _with_headers(send: Send, extra: dict[str, str]) -> Send:
     return wrapped
 
 
-def _tagging(send: Send, tag: str) -> Send:
+def _tagging(send: Send, tag: str, cache: ResponseCache | None) -> Send:
     """``send`` adding the ETag, Cache-Control and ``Vary: Accept`` to a 200 response that has no ETag or
-    Cache-Control of its own (a route that decides its own caching is left alone)."""
+    Cache-Control of its own (a route that decides its own caching is left alone), and keeping its body in
+    ``cache``."""
+    tagged: list[tuple[bytes, bytes]] | None = None  # the headers sent, once the response is tagged
+    chunks: list[bytes] = []
+    debug: list[Message] = []
+    size = 0
+    keeping = cache
 
     async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 200:
+        nonlocal tagged, size, keeping
+        if message["type"] == "http.response.debug":
+            debug.append(message)
+        elif message["type"] == "http.response.start" and message["status"] == 200:
             headers = list(message.get("headers", []))
             names = {name.lower() for name, _ in headers}
             if not names & {b"etag", b"cache-control"}:
-                headers = [(n, v) for n, v in headers if n.lower() != b"vary"] + [
+                tagged = [(n, v) for n, v in headers if n.lower() != b"vary"] + [
                     (b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode()),
                     (b"vary", _vary(headers).encode()),
                 ]
-                message = {**message, "headers": headers}
+                message = {**message, "headers": tagged}
+        elif message["type"] == "http.response.body" and tagged is not None and keeping is not None:
+            body = bytes(message.get("body", b""))
+            size += len(body)
+            if size > keeping.max_entry:
+                keeping = None  # too big to keep
+                chunks.clear()
+            else:
+                chunks.append(body)
+                if not message.get("more_body", False):
+                    keeping.put(tag, Entry(200, tagged, b"".join(chunks), tuple(debug)))
         await send(message)
 
     return wrapped
