@@ -255,10 +255,6 @@ def _quote_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Pro
             for node, quote in quotes if normalised(quote) not in text]
 
 
-SAME_KEY = ns.sparql_prefixes(("evm",)) + """
-SELECT ?other WHERE { ?other a evm:IncludedStudy ; ?key ?value . FILTER(?other != ?this) }"""
-
-
 def _uniqueness_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Problem]:
     evidence_map = living.map
     studies = {t.subject for t in triples if t.predicate.value == ns.RDF + "type"
@@ -270,9 +266,15 @@ def _uniqueness_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> lis
             continue
         if t.predicate.value in (ns.EVM + "slug", ns.EVM + "referenceNumber"):
             this = ox.NamedNode(evidence_map.iri(subject.value))
-            for row in evidence_map.select(SAME_KEY, {"this": this, "key": t.predicate, "value": value}):
+            study_type = ox.NamedNode(evidence_map.iri(ns.EVM + "IncludedStudy"))
+            rdf_type = ox.NamedNode(evidence_map.iri(ns.RDF + "type"))
+            key = ox.NamedNode(evidence_map.iri(t.predicate.value))
+            # An index lookup of the value, then the type of each holder (never a scan of the studies).
+            others = sorted({q.subject.value for q in evidence_map.quads(None, key, value)
+                             if q.subject != this and isinstance(q.subject, ox.NamedNode)
+                             and evidence_map.quads(q.subject, rdf_type, study_type)})
+            for other in others:
                 what = "Slug" if t.predicate.value.endswith("slug") else "Reference number"
                 problems.append(Problem(subject.value, f"{what} {value.value} is used twice: by {subject.value} "
-                                        f"and by {evidence_map.canonical(str(row['other']))}. Give each study its "
-                                        "own."))
+                                        f"and by {evidence_map.canonical(other)}. Give each study its own."))
     return problems
