@@ -304,3 +304,11 @@ def test_each_map_describes_itself_and_serves_its_own_dumps(client: TestClient, 
     assert dumps and all(d.startswith(ns.CANONICAL_BASE + "maps/loneliness-2026/dumps/") for d in dumps)
     nquads = client.get("/maps/loneliness-2026/dumps/evidencemap.nq").text
     assert ns.map_graph("loneliness-2026", "data") in nquads and ns.map_graph("dufour-2025", "data") not in nquads
+
+
+def test_the_study_page_names_the_other_reviews_including_it(client: TestClient, single: TestClient) -> None:
+    page = client.get("/maps/loneliness-2026/studies/barr-2022-consumers", headers={"accept": "text/html"}).text
+    assert 'id="study-other-reviews"' in page and 'href="/maps/dufour-2025/studies/barr-2022"' in page
+    only_here = client.get("/maps/loneliness-2026/studies/kim-2024", headers={"accept": "text/html"}).text
+    assert 'id="study-other-reviews"' not in only_here
+    assert 'id="study-other-reviews"' not in single.get("/studies/barr-2022", headers={"accept": "text/html"}).text

@@ -204,6 +204,12 @@ def study_reviews(ctx: AppContext, identifier: str) -> StudyReviews:
     return StudyReviews(study=iri, count=len(found), reviews=found)
 
 
+def other_reviews(ctx: AppContext, identifier: str) -> list[StudyInclusion]:
+    """The other maps whose reviews include the study ``identifier`` (the study page's "Also included in")."""
+    found = study_reviews(ctx, identifier)
+    return [r for r in found.reviews if r.study != found.study]
+
+
 # -- the server's own routes ----------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from evidencemap.model.facets import Selection
 from evidencemap.model.support import support_levels
 from evidencemap.render.prisma import prisma_fragment
 from evidencemap.views.listing import evidence_facets, kinds_counted, matching, short_label
-from evidencemap.web import inputs
+from evidencemap.web import inputs, maps
 from evidencemap.web.api import (
     build_concept_page,
     build_facets_page,
@@ -120,7 +120,7 @@ def study_page(request: Request, study_id: str, ctx: Context, support: SupportLe
     page = build_study_detail(ctx, study_id, level)
     json_url = url(page.links.json_, inputs.support_params(ctx.evidence_map, level))
     return render_page(request, "study.html", page, json_url=json_url, title=page.citation or page.id,
-                       **evidence_context(ctx, None))
+                       other_reviews=maps.other_reviews(ctx, study_id), **evidence_context(ctx, None))
 
 
 @router.get("/concepts/{scheme}/{slug}")
