@@ -311,7 +311,9 @@ def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, 
 CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
                 "page_url", "edition", "how_to_cite", "example_questions", "root",
                 # pages.evidence_context: the kind of evidence at a glance; the review page's inline PRISMA drawing
-                "map_total", "kinds", "badge_text", "evidence_facets", "support_names", "prisma"}
+                "map_total", "kinds", "badge_text", "evidence_facets", "support_names", "prisma",
+                # web/maps.py: the other maps' reviews that include the same study (the study page)
+                "other_reviews"}
 GLOBALS = {"url_for", "licence_text", "urlencode", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
            "citation_url", "citation_links"}
 

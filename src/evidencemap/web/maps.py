@@ -59,7 +59,7 @@ class MapEntry(BaseModel):
 
     slug: str = Field(description="The map's slug: its IRIs are under data/{slug}/ and its site under /maps/{slug}.",
                       examples=["dufour-2025"])
-    title: str | None = Field(None, description="The map's title.", examples=["Peer support evidence"])
+    title: str | None = Field(None, description="The map's title (its edition's dcterms:title).")
     edition: str | None = Field(None, description="The IRI of the map's edition record.")
     version: str | None = Field(None, description="The map edition's version.", examples=["2.0.0"])
     modified: str | None = Field(None, description="The date of the map's edition.")
