@@ -88,7 +88,7 @@ def test_sparqlwrapper_construct_as_turtle(endpoint: str) -> None:
 def test_sparqlwrapper_syntax_error_is_query_bad_formed(endpoint: str) -> None:
     with pytest.raises(QueryBadFormed) as caught:
         _wrapper(endpoint, "SELECT * WHERE { ?s ?p }", JSON).query()
-    assert "line 1, column 18" in str(caught.value)
+    assert "line 1, column 24" in str(caught.value)  # the } that cuts the triple short
 
 
 def test_sparqlwrapper_update_is_refused(endpoint: str) -> None:
