@@ -2,16 +2,18 @@
 ``oxigraph serve`` answering the equivalent SPARQL (issue 14).
 
 Part 1, in process (``--sizes``, default 1,000 and 10,000 studies; add 100000 for the issue's third size): for each
-synthetic map (synthetic.py) the median time of each request of :data:`REQUESTS` through the app (FastAPI's test
-client, no network), the bytes of its answer and the bytes per study listed, and a repeat of the same request with
-its ETag (a 304). The last lines give the ratio of each median to the smallest size's: a request that reads a fixed
-amount (one study, one page, a question's first page) should stay near 1x as the map grows tenfold.
+synthetic map (synthetic.py) and each request of :data:`REQUESTS` through the app (FastAPI's test client, no
+network): the median time without the response cache (what the handler costs), as a cache hit (the same request
+again) and with its ETag (a 304), the bytes of the answer and the bytes of each study it lists. Then the growth of
+the uncached medians with the map: a request that reads a fixed amount (one study, one page, a question's first
+page) should stay near 1x as the map grows tenfold.
 
-Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn, as ``evidencemap serve``
-runs it (one process), and ``oxigraph serve-read-only`` on the same data (``oxigraph load`` into a folder first;
-the CLI comes with ``pip install oxigraph``: skipped with a note when it is missing), each driven by
-``--connections`` concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures,
-for REST requests and the SPARQL that answers the same question.
+Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn as ``evidencemap serve`` runs
+it (one process), and ``oxigraph serve-read-only`` on the same data (``oxigraph load`` into a folder first; the CLI
+comes with ``pip install oxigraph``: skipped with a note when it is missing), each driven by ``--connections``
+concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures, for 50 pages of
+a REST list in turn (mostly cache misses), the same page each time (cache hits), and the SPARQL that answers the
+same pages.
 
     python benchmarks/bench_rest.py [--sizes 1000,10000,100000] [--repeat 15] [--http-size 10000]
                                     [--connections 8,32] [--seconds 10]
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import os
 import shutil
 import signal
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,22 +56,31 @@ REQUESTS = {
     "study list, first page (limit=20)": "/api/studies?limit=20",
     "study list, online (limit=20)": "/api/studies?delivery=online&limit=20",
     "one study": "/api/studies/{study}",
-    "question (first page)": f"/api/ask?q={QUESTION}",
+    "question (first page of studies)": f"/api/ask?q={QUESTION}",
     "question, count": "/api/ask?q=how many studies used psychoeducation",
     "facets": "/api/facets",
 }
-# The SPARQL a client of `oxigraph serve` would send for the same answers (throughput part).
+# The throughput part: REST requests (a different page each time, {offset}) and the SPARQL a client of
+# `oxigraph serve` would send for the same answers.
 PREFIXES = "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 ONLINE = "<https://w3id.org/evidencemap/concept/delivery/online>"
 BURNOUT = "<https://w3id.org/evidencemap/concept/challenge/emotional-vulnerability-burnout>"
+PAGE = 20
 SPARQL_EQUIVALENTS = {
-    "/api/studies?delivery=online&limit=20": PREFIXES + (
+    "/api/studies?delivery=online&limit=20&offset={offset}": PREFIXES + (
         "SELECT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i . "
-        f"?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref LIMIT 20"),
-    f"/api/ask?q={QUESTION}": PREFIXES + (
+        f"?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref LIMIT {PAGE} OFFSET {{offset}}"),
+    f"/api/ask?q={QUESTION}&limit=20&offset={{offset}}": PREFIXES + (
         "SELECT DISTINCT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i ;"
-        f" evm:challenge/skos:broader* {BURNOUT} . ?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref"),
+        f" evm:challenge/skos:broader* {BURNOUT} . ?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref "
+        f"LIMIT {PAGE} OFFSET {{offset}}"),
 }
+PAGES = 50  # distinct pages the throughput part cycles through (offset 0, 20, ... 980)
+
+
+def at(template: str, offset: object) -> str:
+    """A request of :data:`SPARQL_EQUIVALENTS` at an offset."""
+    return template.replace("{offset}", str(offset))
 
 
 def median_ms(work: Callable[[], object], repeat: int) -> float:
@@ -87,7 +100,8 @@ def map_files(size: int) -> list[Path]:
 
 @dataclass
 class Measured:
-    ms: float
+    uncached_ms: float
+    hit_ms: float
     not_modified_ms: float
     size: int
     per_study: float | None
@@ -95,26 +109,36 @@ class Measured:
 
 def in_process(size: int, repeat: int) -> dict[str, Measured]:
     from evidencemap.web.app import create_app
+    from evidencemap.web.caching import response_cache
 
     started = time.perf_counter()
     evidence_map = EvidenceMap.load(Settings(data=map_files(size)))
     app = create_app(evidence_map.settings, evidence_map=evidence_map)
     print(f"### {size:,} studies (loaded and indexed in {time.perf_counter() - started:.1f} s)\n", flush=True)
     client = TestClient(app)  # no lifespan: no SPARQL workers
+    cache = response_cache(app)
     study = client.get(f"/api/studies?limit=1&offset={size // 2}").json()["studies"][0]["id"]
     out: dict[str, Measured] = {}
-    print("| request | median | with its ETag (304) | bytes | bytes a study |\n|---|---:|---:|---:|---:|")
+    print("| request | median, uncached | cache hit | with its ETag (304) | bytes | bytes a study listed |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, template in REQUESTS.items():
         path = template.format(study=study)
         first = client.get(path)
         assert first.status_code == 200, (path, first.text[:300])
         tag = first.headers["etag"]
-        cold = median_ms(lambda p=path: client.get(p), repeat)
+
+        def uncached(p: str = path) -> None:
+            cache.clear()  # the handler runs: what the request costs without the response cache
+            client.get(p)
+
+        cold = median_ms(uncached, repeat)
+        client.get(path)
+        hit = median_ms(lambda p=path: client.get(p), repeat)
         warm = median_ms(lambda p=path, t=tag: client.get(p, headers={"If-None-Match": t}), repeat)
         listed = len(first.json().get("studies", [])) if "studies" in first.json() else 0
-        per_study = len(first.content) / listed if listed else None
-        out[name] = Measured(cold, warm, len(first.content), per_study)
-        print(f"| {name} | {cold:.1f} ms | {warm:.1f} ms | {len(first.content):,} | "
+        per_study = len(json.dumps(first.json()["studies"], separators=(",", ":"))) / listed if listed else None
+        out[name] = Measured(cold, hit, warm, len(first.content), per_study)
+        print(f"| {name} | {cold:.1f} ms | {hit:.1f} ms | {warm:.1f} ms | {len(first.content):,} | "
               f"{f'{per_study:,.0f}' if per_study else '-'} |", flush=True)
     print()
     return out
@@ -166,21 +190,24 @@ class Load:
     failures: int
 
 
-async def drive(request: Callable[[httpx.AsyncClient], object], connections: int, seconds: float) -> Load:
-    """``connections`` clients each sending requests back to back for ``seconds``."""
+async def drive(request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], connections: int,
+                seconds: float) -> Load:
+    """``connections`` clients each sending requests back to back for ``seconds`` (``request(client, i)`` for the
+    i-th request of the run)."""
     latencies: list[float] = []
     failures = 0
+    sent = 0
     deadline = time.perf_counter() + seconds
 
     async def client_loop() -> None:
-        nonlocal failures
+        nonlocal failures, sent
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
             while time.perf_counter() < deadline:
+                sent += 1
                 started = time.perf_counter()
                 try:
-                    response = await request(client)  # type: ignore[misc]
-                    ok = response.status_code == 200
+                    ok = (await request(client, sent)).status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 latencies.append(time.perf_counter() - started)
@@ -208,16 +235,24 @@ def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
     files = map_files(size)
     print(f"### Over HTTP, {size:,} studies, {seconds:.0f} s a run\n", flush=True)
     rows: list[str] = []
+
+    def record(server: str, what: str, n: int, result: Load) -> None:
+        rows.append(f"| {server} | {what} | {n} | {result.per_second:.1f} | {result.median_ms:.1f} ms | "
+                    f"{result.failures} |")
+        print(rows[-1], flush=True)
+
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, __file__, "--serve", str(port), *[str(f) for f in files]]
     with running(command, f"{base}/api/studies?limit=1"):
-        for path in SPARQL_EQUIVALENTS:
+        for template in SPARQL_EQUIVALENTS:
             for n in connection_counts:
-                result = asyncio.run(drive(lambda c, p=path: c.get(base + p), n, seconds))
-                rows.append(f"| evidencemap | GET {path} | {n} | {result.per_second:.1f} | "
-                            f"{result.median_ms:.1f} ms | {result.failures} |")
-                print(rows[-1], flush=True)
+                pages = asyncio.run(drive(lambda c, i, t=template: c.get(base + at(t, i % PAGES * PAGE)),
+                                          n, seconds))
+                record("evidencemap", f"GET {at(template, 'N')}, {PAGES} pages in turn", n, pages)
+            for n in connection_counts:
+                same = asyncio.run(drive(lambda c, i, t=template: c.get(base + at(t, 0)), n, seconds))
+                record("evidencemap", f"GET {at(template, 0)}, the same each time", n, same)
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
     if not Path(oxigraph).exists():
         print("(oxigraph serve skipped: the oxigraph CLI is not installed; pip install oxigraph)\n")
@@ -232,14 +267,12 @@ def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
             endpoint = f"http://127.0.0.1:{port}/query"
             with running([oxigraph, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
                           "--union-default-graph"], f"http://127.0.0.1:{port}/"):
-                for path, query in SPARQL_EQUIVALENTS.items():
+                for template, query in SPARQL_EQUIVALENTS.items():
                     for n in connection_counts:
-                        result = asyncio.run(drive(lambda c, q=query: c.get(
-                            endpoint, params={"query": q}, headers={"Accept": "application/sparql-results+json"}),
-                            n, seconds))
-                        rows.append(f"| oxigraph serve | SPARQL for {path} | {n} | {result.per_second:.1f} | "
-                                    f"{result.median_ms:.1f} ms | {result.failures} |")
-                        print(rows[-1], flush=True)
+                        result = asyncio.run(drive(lambda c, i, q=query: c.get(
+                            endpoint, params={"query": at(q, i % PAGES * PAGE)},
+                            headers={"Accept": "application/sparql-results+json"}), n, seconds))
+                        record("oxigraph serve", f"SPARQL for {at(template, 'N')}", n, result)
     print("\n| server | request | connections | requests/s | median | failures |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows) + "\n")
 
@@ -264,13 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"Medians of {args.repeat} requests; Python {sys.version.split()[0]}; {os.cpu_count()} cores.\n")
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    results = {size: in_process(size, args.repeat) for size in sizes}
+    results = {}
+    for size in sizes:
+        results[size] = in_process(size, args.repeat)
+        gc.collect()  # the map of this size, before the next is loaded
     if len(sizes) > 1:
+        print("Growth of the uncached median with the map:\n")
         print("| request | " + " | ".join(f"{s:,} / {sizes[0]:,}" for s in sizes[1:]) + " |")
         print("|---|" + "---:|" * (len(sizes) - 1))
         for name in REQUESTS:
-            base = results[sizes[0]][name].ms
-            print(f"| {name} | " + " | ".join(f"{results[s][name].ms / base:.2f}x" for s in sizes[1:]) + " |")
+            base = results[sizes[0]][name].uncached_ms
+            print(f"| {name} | " + " | ".join(f"{results[s][name].uncached_ms / base:.2f}x" for s in sizes[1:])
+                  + " |")
         print()
     if args.http_size:
         over_http(args.http_size, [int(n) for n in args.connections.split(",")], args.seconds)
