@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -194,5 +195,20 @@ def test_without_javascript_the_form_still_works(browser: Any, server: str) -> N
         assert links.all_inner_texts() == ["JSON", "XML", "CSV", "TSV"]
         assert page.request.get(server + str(links.nth(2).get_attribute("href"))).status == 200
         assert page.locator("#sparql-format option").all_inner_texts()[1:] == ["JSON", "XML", "CSV", "TSV"]
+    finally:
+        context.close()
+
+
+def test_a_page_with_the_servers_error_has_it_marked_in_the_editor(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    try:
+        watched = Watched(context.new_page(), server)
+        query = "SELECT ?s WHERE {\n  ?s ?p ?o\n  ?s ?q ?o2\n}"  # a dot forgotten: the second ?s is wrong
+        watched.page.goto(server + "/sparql?" + urlencode({"query": query, "format": "html"}))
+        watched.page.wait_for_selector(".sparql-error-token")
+        assert watched.page.inner_text(".sparql-error-token") == "?s"
+        cursor = watched.page.evaluate("() => window.evidencemapEditor.getTab().getYasqe().getDoc().getCursor()")
+        assert (cursor["line"], cursor["ch"]) == (2, 2)
+        assert "Line 3, column 3:" in watched.page.inner_text(".sparql-server-result")  # the page's own report stays
     finally:
         context.close()

@@ -202,18 +202,20 @@
       status.appendChild(hint);
     }
     status.hidden = false;
-    if (body.line && body.column) {
-      var line = body.line - 1;
-      var text = yasqe.getDoc().getLine(line);
-      if (text !== undefined) {
-        var from = { line: line, ch: Math.min(body.column - 1, text.length) };
-        var end = text.slice(from.ch).search(/[\s{}()<>,;.]|$/);
-        var to = { line: line, ch: from.ch + Math.max(end, 1) };
-        marks.push(yasqe.getDoc().markText(from, to, { className: "sparql-error-token" }));
-        yasqe.getDoc().setCursor(from);
-        yasqe.getWrapperElement().classList.add("sparql-has-error");
-      }
-    }
+    if (body.line && body.column) markAt(yasqe, body.line, body.column);
+  }
+
+  // the token at a 1-based line and column (the server's), marked, with the cursor put there
+  function markAt(yasqe, lineNumber, column) {
+    var line = lineNumber - 1;
+    var text = yasqe.getDoc().getLine(line);
+    if (text === undefined) return;
+    var from = { line: line, ch: Math.min(column - 1, text.length) };
+    var end = text.slice(from.ch).search(/[\s{}()<>,;.]|$/);
+    var to = { line: line, ch: from.ch + Math.max(end, 1) };
+    marks.push(yasqe.getDoc().markText(from, to, { className: "sparql-error-token" }));
+    yasqe.getDoc().setCursor(from);
+    yasqe.getWrapperElement().classList.add("sparql-has-error");
   }
 
   function errorBody(response) {
@@ -323,6 +325,12 @@
       });
     }
     Object.keys(yasgui._tabs).forEach(function (id) { watch(yasgui.getTab(id)); });
+    // a page that shows the server's syntax error (a query sent without the editor): the same place marked
+    var shown = document.querySelector(".sparql-server-result[data-line]");
+    var first = yasgui.getTab();
+    if (shown && first && first.getYasqe()) {
+      markAt(first.getYasqe(), Number(shown.getAttribute("data-line")), Number(shown.getAttribute("data-column")));
+    }
     yasgui.on("tabSelect", function (instance, id) {
       window.setTimeout(function () { var tab = yasgui.getTab(id); if (tab) watch(tab); }, 0);
     });
