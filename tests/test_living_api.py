@@ -267,3 +267,14 @@ def test_restart_replays_the_journal(living_client: TestClient, state: Path) -> 
     finally:
         restarted.state.living.close()
 
+
+
+def test_lists_and_answers_link_their_feed(living_client: TestClient) -> None:
+    page = living_client.get("/studies?delivery=online", headers={"Accept": "text/html"}).text
+    assert '<link rel="alternate" type="application/atom+xml"' in page
+    assert 'href="/api/studies.atom?delivery=online' in page
+    answer = living_client.get("/ask", params={"q": "which online studies reported burnout"},
+                               headers={"Accept": "text/html"}).text
+    link = answer.split('type="application/atom+xml"', 1)[1].split('href="', 1)[1].split('"', 1)[0]
+    assert link.startswith("/api/studies.atom?") and "delivery=online" in link
+    assert parsed_feed(living_client, link.replace("&amp;", "&")).entries
