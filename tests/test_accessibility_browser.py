@@ -31,6 +31,7 @@ PAGES = {
     "gap map cell": "/gapmap?cell=skill-building%3Aprogramme-satisfaction",
     "network": "/network",
     "review": "/review",
+    "claims check": "/review/claims",
     "ontology": "/ontology",
     "linked concept": "/concept/delivery/online",
     "linked study": "/data/dufour-2025/study/jewell-2022",

@@ -170,16 +170,25 @@ def test_study_opened_from_the_list_shows_facts_with_the_reviews_words(
     page.close()
 
 
-def test_review_page_shows_the_flow_and_the_claims(server: str, browser: Any, screenshots: Path) -> None:
+def test_review_page_shows_its_bottom_line_the_flow_and_links_the_claims(
+    server: str, browser: Any, screenshots: Path
+) -> None:
     page = browser.new_page(viewport=DESKTOP)
     page.goto(f"{server}/review")
     assert "scoping review" in page.locator("#review-title").inner_text()
-    diagram = page.locator("figure.prisma img")
-    diagram.scroll_into_view_if_needed()  # it loads lazily
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=diagram.element_handle())
+    bottom_line = page.locator("#bottom-line blockquote")
+    assert bottom_line.is_visible()
+    words = normalised(bottom_line.locator("p").first.inner_text()).strip("“”")
+    conclusion = normalised(review_text()).split("5 Conclusion", 1)[1]
+    assert words in conclusion, "the bottom line is the review's own words, from its section 5"
+    diagram = page.locator("figure.prisma svg")
+    assert diagram.is_visible() and diagram.bounding_box()["width"] > 600  # inline, at a readable size
     assert page.locator("#prisma-flow tbody tr").count() > 0
-    assert page.locator("#claims tbody tr").count() > 0
-    page.evaluate("window.scrollTo(0, 0)")
+    assert page.locator("#claims").count() == 0
+    page.locator("#claims-link").click()
+    page.wait_for_url("**/review/claims")
+    assert page.locator("#claims tbody tr").count() > 40
+    page.goto(f"{server}/review")
     save_screenshot(page, screenshots, "review.png")
     page.close()
 
@@ -187,7 +196,7 @@ def test_review_page_shows_the_flow_and_the_claims(server: str, browser: Any, sc
 @pytest.mark.parametrize(
     "path",
     ["/", f"/ask?q={QUESTION.replace(' ', '+')}", "/studies?modality=community-based", f"/studies/{STUDY_SLUG}",
-     "/review"],
+     "/review", "/review/claims", "/network"],
 )
 def test_page_fits_a_phone_screen_without_sideways_scrolling(server: str, browser: Any, path: str) -> None:
     page = browser.new_page(viewport=PHONE)
