@@ -121,6 +121,7 @@ def test_editor_marks_the_servers_error_position(editor: Watched) -> None:
 
 def test_editor_completes_the_maps_terms_without_asking_another_site(editor: Watched) -> None:
     page = editor.page
+    page.wait_for_selector("#sparql-editor[data-vocabulary-loaded]")  # fetched while the editor starts
     set_query(page, "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nSELECT * WHERE { ?s a evm:Incl")
     page.evaluate("""() => { const y = window.evidencemapEditor.getTab().getYasqe();
         y.focus(); y.getDoc().setCursor({line: 1, ch: y.getDoc().getLine(1).length}); y.autocomplete(); }""")

@@ -142,6 +142,7 @@
         });
         data.labels = labels;
         vocabulary = data;
+        holder.setAttribute("data-vocabulary-loaded", "true");
       })
       .catch(function () { vocabulary = null; });
   }
@@ -291,7 +292,8 @@
         editorHeight: "auto",
         autocompleters: ["variables", "map-prefixes", "map-properties", "map-classes", "map-concepts"],
       },
-      yasr: { persistenceId: null, prefixes: vocabulary ? vocabulary.prefixes : {} },
+      // results shorten IRIs with the map's prefixes (and the query's own, which YASGUI adds)
+      yasr: { persistenceId: null, prefixes: function () { return vocabulary ? vocabulary.prefixes : {}; } },
       endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     });
     accessible(yasgui);
@@ -358,5 +360,8 @@
     window.evidencemapEditor = yasgui; // for the browser tests and for analysts at the console
   }
 
-  loadVocabulary().then(start, start);
+  // the editor starts at once; completions come when the vocabulary has arrived (built once per version of the map,
+  // which takes about a second at 10,000 studies)
+  start();
+  loadVocabulary();
 })();
