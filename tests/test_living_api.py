@@ -278,3 +278,33 @@ def test_lists_and_answers_link_their_feed(living_client: TestClient) -> None:
     link = answer.split('type="application/atom+xml"', 1)[1].split('href="', 1)[1].split('"', 1)[0]
     assert link.startswith("/api/studies.atom?") and "delivery=online" in link
     assert parsed_feed(living_client, link.replace("&amp;", "&")).entries
+
+
+def test_several_maps_each_with_its_journal(tmp_path: Path) -> None:
+    """On a server of several maps, a token writes to its own map only, into that map's graphs and journal."""
+    root = Path(__file__).resolve().parents[1]
+    second = root / "tests" / "resources" / "maps" / "loneliness-2026"
+    store = TokenStore(tmp_path)
+    ours = store.create(SLUG, "Review team")[1]
+    theirs = store.create("loneliness-2026", "Other team")[1]
+    app = create_app(Settings(data=[root / "maps" / SLUG, second], state=str(tmp_path), persistent_store=False))
+    try:
+        with TestClient(app) as client:
+            assert client.post("/api/maps/loneliness-2026/studies?message=x", json=study(),
+                               headers=auth(ours)).status_code == 403
+            response = client.post("/api/studies?message=Added", json=study(), headers=auth(ours))
+            assert response.status_code == 201, response.text
+            assert (tmp_path / SLUG / "journal.log").stat().st_size > 0
+            assert not (tmp_path / "loneliness-2026" / "journal.log").read_bytes()
+            graphs = {q.graph_name.value for q in app.state.living_maps[SLUG].map.store.quads_for_pattern(
+                None, None, ox.Literal("living-2026"), None)}
+            assert graphs == {f"https://w3id.org/evidencemap/graph/{SLUG}/data"}
+            listing = client.get("/api/changes").json()
+            assert [(c["map"], c["number"]) for c in listing["changes"]] == [(SLUG, 1)]
+            assert client.get(f"/api/changes/1?map={SLUG}").status_code == 200
+            assert client.get("/api/changes/1").status_code == 404  # which map's change 1?
+            assert client.post(f"/api/maps/{SLUG}/studies?message=x", json=study("other-2026", 905),
+                               headers=auth(theirs)).status_code == 403
+    finally:
+        for living in app.state.living_maps.values():
+            living.close()

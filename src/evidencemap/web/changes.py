@@ -29,6 +29,7 @@ TURTLE = "text/turtle"
 
 
 class ChangeItem(BaseModel):
+    map: str
     number: int
     iri: str
     time: str
@@ -53,19 +54,36 @@ class ChangesPage(BaseModel):
     writable: bool = False
 
 
-def _living(request: Request) -> LivingMap | None:
-    living: LivingMap | None = getattr(request.app.state, "living", None)
-    return living
+def _maps(request: Request) -> dict[str, LivingMap]:
+    found: dict[str, LivingMap] = getattr(request.app.state, "living_maps", None) or {}
+    return found
+
+
+def _living(request: Request, slug: str | None = None) -> LivingMap | None:
+    """The map open for writing named ``slug``, or the only one; None on a read-only server.
+
+    :raises NotFound: when several maps are open and none is named (or an unknown one is).
+    """
+    maps = _maps(request)
+    if not maps:
+        return None
+    if slug is None and len(maps) == 1:
+        return next(iter(maps.values()))
+    if slug not in maps:
+        raise NotFound("Name the map: ?map=SLUG." if slug is None else f"No map {slug!r} here.", allowed=sorted(maps))
+    return maps[slug]
 
 
 def _records(request: Request) -> list[Record]:
-    living = _living(request)
-    return list(living.journal) if living is not None else []
+    """Every change of every map open for writing, oldest first (by time, then map and number)."""
+    records = [r for living in _maps(request).values() for r in living.journal]
+    return sorted(records, key=lambda r: (r.time, r.map, r.number))
 
 
 def _item(ctx: AppContext, record: Record) -> ChangeItem:
     info: ChangeInfo = change_info(ctx.evidence_map, record)
-    return ChangeItem.model_validate({**as_dict(info), "url": f"/api/changes/{record.number}"})
+    return ChangeItem.model_validate({**as_dict(info), "map": record.map,
+                                      "url": f"/api/changes/{record.number}?map={record.map}"})
 
 
 def build_changes_page(request: Request, ctx: AppContext, limit: int | None, offset: int) -> ChangesPage:
@@ -77,7 +95,7 @@ def build_changes_page(request: Request, ctx: AppContext, limit: int | None, off
         else None
     prev = f"/api/changes?limit={page.size}&offset={max(0, page.offset - page.size)}" if page.offset else None
     return ChangesPage(total=total, limit=page.size, offset=page.offset, changes=[_item(ctx, r) for r in chosen],
-                       next=nxt, prev=prev, writable=_living(request) is not None)
+                       next=nxt, prev=prev, writable=bool(_maps(request)))
 
 
 def _prov_turtle(ctx: AppContext, records: list[Record]) -> bytes:
@@ -103,17 +121,22 @@ def get_changes(request: Request, ctx: Annotated[AppContext, Depends(get_context
     return JSONResponse(model.model_dump())
 
 
-def _record(request: Request, number: int) -> Record:
-    for record in _records(request):
+def _record(request: Request, number: int, slug: str | None) -> Record:
+    living = _living(request, slug)
+    for record in living.journal if living is not None else []:
         if record.number == number:
             return record
     raise NotFound(f"No change {number} in this map.", hint="/api/changes lists them.")
 
 
+MapSlug = Annotated[str | None, Query(alias="map", max_length=200, description="The map, on a server of several.")]
+
+
 @router.get("/api/changes/{number}", summary="One change, with its added and removed triples")
-def get_change(request: Request, number: int, ctx: Annotated[AppContext, Depends(get_context)]) -> Response:
+def get_change(request: Request, number: int, ctx: Annotated[AppContext, Depends(get_context)],
+               map_slug: MapSlug = None) -> Response:
     """The change as in the list, plus its added and removed quads as N-Quads text."""
-    record = _record(request, number)
+    record = _record(request, number, map_slug)
     body = {**_item(ctx, record).model_dump(), "added_quads": record.added, "removed_quads": record.removed}
     return JSONResponse(body)
 
@@ -131,8 +154,8 @@ def _entry(ctx: AppContext, request: Request, record: Record) -> FeedEntry:
 
 def _feed(request: Request, ctx: AppContext, records: list[Record], title: str, alternate: str) -> Response:
     base = str(request.base_url).rstrip("/")
-    living = _living(request)
-    slug = living.slug if living is not None else "map"
+    maps = _maps(request)
+    slug = next(iter(maps)) if len(maps) == 1 else "all"
     feed_id = ctx.evidence_map.iri(f"https://w3id.org/evidencemap/data/map/{slug}/changes") + (
         "?" + request.url.query if request.url.query else "")
     body = atom_feed(feed_id, title, base + str(request.url.path) + ("?" + request.url.query if request.url.query
@@ -160,9 +183,10 @@ def studies_feed(request: Request, ctx: Annotated[AppContext, Depends(get_contex
 
 @router.get("/versions/{number}/map.nq", summary="The map as it was after change N (N-Quads)",
             response_class=Response)
-def version_dump(request: Request, number: int, ctx: Annotated[AppContext, Depends(get_context)]) -> Response:
+def version_dump(request: Request, number: int, ctx: Annotated[AppContext, Depends(get_context)],
+                 map_slug: MapSlug = None) -> Response:
     """Every quad of the map after change `number` (0: the map's files), rebuilt from the files and the journal."""
-    text = map_at_version(ctx, _living(request), number)
+    text = map_at_version(ctx, _living(request, map_slug), number)
     return Response(text, media_type="application/n-quads",
                     headers={"Content-Disposition": f'attachment; filename="map-version-{number}.nq"'})
 

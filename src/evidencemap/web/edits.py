@@ -21,12 +21,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from evidencemap.errors import BadRequest, EvidenceMapError, NotFound, UnsupportedMediaType
+from evidencemap.graph.journal import Record
 from evidencemap.graph.tokens import TokenEntry
 from evidencemap.graph.writes import LivingMap
 from evidencemap.model import edits
 from evidencemap.model.changes import Refused, as_dict, change_info, retraction_of, submit
 from evidencemap.model.studies import find_study
-from evidencemap.model.vocabulary import Vocabulary
+from evidencemap.model.vocabulary import Vocabulary, vocabulary_of
 from evidencemap.namespaces import last_segment
 from evidencemap.web.context import AppContext, get_context
 from evidencemap.web.errors import error_body, error_response
@@ -53,17 +54,24 @@ def install_living(app: FastAPI, context: AppContext) -> None:
     """Open the map for writing when the settings name a state folder (its journal replayed), and answer 410 for a
     retracted study."""
     app.state.living = None
+    app.state.living_maps = {}
     state = getattr(context.settings, "state", "")
     if state:
-        app.state.living = LivingMap(context.evidence_map, Path(state))
+        evidence_map = context.evidence_map
+        slugs = evidence_map.map_slugs()
+        if len(slugs) > 1:  # several maps: each its own journal, written through its scoped view
+            app.state.living_maps = {slug: LivingMap(evidence_map.scoped(slug), Path(state), slug) for slug in slugs}
+        else:
+            living = LivingMap(evidence_map, Path(state), slugs[0] if slugs else None)
+            app.state.living_maps = {living.slug: living}
+            app.state.living = living
 
     @app.middleware("http")
     async def retracted(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        living = app.state.living
-        if response.status_code == 404 and living is not None and request.method in ("GET", "HEAD"):
+        if response.status_code == 404 and app.state.living_maps and request.method in ("GET", "HEAD"):
             found = STUDY_PATH.fullmatch(request.url.path)
-            record = retraction_of(living, found.group(1)) if found else None
+            record = _retraction(request, found.group(1)) if found else None
             if record is not None:
                 link = f"/api/changes/{record.number}"
                 return error_response(request, 410, f"Study {found.group(1) if found else ''} was retracted by change "
@@ -84,25 +92,42 @@ async def refresh_sparql(app: FastAPI) -> None:
 STUDY_PATH = re.compile(r"/(?:api/)?studies/([A-Za-z0-9._~-]{1,200})")
 
 
-def living_of(request: Request) -> LivingMap:
-    living: LivingMap | None = getattr(request.app.state, "living", None)
-    if living is None:
+def living_maps(request: Request) -> dict[str, LivingMap]:
+    """The maps open for writing, by slug (none on a read-only server)."""
+    found: dict[str, LivingMap] = getattr(request.app.state, "living_maps", None) or {}
+    return found
+
+
+def authorised(request: Request, slug: str | None = None) -> tuple[LivingMap, TokenEntry]:
+    """The map a change goes to (``slug``, else the token's own) and the token's entry.
+
+    :raises MethodNotAllowed: on a read-only server; :raises Unauthorized: without a valid token; :raises
+        Forbidden: for a token of another map.
+    """
+    maps = living_maps(request)
+    if not maps:
         raise MethodNotAllowed("This server is read-only.",
                                hint="Start it with `evidencemap serve --state DIR` to accept changes.")
-    return living
-
-
-def authorised(request: Request, living: LivingMap, slug: str | None = None) -> TokenEntry:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    entry = living.tokens.verify(token) if scheme.lower() == "bearer" else None
+    tokens = next(iter(maps.values())).tokens
+    entry = tokens.verify(token) if scheme.lower() == "bearer" else None
     if entry is None:
         raise Unauthorized("A change needs a valid write token: Authorization: Bearer <token>.",
                            hint="A map's maintainers make one with `evidencemap token create --map SLUG --holder "
                                 "NAME`.")
-    if entry.map != (slug or living.slug):
-        raise Forbidden(f"This token writes to map {entry.map!r}, not {slug or living.slug!r}.")
-    return entry
+    wanted = slug or entry.map
+    if entry.map != wanted or wanted not in maps:
+        raise Forbidden(f"This token writes to map {entry.map!r}, not {wanted!r}.")
+    return maps[wanted], entry
+
+
+def _retraction(request: Request, identifier: str) -> Record | None:
+    for living in living_maps(request).values():
+        record = retraction_of(living, identifier)
+        if record is not None:
+            return record
+    return None
 
 
 def _answer(request: Request, exc: EvidenceMapError) -> Response:
@@ -129,12 +154,11 @@ async def _body(request: Request) -> tuple[bytes, str]:
 async def _change(request: Request, ctx: AppContext, kind: str, message: str, slug: str | None = None,
                   study: str | None = None) -> Response:
     try:
-        living = living_of(request)
-        token = authorised(request, living, slug)
+        living, token = authorised(request, slug)
         body, media = (b"", "") if kind == "retract" else await _body(request)
 
         def work() -> Response:
-            vocabulary = ctx.vocabulary
+            vocabulary = vocabulary_of(living.map)
             if kind == "retract":
                 edit = edits.retract_study(living, study or "")
             elif kind == "add":
@@ -155,8 +179,8 @@ async def _change(request: Request, ctx: AppContext, kind: str, message: str, sl
         await refresh_sparql(request.app)
         return response
     except EvidenceMapError as exc:
-        if isinstance(exc, NotFound) and study and getattr(request.app.state, "living", None) is not None:
-            record = retraction_of(request.app.state.living, study)
+        if isinstance(exc, NotFound) and study:
+            record = _retraction(request, study)
             if record is not None:
                 exc = edits.Gone(f"Study {study} was retracted by change {record.number}: {record.message}",
                                  hint=f"See /api/changes/{record.number}.")
