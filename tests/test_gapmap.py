@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import struct
 import xml.etree.ElementTree as ET
 import zlib
@@ -341,3 +343,13 @@ def test_gapmap_downloads_refuse_bad_parameters_in_the_one_error_shape(
     body = response.json()
     assert body["ok"] is False and body["status"] == status
     assert hint in body.get("hint", "") + body["error"] + " ".join(body.get("allowed") or [])
+
+
+def test_gapmap_page_never_shows_not_said_as_none(client: TestClient) -> None:
+    """A row the review counts studies for without naming them is not "0 studies" (nor are its cells gaps)."""
+    source = client.get("/gapmap?rows=country&cols=outcome").text
+    assert 'data-cell="united-kingdom:' in source and "is-not-attributed" in source
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", "", source)).split())
+    assert "United Kingdom (no study named: the review counts 2 studies without saying which)" in page
+    assert "United Kingdom (0 studies)" not in page
+    assert "Not attributed (the review counts studies but does not say which): United Kingdom," in page
