@@ -213,3 +213,20 @@ def test_a_page_with_the_servers_error_has_it_marked_in_the_editor(browser: Any,
         assert "Line 3, column 3:" in watched.page.inner_text(".sparql-server-result")  # the page's own report stays
     finally:
         context.close()
+
+
+def test_editor_completes_and_declares_the_maps_prefixes(editor: Watched) -> None:
+    page = editor.page
+    page.wait_for_selector("#sparql-editor[data-vocabulary-loaded]")
+    page.evaluate("() => { const y = window.evidencemapEditor.getTab().getYasqe(); y.setValue(''); y.focus(); }")
+    page.keyboard.type("PREFIX ev")
+    page.evaluate("() => window.evidencemapEditor.getTab().getYasqe().autocomplete()")
+    page.wait_for_selector(".CodeMirror-hints li")
+    assert page.locator(".CodeMirror-hints li").all_inner_texts() == ["evm: <https://w3id.org/evidencemap/ontology#>"]
+    page.keyboard.press("Escape")
+    page.evaluate("() => { const y = window.evidencemapEditor.getTab().getYasqe(); y.setValue(''); y.focus(); }")
+    page.keyboard.type("SELECT * WHERE { ?s a skos:")  # a prefix used before it is declared gets its declaration
+    page.wait_for_function("() => window.evidencemapEditor.getTab().getYasqe().getValue().startsWith('PREFIX skos:')")
+    assert page.evaluate("() => window.evidencemapEditor.getTab().getYasqe().getValue()").splitlines()[0] == (
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>")
+    assert not editor.off_site(), editor.off_site()

@@ -99,9 +99,14 @@
     }, false);
   }
 
+  // after PREFIX, the map's declarations; and a prefixed name typed without its declaration gets it added (YASQE
+  // asks this completer for the line that starts with "name:")
   Yasqe.forkAutocompleter("prefixes", {
     name: "map-prefixes",
-    get: function () { return prefixLines(); },
+    get: function (yasqe, token) {
+      var typed = token ? (token.autocompletionString || token.string || "").trim() : "";
+      return prefixLines().filter(function (line) { return line.indexOf(typed) === 0; });
+    },
     bulk: false,
     persistenceId: null,
   }, false);
