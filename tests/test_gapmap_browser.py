@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from browser_support import BROWSER_MARKS, save_screenshot
+from test_accessibility_browser import axe_violations, described
 
 pytestmark = BROWSER_MARKS
 
@@ -134,5 +137,22 @@ def test_gapmap_works_without_javascript(browser: Any, server: str) -> None:
         assert "feeling understood and validated" in page.inner_text("#cell-heading")
         assert page.locator("#cell-studies li").count() == 4
         assert page.locator(f'td[data-cell="{CELL}"] a[aria-current="true"]').count() == 1
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", [LAPTOP, PHONE], ids=["laptop", "phone"])
+@pytest.mark.parametrize("path", [
+    "/gapmap?rows=country&cols=outcome&cell=united-kingdom%3Aprogramme-satisfaction",  # not attributed
+    "/gapmap?rows=challenge&cols=challenge&colour=none",  # one facet on both axes, one colour
+    "/gapmap?rows=delivery&cols=modality&colour=evidence-type&delivery=online&support=cited",
+])
+def test_other_gap_maps_have_no_wcag_violation(browser: Any, server: str, path: str, width: dict[str, int]) -> None:
+    """Beyond the default map of test_accessibility_browser.py: other axes, colourings and a not-attributed cell."""
+    page = open_page(browser, server, width, path, bypass_csp=True)  # the site's CSP forbids injected scripts
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        violations = axe_violations(page)
+        assert not violations, described(violations)
     finally:
         page.context.close()
