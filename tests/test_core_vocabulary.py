@@ -26,6 +26,7 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from evidencemap import namespaces as ns
+from evidencemap.authoring.matching import Matcher
 from evidencemap.cli import main
 from evidencemap.graph.loading import build_store, build_vocabulary_store
 from evidencemap.graph.store import EvidenceMap
@@ -156,6 +157,16 @@ def test_an_import_matches_every_country_while_a_map_lists_only_its_own() -> Non
     assert len(every.facet("country").concepts) == 249
     used = load_vocabulary(EvidenceMap(store=build_vocabulary_store(), settings=Settings()))
     assert used.facet("country").concepts == ()  # no map data: no country in use
+
+
+def test_a_sheets_country_may_be_a_name_or_an_iso_code() -> None:
+    every = load_vocabulary(EvidenceMap(store=build_vocabulary_store(), settings=Settings()), all_values=True)
+    matcher = Matcher(every.facet("country"))
+    found = {value: (m.concept.slug if m.concept else None) for value in ("PER", "gb", "USA", "Türkiye", "Turkey")
+             if (m := matcher.match(value))}
+    assert found == {"PER": "peru", "gb": "united-kingdom", "USA": "united-states", "Türkiye": "turkiye",
+                     "Turkey": "turkiye"}
+    assert matcher.match("Austrlia").concept is None  # a typo is suggested, never applied
 
 
 # -- a map on another topic, with a facet of its own ------------------------------------------------------------------

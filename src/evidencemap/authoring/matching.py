@@ -1,5 +1,6 @@
 """A cell's value -> a concept of the fact's scheme, by its labels and synonyms (SKOS prefLabel, altLabel,
-hiddenLabel and the concept's slug), compared without case, accents, hyphens or extra spaces.
+hiddenLabel, the concept's slug and its codes, skos:notation: "PE" and "PER" are Peru), compared without case,
+accents, hyphens or extra spaces.
 
 A value that matches no label exactly is never guessed: it is unknown, with the nearest labels as suggestions.
 """
@@ -46,7 +47,7 @@ class Matcher:
         self.facet = facet
         self.by_key: dict[str, list[Concept]] = {}
         for concept in facet.concepts:
-            for label in (*concept.labels, concept.slug):
+            for label in (*concept.labels, concept.slug, *concept.codes):
                 found = self.by_key.setdefault(label_key(label), [])
                 if concept not in found:
                     found.append(concept)

@@ -37,6 +37,7 @@ class Concept:
     broader: tuple[str, ...] = ()
     order: int = 0
     mappings: tuple[tuple[str, str], ...] = ()
+    codes: tuple[str, ...] = ()  # every skos:notation, plain or typed (a country's alpha-2 and alpha-3 codes)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -168,17 +169,20 @@ SELECT DISTINCT ?concept WHERE {
 """
 
 # A concept's notation is its plain skos:notation (a country's ISO alpha-2 code); typed notations (the alpha-3 code,
-# evm:ISO3166Alpha3) are other notation systems, not read here.
+# evm:ISO3166Alpha3) are other notation systems: they are among its codes (what a sheet's cell may hold), never
+# among its labels (words of a question).
 CONCEPTS_QUERY = ns.sparql_prefixes(("evm", "skos", "xsd")) + """
 SELECT ?concept ?scheme ?pref ?definition ?notation ?order
        (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
        (GROUP_CONCAT(DISTINCT ?hidden; separator="\\u001f") AS ?hiddens)
        (GROUP_CONCAT(DISTINCT STR(?broader); separator="\\u001f") AS ?broaders)
+       (GROUP_CONCAT(DISTINCT STR(?code); separator="\\u001f") AS ?codes)
 WHERE {
   ?concept a skos:Concept ; skos:inScheme ?scheme ; skos:prefLabel ?pref .
   FILTER(LANGMATCHES(LANG(?pref), "en") || LANG(?pref) = "")
   OPTIONAL { ?concept skos:definition ?definition }
   OPTIONAL { ?concept skos:notation ?notation FILTER(DATATYPE(?notation) = xsd:string) }
+  OPTIONAL { ?concept skos:notation ?code }
   OPTIONAL { ?concept evm:valueOrder ?order }
   OPTIONAL { ?concept skos:altLabel ?alt }
   OPTIONAL { ?concept skos:hiddenLabel ?hidden }
@@ -260,6 +264,7 @@ def load_vocabulary(evidence_map: EvidenceMap, *, all_values: bool = False) -> V
                 broader=_split(row.get("broaders")),
                 order=int(row.get("order", 0)),
                 mappings=tuple(mappings.get(iri, ())),
+                codes=_split(row.get("codes")),
             )
         )
     used = set() if all_values else {row["concept"] for row in evidence_map.select(IN_USE_QUERY)}
