@@ -230,3 +230,18 @@ def test_editor_completes_and_declares_the_maps_prefixes(editor: Watched) -> Non
     assert page.evaluate("() => window.evidencemapEditor.getTab().getYasqe().getValue()").splitlines()[0] == (
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>")
     assert not editor.off_site(), editor.off_site()
+
+
+def test_the_keyboard_can_leave_the_editor(editor: Watched) -> None:
+    """Tab indents inside the editor (as in any code editor); Esc then Tab moves on, as the page says (WCAG 2.1.2)."""
+    page = editor.page
+    assert "press Esc, then Tab" in page.inner_text("#sparql-editor-keys")
+    page.evaluate("() => window.evidencemapEditor.getTab().getYasqe().focus()")
+    inside = "() => document.activeElement === window.evidencemapEditor.getTab().getYasqe().getInputField()"
+    assert page.evaluate(inside)
+    page.keyboard.press("Tab")
+    assert page.evaluate(inside)  # indented, still inside
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert not page.evaluate(inside)
+    assert page.evaluate("() => document.activeElement !== document.body")

@@ -273,6 +273,12 @@
   }
 
   function start() {
+    var keys = document.createElement("p");
+    keys.className = "sparql-editor-keys";
+    keys.id = "sparql-editor-keys";
+    keys.textContent = "In the editor, Tab indents: press Esc, then Tab, to leave it. " +
+      "Ctrl+Space completes prefixes, classes, properties and concepts of this map; Ctrl+Enter runs the query.";
+    holder.appendChild(keys);
     var container = document.createElement("div");
     container.id = "sparql-yasgui";
     container.className = "sparql-yasgui";
@@ -313,6 +319,7 @@
       yasqe.setOption("viewportMargin", Infinity); // every line drawn: the editor is as tall as its query
       var input = yasqe.getInputField();
       input.setAttribute("aria-label", "SPARQL query");
+      input.setAttribute("aria-describedby", "sparql-editor-keys");
       yasqe.on("change", function () { clearError(yasqe); });
       yasqe.on("queryBefore", function () {
         clearError(yasqe);
