@@ -445,3 +445,16 @@ def test_home_offers_the_maps_example_questions_each_understood(client: httpx.Cl
 def test_answer_page_leaves_the_examples_out(client: httpx.Client) -> None:
     _, elements = page(client, "/ask?q=which+online+studies+reported+burnout")
     assert not elements.find("section", id="examples")
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/network", "/concepts/delivery/online?support=cited"])
+def test_every_link_stays_under_a_mounted_map(client: httpx.Client, path: str) -> None:
+    """Under /maps/{slug} every internal link of a page (cards, badges, counts, pairs, footer) starts with it:
+    templates write {{ root }}, page models build their URLs under the site answering the request, and the macros
+    are imported with the context that carries root."""
+    mounted = "/maps/dufour-2025"
+    _, html = page(client, mounted + path)
+    internal = [a["href"] for a in html.find("a") if a.get("href", "").startswith("/")]
+    assert internal, path
+    outside = [h for h in internal if not h.startswith(mounted + "/")]
+    assert not outside, f"{path}: {outside[:5]}"

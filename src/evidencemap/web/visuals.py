@@ -371,12 +371,12 @@ def _pairs(context: AppContext, bipartite: Any, facets: tuple[Facet, Facet], sel
 
 
 def _concept_url(context: AppContext, iri: str) -> str:
-    """The clinicians' page of a concept: /concepts/{scheme}/{slug}."""
+    """The clinicians' page of a concept, /concepts/{scheme}/{slug}, under the site answering the request."""
     found = context.vocabulary.concept_by_iri(iri)
     if found is None:
         return iri
     _, concept = found
-    return f"/concepts/{concept.scheme.rstrip('/').rsplit('/', 1)[-1]}/{concept.slug}"
+    return rooted(f"/concepts/{concept.scheme.rstrip('/').rsplit('/', 1)[-1]}/{concept.slug}")
 
 
 def network_page_model(context: AppContext, kind: str, method: str, selection: Selection) -> tuple[NetworkPage, Any]:
