@@ -163,8 +163,7 @@ IN_USE_QUERY = ns.sparql_prefixes(("evm", "skos")) + """
 SELECT DISTINCT ?concept WHERE {
   ?facet evm:listsOnlyValuesInUse true ; evm:facetScheme ?scheme .
   ?concept skos:inScheme ?scheme .
-  ?s ?p ?concept .
-  FILTER(!STRSTARTS(STR(?p), STR(skos:)))
+  FILTER EXISTS { ?s ?p ?concept FILTER(!STRSTARTS(STR(?p), STR(skos:))) }
 }
 """
 
