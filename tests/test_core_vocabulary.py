@@ -303,3 +303,15 @@ def test_no_page_of_the_other_map_shows_the_bundled_reviews_topic(knee_client: h
     assert response.status_code == 200
     found = sorted({m.group(0) for m in TOPIC_WORDS.finditer(response.text)})
     assert found == [], path
+
+
+def test_served_beside_the_bundled_map_each_keeps_its_own_concepts_and_facets(knee_map: Path) -> None:
+    with TestClient(create_app(Settings(data=[bundled_map_dir(), knee_map]))) as client:
+        knee = {f["name"] for f in client.get("/maps/knee-oa/api/facets").json()["facets"]}
+        bundled = client.get("/maps/dufour-2025/api/facets").json()["facets"]
+        assert "exercise-type" in knee and "exercise-type" not in {f["name"] for f in bundled}
+        assert "psychoeducation" in {v["slug"] for f in bundled for v in f["values"]}
+        for path in ("/", "/studies", "/api/facets", "/gapmap"):
+            response = client.get(f"/maps/knee-oa{path}")
+            assert response.status_code == 200, path
+            assert sorted({m.group(0) for m in TOPIC_WORDS.finditer(response.text)}) == [], path
