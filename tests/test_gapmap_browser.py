@@ -69,6 +69,7 @@ def test_gapmap_on_a_phone_is_a_list_of_cards(browser: Any, server: str, screens
         card = page.locator("table.gapmap tbody tr:not(.gapmap-group)").first
         assert card.evaluate("r => getComputedStyle(r).display") == "grid"
         assert card.locator("th.gapmap-row").is_visible()
+        assert card.locator("th.gapmap-row").evaluate("th => getComputedStyle(th).position") == "sticky"
         filled = card.locator("td.is-studies").first
         assert filled.locator(".gapmap-col-name").is_visible() and filled.locator(".gapmap-n").is_visible()
         assert page.locator(".gapmap-phone-note").is_visible()
