@@ -58,13 +58,16 @@ def _with_context(app: FastAPI, context: AppContext) -> FastAPI:
     return app
 
 
-def site_app(context: AppContext) -> FastAPI:
-    """One map's whole site, mounted at ``/maps/{slug}`` (no /sparql of its own: it redirects to the server's)."""
+def site_app(context: AppContext, living_maps: dict[str, object] | None = None) -> FastAPI:
+    """One map's whole site, mounted at ``/maps/{slug}`` (no /sparql of its own: it redirects to the server's);
+    ``living_maps``: the map open for writing (``serve --state``), whose changes and feeds the site shows."""
     app = _with_context(_app(), context)
+    app.state.living_maps = living_maps or {}
     app.include_router(maps.site_router)  # before linked data: moved IRIs answer 301
     app.include_router(visuals.router)
     app.include_router(linked.router)
     app.include_router(api.router)
+    app.include_router(changes.router)
     app.include_router(api_review.router)
     app.include_router(api_ask.router)
     app.include_router(citations.router)
@@ -103,8 +106,10 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     app.include_router(maps.index_router)
     mount_static(app)  # before the maps' sites, each of which serves its own /static: url_for finds this one
     app.state.sites = {}
+    living = getattr(app.state, "living_maps", None) or {}
     for slug in slugs:
-        site = site_app(context if not several else AppContext.build(settings, evidence_map.scoped(slug)))
+        own = {k: v for k, v in living.items() if k == slug or not several}
+        site = site_app(context if not several else AppContext.build(settings, evidence_map.scoped(slug)), own)
         app.state.sites[slug] = site
         app.mount(maps.site_path(slug), site)
     if several:
