@@ -10,7 +10,7 @@ import pytest
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.queries import get_named_query
-from evidencemap.render.prisma import load_flow, prisma_svg
+from evidencemap.render.prisma import load_flow, prisma_fragment, prisma_svg
 from evidencemap.settings import Settings
 from visuals_fixtures import copy_map
 
@@ -109,3 +109,14 @@ def test_prisma_map_without_a_flow_is_not_found(tmp_path: Path, bundled: Evidenc
         prisma_svg(evidence_map)
     with pytest.raises(NotFound):
         prisma_svg(bundled, review="no-such-review")
+
+
+def test_the_review_page_inlines_the_same_diagram(bundled: EvidenceMap) -> None:
+    """The fragment /review inlines is the standalone SVG without its XML declaration: the same stages, numbers and
+    accessible name."""
+    fragment, document = prisma_fragment(bundled), prisma_svg(bundled)
+    assert fragment.startswith("<svg") and not fragment.startswith("<?xml")
+    assert stages(fragment) == stages(document)
+    assert sorted(v[0] for v in stages(fragment).values() if not v[1]) == sorted(PRINTED)
+    root = ET.fromstring(fragment)
+    assert root.get("role") == "img" and root.find(f"{SVG}title") is not None
