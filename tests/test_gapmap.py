@@ -20,6 +20,7 @@ from evidencemap.model.facets import Selection, facet_counts
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.render.svg import bubble_map, cell_glyph, facet_colours, serialise
 from evidencemap.views.gapmap import CAVEAT, build_gap_map
+from test_pages import STATIC_DIR, background_colours, contrast, css_variables
 from visuals_fixtures import TestClient, map_with_extra_study, refs, studies_with
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -353,3 +354,18 @@ def test_gapmap_page_never_shows_not_said_as_none(client: TestClient) -> None:
     assert "United Kingdom (no study named: the review counts 2 studies without saying which)" in page
     assert "United Kingdom (0 studies)" not in page
     assert "Not attributed (the review counts studies but does not say which): United Kingdom," in page
+
+
+def test_gapmap_css_keeps_the_focus_ring_and_text_readable() -> None:
+    """gapmap.css's backgrounds keep the site's focus ring at 3:1 or more (WCAG 2.4.11), its text colours at 4.5:1
+    on white, and it sets no font size under 12 px (0.75rem)."""
+    style = (STATIC_DIR / "style.css").read_text(encoding="utf-8")
+    css = (STATIC_DIR / "gapmap.css").read_text(encoding="utf-8")
+    variables = css_variables(style)
+    backgrounds = background_colours(css, variables)
+    assert backgrounds and all(contrast(variables["focus"], b) >= 3 for b in backgrounds), backgrounds
+    colours = set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", css))
+    assert colours and all(contrast(c, "#ffffff") >= 4.5 for c in colours), colours
+    sizes = [float(n) for n in re.findall(r"font-size:\s*([\d.]+)rem", css)]
+    assert sizes and min(sizes) >= 0.75
+    assert "@page { size: A4 landscape" in css and "@media print" in css
