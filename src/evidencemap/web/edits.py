@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from evidencemap.errors import BadRequest, EvidenceMapError, NotFound, UnsupportedMediaType
 from evidencemap.graph.journal import Record
@@ -66,17 +67,29 @@ def install_living(app: FastAPI, context: AppContext) -> None:
             app.state.living_maps = {living.slug: living}
             app.state.living = living
 
-    @app.middleware("http")
-    async def retracted(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        if response.status_code == 404 and app.state.living_maps and request.method in ("GET", "HEAD"):
-            found = STUDY_PATH.fullmatch(request.url.path)
-            record = _retraction(request, found.group(1)) if found else None
-            if record is not None:
-                link = f"/api/changes/{record.number}"
-                return error_response(request, 410, f"Study {found.group(1) if found else ''} was retracted by change "
-                                      f"{record.number} ({record.time}): {record.message}", hint=f"See {link}.")
-        return response
+    app.add_middleware(RetractedStudies)
+
+
+class RetractedStudies:
+    """A retracted study's address (``/studies/{id}``, ``/api/studies/{id}``) answers 410 with the change that
+    retracted it and why, before the routes (which no longer find it) would answer 404. Plain ASGI, so that a
+    request's body streams through untouched (the body cap of web/security.py raises inside it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            found = STUDY_PATH.fullmatch(scope["path"])
+            request = Request(scope, receive)
+            record = _retraction(request, found.group(1)) if found and living_maps(request) else None
+            if found and record is not None:
+                response = error_response(
+                    request, 410, f"Study {found.group(1)} was retracted by change {record.number} ({record.time}): "
+                    f"{record.message}", hint=f"See /api/changes/{record.number}?map={record.map}.")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def refresh_sparql(app: FastAPI) -> None:
