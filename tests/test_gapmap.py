@@ -369,3 +369,12 @@ def test_gapmap_css_keeps_the_focus_ring_and_text_readable() -> None:
     sizes = [float(n) for n in re.findall(r"font-size:\s*([\d.]+)rem", css)]
     assert sizes and min(sizes) >= 0.75
     assert "@page { size: A4 landscape" in css and "@media print" in css
+
+
+def test_gap_map_csv_says_not_attributed_not_zero(bundled: EvidenceMap, vocabulary: Vocabulary) -> None:
+    gap_map = build_gap_map(bundled, vocabulary, rows="country", cols="outcome")
+    table = list(csv.reader(io.StringIO(gap_map.to_csv())))
+    uk = next(r for r in table if r[1].endswith("[united-kingdom]"))
+    assert set(uk[2:]) == {"not attributed"}
+    australia = next(r for r in table if r[1].endswith("[australia]"))
+    assert all(v.isdigit() for v in australia[2:]) and "0" in australia[2:]

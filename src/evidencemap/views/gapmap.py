@@ -321,12 +321,15 @@ class GapMap:
         }
 
     def to_csv(self) -> str:
-        """The matrix as CSV: one line per row value, one column per column value, cells = numbers of studies."""
+        """The matrix as CSV: one line per row value, one column per column value, cells = numbers of studies, or
+        "not attributed" where no study is named but the review counts studies with the row's or column's value
+        without saying which (not a 0: the review does not say there are none)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["row facet", "row", *(f"{c.label} [{c.facet.name}:{c.slug}]" for c in self.cols.values)])
         for r in self.rows.values:
-            counts = [self.cells[(r.key, c.key)].count for c in self.cols.values]
+            cells = [self.cells[(r.key, c.key)] for c in self.cols.values]
+            counts = [NOT_ATTRIBUTED if cell.state == NOT_ATTRIBUTED else cell.count for cell in cells]
             writer.writerow([r.facet.label, f"{r.label} [{r.slug}]", *counts])
         return out.getvalue()
 
