@@ -1,7 +1,8 @@
 """Two ASGI middlewares every response passes through (issue 9): security headers, and a cap on request bodies.
 
 - :class:`SecurityHeadersMiddleware` adds, unless the route set them: a Content-Security-Policy that allows no
-  inline script or style and nothing from other origins (the pages have neither; the SPARQL editor is a plain form),
+  inline script or style and nothing from other origins (the pages have neither; the SPARQL editor's page, the one
+  page with scripts, loads two same-origin files and sets its own policy: web/sparql_editor.py),
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (query text in URLs never leaks to the
   sites a result links to) and framing refused (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``).
 - :class:`BodyLimitMiddleware` refuses a body longer than ``max_bytes`` with 413: at once when Content-Length says
