@@ -308,3 +308,34 @@ def test_several_maps_each_with_its_journal(tmp_path: Path) -> None:
     finally:
         for living in app.state.living_maps.values():
             living.close()
+
+
+def test_claims_are_checked_and_bodies_with_bad_iris_are_4xx(living_client: TestClient,
+                                                             tokens: dict[str, str]) -> None:
+    claim = b"""
+        @prefix evm: <https://w3id.org/evidencemap/ontology#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        @prefix prov: <http://www.w3.org/ns/prov#> .
+        <https://w3id.org/evidencemap/data/review/dufour-2025/claim/living-test> a evm:StudyCountClaim ;
+            rdfs:label "Studies published in 2019 or later (living-map test)"@en ; evm:statedCount 11 ;
+            evm:section <https://w3id.org/evidencemap/data/review/dufour-2025/section/abstract> ;
+            prov:wasDerivedFrom <https://w3id.org/evidencemap/data/review/dufour-2025/passage/abstract-included> ;
+            evm:attribution evm:AttributedByDerivation ;
+            evm:condition [ a evm:Condition ; evm:onFacet evm:facet-year ; evm:minValue 2019 ] .
+    """
+    turtle = {**auth(tokens["team"]), "Content-Type": "text/turtle"}
+    response = living_client.post(f"/api/maps/{SLUG}/claims?message=A+claim", content=claim, headers=turtle)
+    assert response.status_code == 200, response.text
+    condition = "https://w3id.org/evidencemap/data/review/dufour-2025/claim/living-test/genid/1"
+    store = living_client.app.state.living.map.store  # type: ignore[attr-defined]
+    assert list(store.quads_for_pattern(ox.NamedNode(condition), None, None, None))  # the blank node, named
+    unlabelled = claim.replace(b'rdfs:label "Studies published in 2019 or later (living-map test)"@en ;', b"")
+    unlabelled = unlabelled.replace(b"living-test", b"living-test-2")
+    response = living_client.post(f"/api/maps/{SLUG}/claims?message=x", content=unlabelled, headers=turtle)
+    assert response.status_code == 422 and "rdfs:label" in response.text
+    stray = b"<https://example.org/a> <https://example.org/b> <https://example.org/c> ."
+    assert living_client.post(f"/api/maps/{SLUG}/claims?message=x", content=stray,
+                              headers=turtle).status_code == 422
+    bad = study("bad-iri-2026", 906, facts=[{**fact("design", "qualitative-study"), "passage": "not an iri"}])
+    response = living_client.post("/api/studies?message=x", json=bad, headers=auth(tokens["team"]))
+    assert response.status_code == 422 and "not a valid IRI" in response.json()["error"]

@@ -93,7 +93,16 @@ def parse_body(living: LivingMap, vocabulary: Vocabulary, body: bytes, media_typ
             triples = [ox.Triple(q.subject, q.predicate, q.object) for q in canonical_quads(living.map, quads)]
     if not triples:
         raise BadRequest("The body holds no triples.")
-    return named_blank_nodes(triples, study or _subject_of_type(triples, INCLUDED_STUDY) or ns.DATA + "change")
+    return named_blank_nodes(triples, study or _subject_of_type(triples, INCLUDED_STUDY) or _owner(triples))
+
+
+def _owner(triples: Sequence[ox.Triple]) -> str:
+    """The IRI a body's blank nodes are named under when it describes no study: its first named subject (a claim),
+    so that two changes never name two different nodes alike."""
+    named = sorted(t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode))
+    if not named:
+        raise BadRequest("The body names no resource: give each claim (or study) an IRI.")
+    return named[0]
 
 
 def named_blank_nodes(triples: Sequence[ox.Triple], owner: str) -> list[ox.Triple]:
@@ -135,6 +144,17 @@ def _prefix_of(living: LivingMap, kind: str) -> str:
         iri = living.map.canonical(str(rows[0][kind]))
         return iri[: iri.rstrip("/").rfind("/") + 1]
     return f"{ns.DATA}{kind}/"
+
+
+def iri_of(value: str) -> ox.NamedNode:
+    """An IRI given in a body.
+
+    :raises InvalidParameter: for a string that is not a valid absolute IRI.
+    """
+    try:
+        return ox.NamedNode(value)
+    except ValueError as exc:
+        raise InvalidParameter(f"{value!r} is not a valid IRI: {exc}.") from None
 
 
 def _text(data: dict[str, object], key: str, required: bool = False) -> str | None:
@@ -182,7 +202,7 @@ def study_from_json(living: LivingMap, vocabulary: Vocabulary, data: dict[str, o
         raise InvalidParameter("'intervention' must be an object with 'label' and 'description'.")
     intervention = str(intervention_data.get("iri") or _prefix_of(living, "intervention") + slug)
     review = _review_of(living)
-    n, lit = ox.NamedNode, ox.Literal
+    n, lit = iri_of, ox.Literal
     xsd = ns.XSD
     out: list[ox.Triple] = []
 
@@ -226,7 +246,7 @@ def facts_from_json(living: LivingMap, vocabulary: Vocabulary, facts: object, st
     ``rationale`` / ``detail``; ``subject_kind`` "intervention" for a fact about the intervention)."""
     if not isinstance(facts, list):
         raise InvalidParameter("'facts' must be a list of facts.")
-    n, lit = ox.NamedNode, ox.Literal
+    n, lit = iri_of, ox.Literal
     prefix = _prefix_of(living, "finding")
     by_name = {f.name: f for f in vocabulary.concept_facets}
     out: list[ox.Triple] = []
@@ -380,7 +400,23 @@ def add_facts(living: LivingMap, identifier: str, triples: Sequence[ox.Triple]) 
     return edit.net() if not set(edit.added) <= set(current) else Edit("facts", (study,), [], [], ())
 
 
+CLAIM_CLASSES = {EVM + "Claim", EVM + "StudyCountClaim", EVM + "FlowCountClaim"}
+
+
 def add_claims(living: LivingMap, triples: Sequence[ox.Triple]) -> Edit:
+    """Claims of the review, with their conditions and passages: every resource the body describes must be a claim
+    or hang from one (a condition, a passage), so that the claims graph holds only claims."""
+    claims_in = {t.subject for t in triples if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode)
+                 and t.object.value in CLAIM_CLASSES}
+    if not claims_in:
+        raise InvalidParameter("The body describes no claim (nothing typed evm:Claim, evm:StudyCountClaim or "
+                               "evm:FlowCountClaim).")
+    reached = set(claims_in)
+    for _ in range(3):  # a claim's conditions, passages and their selectors
+        reached |= {t.object for t in triples if t.subject in reached and isinstance(t.object, ox.NamedNode)}
+    stray = sorted(str(t.subject) for t in triples if t.subject not in reached)
+    if stray:
+        raise InvalidParameter(f"The body describes resources that are not claims or parts of one: {stray[0]}.")
     claims = ox.NamedNode(_claims_graph(living))
     quads = [ox.Quad(t.subject, t.predicate, t.object, claims) for t in triples]
     return Edit("claims", (), quads, [], _focus(triples))
