@@ -104,8 +104,11 @@ class EmbeddedEngine:
         )
         if self.graphs is None:
             return read_result(self.store.query(text, use_default_graph_as_union=union, substitutions=bound))
-        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = list(self.graphs) if union else None
-        return read_result(self.store.query(text, default_graph=default, named_graphs=list(self.graphs),
+        # Only the graphs that hold something: each graph of the list is one more lookup per triple pattern (a
+        # map's vocabulary or changes graph may be empty, and filled later by a write).
+        present = [g for g in self.graphs if self.store.contains_named_graph(g)]
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = list(present) if union else None
+        return read_result(self.store.query(text, default_graph=default, named_graphs=list(present),
                                             substitutions=bound))
 
     def quads(
