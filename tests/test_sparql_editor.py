@@ -15,6 +15,7 @@ import pytest
 from app_support import app_fixtures
 from evidencemap.model.queries import load_named_queries
 from evidencemap.sparql.guard import engine_syntax_error
+from evidencemap.sparql.syntax import locate
 from evidencemap.web.security import CONTENT_SECURITY_POLICY
 from evidencemap.web.sparql_editor import EDITOR_CONTENT_SECURITY_POLICY, YASGUI_STYLE_HASHES
 from evidencemap.web.templating import STATIC_DIR as STATIC
@@ -319,3 +320,13 @@ def test_editor_static_files_are_served(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 200 and len(response.content) > 1_000, path
     assert "vocabulary" in client.get("/static/sparql-editor.js").text
+
+
+def test_locating_stops_at_its_cpu_budget() -> None:
+    """rdflib's parser is slow on long VALUES lists: the second reading gives up within its budget (the caller
+    keeps the engine's position), and finds the token when it has the time."""
+    values = " ".join(f"<http://example.org/{i}>" for i in range(10_000))
+    text = f"SELECT ?s WHERE {{ VALUES ?s {{ {values} }}\n ?s ?p ] }}"
+    assert locate(text, cpu_seconds=0.05) is None
+    short = locate("SELECT ?s WHERE {\n ?s ?p ] }", cpu_seconds=1.0)
+    assert short is not None and (short.line, short.column, short.found) == (2, 8, "]")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +67,18 @@ class SyntaxPosition:
 _LOCK = threading.Lock()  # the tracking below patches pyparsing's class for the length of one reading
 
 
-def locate(text: str) -> SyntaxPosition | None:
-    """Where rdflib's SPARQL query grammar can read ``text`` no further; None when it reads the whole text.
+class _OverBudget(BaseException):
+    """The reading used up its CPU time (a BaseException: no ``except Exception`` of the parser swallows it)."""
+
+
+CHECK_EVERY = 64  # parse attempts between two looks at the CPU clock
+
+
+def locate(text: str, cpu_seconds: float | None = None) -> SyntaxPosition | None:
+    """Where rdflib's SPARQL query grammar can read ``text`` no further; None when it reads the whole text, or when
+    the reading took more than ``cpu_seconds`` of CPU (rdflib's parser is slow on long ``VALUES`` or ``IN`` lists:
+    the caller then keeps the position it has). The budget is checked by the reading itself, so it holds in any
+    thread.
 
     ``text`` is the query as the guard checks it (line ends already normalised)."""
     from pyparsing import ParseBaseException, ParserElement, Token
@@ -80,11 +91,16 @@ def locate(text: str) -> SyntaxPosition | None:
     comments = _elements(grammar.ignoreExprs)
     furthest = -1
     expected: set[str] = set()
+    deadline = None if cpu_seconds is None else time.process_time() + cpu_seconds
+    calls = 0
     with _LOCK:
         original = ParserElement._parse
 
         def tracking(self: Any, instring: str, loc: int, *args: Any, **kwargs: Any) -> Any:
-            nonlocal furthest
+            nonlocal furthest, calls
+            calls += 1
+            if deadline is not None and calls % CHECK_EVERY == 0 and time.process_time() > deadline:
+                raise _OverBudget
             try:
                 return original(self, instring, loc, *args, **kwargs)
             except ParseBaseException as exc:
@@ -92,8 +108,8 @@ def locate(text: str) -> SyntaxPosition | None:
                     if exc.loc > furthest:
                         expected.clear()
                         furthest = exc.loc
-                    if exc.loc == furthest:
-                        expected.add(_name(self))
+                    if exc.loc == furthest and (name := _name(self)):
+                        expected.add(name)
                 raise
 
         ParserElement._parse = tracking
@@ -101,6 +117,8 @@ def locate(text: str) -> SyntaxPosition | None:
             grammar.parse_string(expanded, parse_all=True)
         except ParseBaseException:
             pass
+        except _OverBudget:
+            return None
         else:
             return None
         finally:
@@ -183,6 +201,8 @@ def _name(element: Any) -> str:
     if isinstance(match, str) and match:
         return match.upper() if match.isalpha() else repr(match)
     name = str(element)
+    if name.startswith("Re:("):
+        return ""  # an unnamed pattern: its regular expression would tell a reader nothing
     return name.strip("'\"") if name.startswith(("'", '"')) else name
 
 
