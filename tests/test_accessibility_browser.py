@@ -37,6 +37,9 @@ PAGES = {
     "linked study": "/data/dufour-2025/study/jewell-2022",
     "validation": "/validation",
     "sparql": "/sparql",
+    "map index": "/maps",
+    "matrix of studies by review": "/matrix",
+    "a map's own site": "/maps/dufour-2025/studies",
 }
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """The violations of the WCAG A/AA rules that axe-core finds on the page as it is now."""
