@@ -8,7 +8,7 @@ and commits a change in this order, under one lock:
    check), with the store as it is;
 2. the record is appended to the journal and fsynced (from here the change survives a crash);
 3. the quads are applied to the store in one transaction (readers see the map before or after, never between);
-4. :meth:`EvidenceMap.changed` drops every derived structure, and the listeners run (the /sparql workers reload).
+4. :meth:`EvidenceMap.changed` drops every derived structure (web/edits.py then refreshes the /sparql workers).
 
 A second process cannot write the same map: the state folder is locked (``fcntl.flock``) while a map is open for
 writing, and the lock is released by the kernel when the process ends, even by ``kill -9``.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -86,7 +86,6 @@ class LivingMap:
         self.journal = Journal(self.folder)
         self.tokens = TokenStore(state)
         self.lock = threading.RLock()
-        self.listeners: list[Callable[[], None]] = []
         self.base_version = self.journal.records[0].version if self.journal.records else (edition[1] if edition else "")
         if replay(evidence_map.store, self.journal, evidence_map.settings.base_iri):
             evidence_map.changed()
@@ -126,16 +125,18 @@ class LivingMap:
     # -- committing -----------------------------------------------------------------------------------------------
 
     def commit(self, record: Record) -> None:
-        """Journal ``record`` (fsynced), apply it to the store in one transaction, then drop the derived caches and
-        tell the listeners. The caller holds :attr:`lock` from its checks to here."""
+        """Journal ``record`` (fsynced), apply it to the store in one transaction, then drop the derived caches. The
+        caller holds :attr:`lock` from its checks to here."""
         with self.lock:
             base = self.map.settings.base_iri
             added, removed = record.added_quads(base), record.removed_quads(base)
             self.journal.append(record)
-            apply(self.map.store, added, removed)
-            self.map.changed()
-            for listener in self.listeners:
-                listener()
+            # Under the lock derived structures are built under: each (facet index, gap map, search...) is built
+            # wholly before the change or wholly after it, never from a mix of both.
+            root = self.map.parent or self.map
+            with root._lock:
+                apply(self.map.store, added, removed)
+                self.map.changed()
 
     # -- checks -----------------------------------------------------------------------------------------------------
 
