@@ -53,7 +53,10 @@ def test_prisma_diagram_screenshot(server: str, browser: Any, screenshots: Path)
 def test_network_page_screenshot(server: str, browser: Any, screenshots: Path) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 1150})
     page.goto(f"{server}/network")
-    assert page.locator("svg g.node").count() == page.locator("section:has(#nodes-heading) tbody tr").count()
-    assert page.locator("section:has(#edges-heading) tbody tr").count() > 0
+    # the clinicians' pairs first, then the analysts' co-occurrence network with its tables
+    assert page.locator("#pairs tbody tr").count() > 0
+    drawn = page.locator("section.for-analysts .visuals-drawing svg g.node").count()
+    assert drawn == page.locator("[aria-labelledby=nodes-heading] tbody tr").count()
+    assert page.locator("[aria-labelledby=edges-heading] tbody tr").count() > 0
     save_screenshot(page, screenshots, "network.png")
     page.close()
