@@ -202,7 +202,7 @@ def test_links_of_a_map_site_stay_in_it(client: TestClient) -> None:
     assert body["links"]["html"] == "/maps/loneliness-2026/studies"
     assert body["studies"][0]["links"]["json"].startswith("/maps/loneliness-2026/api/studies/")
     page = client.get("/maps/loneliness-2026/studies", headers={"accept": "text/html"}).text
-    links = sorted({h for h in re.findall(r'href="(/[^"#]*)"', page)})
+    links = sorted({h for h in re.findall(r'href="(/[^"#]*)"', page)} - {"/maps"})  # less the map index
     assert links and all(h.startswith("/maps/loneliness-2026/") for h in links), links
     for href in links:
         assert client.get(href, follow_redirects=True).status_code == 200, href
@@ -312,3 +312,11 @@ def test_the_study_page_names_the_other_reviews_including_it(client: TestClient,
     only_here = client.get("/maps/loneliness-2026/studies/kim-2024", headers={"accept": "text/html"}).text
     assert 'id="study-other-reviews"' not in only_here
     assert 'id="study-other-reviews"' not in single.get("/studies/barr-2022", headers={"accept": "text/html"}).text
+
+
+def test_every_page_of_a_server_of_several_maps_links_the_map_index(client: TestClient, single: TestClient) -> None:
+    for path in ("/maps/dufour-2025/", "/maps/loneliness-2026/studies", "/matrix"):
+        assert 'id="all-maps"' in client.get(path, headers={"accept": "text/html"}).text, path
+    assert 'id="all-maps"' not in single.get("/", headers={"accept": "text/html"}).text
+    site = client.get("/maps/loneliness-2026/", headers={"accept": "text/html"}).text
+    assert 'id="how-to-cite"' in site and "Loneliness evidence" in site

@@ -309,7 +309,7 @@ def test_errors_follow_the_accept_preference(client: httpx.Client, accept: str, 
 # -- the contract between templates and page models ---------------------------------------------------------------
 
 CONTEXT_KEYS = {"page", "json_url", "title", "site", "facet_labels", "request", "status", "message", "hint",
-                "page_url", "edition", "how_to_cite", "example_questions", "root",
+                "page_url", "edition", "how_to_cite", "example_questions", "root", "several_maps",
                 # pages.evidence_context: the kind of evidence at a glance; the review page's inline PRISMA drawing
                 "map_total", "kinds", "badge_text", "evidence_facets", "support_names", "prisma",
                 # web/maps.py: the other maps' reviews that include the same study (the study page)

@@ -60,16 +60,18 @@ def site_context(request: Request) -> dict[str, Any]:
     when a map is mounted there; every internal link in a template starts with it), ``site``, the reviews the map is
     built from (with licence and attribution, shown by base.html), ``edition`` and ``how_to_cite``, the map's edition
     record (version, date) and how to cite it (the footer's "How to cite this map"), ``facet_labels``, the label of
-    each facet by name, and ``example_questions``, the questions the map offers as examples (the home page links them
-    to their answers)."""
+    each facet by name, ``example_questions``, the questions the map offers as examples (the home page links them
+    to their answers), and ``several_maps``, whether the server holds several maps (the header links their index)."""
     root = str(request.scope.get("root_path", ""))
     context = getattr(request.app.state, "context", None)
     if context is None:
         return {"root": root, "site": [], "facet_labels": {}, "edition": None, "how_to_cite": None,
-                "example_questions": []}
-    # A server of several maps cites none of them on its own pages (the map index, the matrix): each map's site does.
-    several = context.evidence_map.slug is None and len(context.evidence_map.map_slugs()) > 1
-    cited = None if several else cited_edition(context.evidence_map)
+                "example_questions": [], "several_maps": False}
+    # A server of several maps cites none of them on its own pages (the map index, the matrix): each map's site does;
+    # every page of it links the map index.
+    store = context.evidence_map.parent or context.evidence_map
+    several = len(store.map_slugs()) > 1
+    cited = None if several and context.evidence_map.slug is None else cited_edition(context.evidence_map)
     return {
         "root": root,
         "site": [ReviewInfo.model_validate(r) for r in reviews(context.evidence_map, count_studies=False)],
@@ -77,6 +79,7 @@ def site_context(request: Request) -> dict[str, Any]:
         "edition": cited[0] if cited else None,
         "how_to_cite": cited[1] if cited else None,
         "example_questions": example_questions(context.evidence_map),
+        "several_maps": several,
     }
 
 
