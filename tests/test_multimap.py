@@ -320,3 +320,21 @@ def test_every_page_of_a_server_of_several_maps_links_the_map_index(client: Test
     assert 'id="all-maps"' not in single.get("/", headers={"accept": "text/html"}).text
     site = client.get("/maps/loneliness-2026/", headers={"accept": "text/html"}).text
     assert 'id="how-to-cite"' in site and "Loneliness evidence" in site
+
+
+def test_each_maps_quotes_are_checked_against_its_own_text(tmp_path: Path) -> None:
+    from evidencemap.graph.validation import validate_map
+
+    second = tmp_path / "loneliness-2026"
+    shutil.copytree(SECOND, second)
+    bundled_words = "Two studies were delivered online (1, 2)."
+    assert bundled_words in (second / "review.txt").read_text(encoding="utf-8")
+    text = (second / "review.txt").read_text(encoding="utf-8").replace(bundled_words, "Two studies were online.")
+    (second / "review.txt").write_text(text, encoding="utf-8")
+    shutil.copytree(BUNDLED, tmp_path / "dufour-2025")
+    with (tmp_path / "dufour-2025" / "review.txt").open("a", encoding="utf-8") as out:
+        out.write("\n" + bundled_words + "\n")  # the other map's text has the words: they still count as invented
+    result = validate_map(EvidenceMap.load(Settings(data=[tmp_path / "dufour-2025", second])))
+    messages = [v.message for v in result.errors]
+    assert any("passage/online quotes" in m and "loneliness-2026/review.txt" in m for m in messages), messages
+    assert all("dufour-2025/review.txt" not in m or "passage/online" not in m for m in messages)

@@ -31,7 +31,7 @@ from evidencemap.graph.engine import (
     Subject,
 )
 from evidencemap.graph.iris import IriSpace
-from evidencemap.graph.loading import build_store, expand_paths, map_graphs, map_slugs_of
+from evidencemap.graph.loading import build_store, expand_paths, find_maps, map_graphs, map_slugs_of
 from evidencemap.graph.persistence import CacheEntry, StoreCache, default_root
 from evidencemap.graph.terms import Binding, to_python
 from evidencemap.graph.values import Values, with_values
@@ -159,7 +159,8 @@ class EvidenceMap:
             if not isinstance(self.engine, ScopableEngine):
                 raise TypeError(f"{type(self.engine).__name__} cannot show one map of several")
             graphs = [ox.NamedNode(self.iri(g)) for g in (ns.GRAPH_VOCABULARY, *map_graphs(slug))]
-            view = EvidenceMap(store=self.store, settings=self.settings, sources=self.sources,
+            own = next((m.files for m in find_maps(self.settings.data or [bundled_map_dir()]) if m.slug == slug), ())
+            view = EvidenceMap(store=self.store, settings=self.settings, sources=[p for p in self.sources if p in own],
                                loaded_at=self.loaded_at, load_seconds=self.load_seconds,
                                query_engine=self.engine.scoped(graphs), parent=self, slug=slug)
             self._views[slug] = view

@@ -172,6 +172,9 @@ def review_texts(sources: Iterable[Path]) -> list[Path]:
 def quote_problems(evidence_map: EvidenceMap) -> list[tuple[str, str, str]]:
     """(passage IRI, quote, message) for each passage whose words are not in the map's text, or for every passage
     when the map has no text to check them against."""
+    slugs = evidence_map.map_slugs()
+    if evidence_map.slug is None and len(slugs) > 1:  # several maps: each map's quotes against its own text
+        return [problem for slug in slugs for problem in quote_problems(evidence_map.scoped(slug))]
     rows = evidence_map.select(PASSAGES)
     if not rows:
         return []
