@@ -173,6 +173,9 @@ SECOND_HOP = {ns.RDF + "type", ns.RDFS + "subClassOf", ns.SKOS + "inScheme", ns.
 
 
 
+XSD_STRING = ns.XSD + "string"
+
+
 def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> URIRef | BNode | Literal:
     """A pyoxigraph term as rdflib's (term by term: faster than writing and parsing N-Triples)."""
     if isinstance(term, ox.NamedNode):
@@ -182,6 +185,8 @@ def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> URIRe
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:  # as rdflib reads a plain literal, which the shapes compare with
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise ValueError("a change holds no quoted triples")
 
