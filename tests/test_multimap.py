@@ -338,3 +338,27 @@ def test_each_maps_quotes_are_checked_against_its_own_text(tmp_path: Path) -> No
     messages = [v.message for v in result.errors]
     assert any("passage/online quotes" in m and "loneliness-2026/review.txt" in m for m in messages), messages
     assert all("dufour-2025/review.txt" not in m or "passage/online" not in m for m in messages)
+
+
+def test_the_bundled_maps_topic_concepts_stay_in_its_own_site(client: TestClient) -> None:
+    hope = "https://w3id.org/evidencemap/concept/outcome/increased-hope"  # maps/dufour-2025/vocabulary.ttl
+
+    def outcome_iris(slug: str) -> set[str]:
+        facets = client.get(f"/maps/{slug}/api/facets").json()["facets"]
+        return {v["iri"] for f in facets if f["name"] == "outcome" for v in f["values"]}
+
+    assert hope in outcome_iris("dufour-2025") and hope not in outcome_iris("loneliness-2026")
+    home = client.get("/maps/loneliness-2026/", headers={"accept": "text/html"}).text.lower()
+    assert "borderline" not in home and "increased hope" not in home
+    assert client.get("/maps/loneliness-2026/concepts/outcome/increased-hope").status_code == 404
+
+
+def test_a_new_map_is_written_in_its_own_iri_space(tmp_path: Path) -> None:
+    from evidencemap.authoring.records import ReviewRecord
+    from evidencemap.authoring.scaffold import write_new_map
+
+    write_new_map(tmp_path / "map", ReviewRecord(slug="walking-2027", title="A review of walking groups",
+                                                 licence="https://creativecommons.org/licenses/by/4.0/"))
+    studies = (tmp_path / "map" / "studies.ttl").read_text(encoding="utf-8")
+    assert "@prefix study:   <https://w3id.org/evidencemap/data/walking-2027/study/> ." in studies
+    assert "data/study/" not in studies
