@@ -89,6 +89,22 @@ class Settings:
         "maps, at the cost of memory and of loading the copy at every start) instead of opening the on-disk store "
         "read-only (shared memory, ready at once). Without an on-disk store the copy is always in memory."
     )
+    endpoint: str = _setting(
+        "", "URL of a SPARQL 1.1 query endpoint that holds the map (loaded with evidencemap push): every feature "
+        "reads it there instead of an embedded store, and /sparql forwards guarded queries to it (docs/deploy.md)."
+    )
+    update_endpoint: str = _setting(
+        "", "URL of the same engine's SPARQL 1.1 Update endpoint, which evidencemap push writes to when the engine "
+        "has no Graph Store Protocol endpoint (empty: the query endpoint's URL)."
+    )
+    endpoint_max_rows: int = _setting(
+        0, "The row limit the remote engine cuts results at without an error (Virtuoso's ResultSetMaxRows), when it "
+        "does not say so in an X-SPARQL-MaxRows header: a result of exactly that many rows is reported as cut "
+        "(0: none declared)."
+    )
+    endpoint_max_bytes: int = _setting(
+        67_108_864, "Largest answer read from the remote engine, in bytes; beyond it the request fails with 413."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
