@@ -108,6 +108,7 @@ def test_the_bundled_map_reads_core_and_its_own_concepts() -> None:
     sizes = {f.name: len(f.concepts) for f in vocabulary.concept_facets}
     assert sizes["outcome"] == 16 and sizes["challenge"] == 8 and sizes["component"] == 10
     assert sizes["country"] == 6  # the countries the map uses (evm:listsOnlyValuesInUse), not all 249
+    assert sizes["design"] == 7  # its seven designs, not the core's others (cohort study, ...)
     schedule = vocabulary.facet("schedule")
     assert [c.slug for c in schedule.children(schedule.concept("programme-length"))] == [
         "six-weeks", "ten-weeks", "eighteen-weeks"]
@@ -229,7 +230,7 @@ SHEET_ROWS = [
      "Components": "supervised exercise", "Outcomes": "pain", "Exercise type": "hydrotherapy"},
     {"Study ID": "knee-02", "Title": "Knee fixture 2: strength training at home for knee osteoarthritis (test data)",
      "Authors": "Fixture C", "Year": "2021", "Journal": "Journal of Test Fixtures", "DOI": "10.5555/knee.02",
-     "Country": "Germany", "Study design": "qualitative study", "Intervention": "Knee fixture programme 2",
+     "Country": "Germany", "Study design": "prospective cohort study", "Intervention": "Knee fixture programme 2",
      "Delivery": "telerehabilitation", "Programme type": "structured", "Components": "supervised exercise",
      "Outcomes": "pain; physical function", "Exercise type": "strength training"},
 ]
@@ -278,6 +279,8 @@ def test_a_map_facet_and_a_narrower_concept_come_from_the_maps_vocabulary(knee_m
     tele = delivery.concept("telerehabilitation")
     assert [c.slug for c in delivery.ancestors(tele)] == ["telerehabilitation", "fully-virtual", "online"]
     assert [c.slug for c in vocabulary.facet("country").concepts] == ["canada", "germany"]
+    # designs, like countries, are the core's that the map uses (the core has the common ones)
+    assert [c.slug for c in vocabulary.facet("design").concepts] == ["randomized-controlled-trial", "cohort-study"]
     assert {c.pref_label for c in vocabulary.facet("outcome").concepts} == {"pain", "physical function"}
 
 
