@@ -339,3 +339,39 @@ def test_claims_are_checked_and_bodies_with_bad_iris_are_4xx(living_client: Test
     bad = study("bad-iri-2026", 906, facts=[{**fact("design", "qualitative-study"), "passage": "not an iri"}])
     response = living_client.post("/api/studies?message=x", json=bad, headers=auth(tokens["team"]))
     assert response.status_code == 422 and "not a valid IRI" in response.json()["error"]
+
+
+def test_the_json_get_returns_can_be_sent_back(living_client: TestClient, tokens: dict[str, str]) -> None:
+    """A study's JSON sent back unchanged changes nothing (nothing it does not show is lost); with a new title, only
+    the title changes."""
+    store = living_client.app.state.living.map.store  # type: ignore[attr-defined]
+    detail = living_client.get("/api/studies/grenyer-2025").json()
+    before = set(store)
+    response = living_client.put("/api/studies/grenyer-2025?message=Same", json=detail,
+                                 headers=auth(tokens["team"]))
+    assert response.status_code == 422 and "changes nothing" in response.json()["error"], response.text
+    assert set(store) == before
+    detail["title"] = detail["title"] + " (corrected)"
+    response = living_client.put("/api/studies/grenyer-2025?message=Title", json=detail,
+                                 headers=auth(tokens["team"]))
+    assert response.status_code == 200, response.text
+    one = living_client.get(f"/api/changes/{response.json()['change']['number']}").json()
+    report = "<" + detail["report"] + ">"
+    changed = [line for line in one["added_quads"].splitlines() if line.startswith(report)]
+    assert len(changed) == 1 and "(corrected)" in changed[0]
+    assert len([line for line in one["removed_quads"].splitlines() if line.startswith(report)]) == 1
+
+
+def test_a_correction_that_breaks_a_claim_of_the_review_is_refused(living_client: TestClient,
+                                                                   tokens: dict[str, str], state: Path) -> None:
+    detail = living_client.get("/api/studies/blay-2025").json()
+    delivery = [f for f in detail["facts"] if f["facet"] == "delivery"]
+    assert delivery and all(f["value"]["slug"] != "online" for f in delivery)
+    for f in delivery:
+        f["value"] = "online"
+    before = journal_bytes(state)
+    response = living_client.put("/api/studies/blay-2025?message=Online", json=detail, headers=auth(tokens["team"]))
+    assert response.status_code == 422, response.text
+    assert any("claim" in p["message"] and "agrees with the map now" in p["message"]
+               for p in response.json()["problems"])
+    assert journal_bytes(state) == before

@@ -37,6 +37,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         union_default_graph=getattr(args, "union_default_graph", None),
         allow_invalid=getattr(args, "allow_invalid", None) or None,
         state=getattr(args, "state", None),
+        endpoint=getattr(args, "endpoint", None),
+        update_endpoint=getattr(args, "update_endpoint", None),
     )
 
 
@@ -75,7 +77,15 @@ def app_to_serve(settings: Settings, err: TextIO) -> Any:
     from evidencemap.graph.validation import validation_report
     from evidencemap.web.app import create_app
 
-    evidence_map = EvidenceMap.load(settings, persistent=settings.persistent_store)
+    if settings.endpoint:
+        from evidencemap.graph.remote import open_remote
+
+        if settings.state:
+            raise BadRequest("A living map (--state) is kept in the embedded store; with --endpoint the server is "
+                             "read-only.", hint="Apply changes to the engine's data, then push the map again.")
+        evidence_map = open_remote(settings)
+    else:
+        evidence_map = EvidenceMap.load(settings, persistent=settings.persistent_store)
     result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
     if not result.conforms:
         print_report(result, err)
@@ -100,6 +110,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if app is None:
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Load the map into a remote SPARQL engine, graph by graph (docs/deploy.md)."""
+    from evidencemap.graph.push import push_map
+    from evidencemap.resources import bundled_map_dir
+
+    settings = _settings(args)
+    if not args.graph_store and not settings.update_endpoint and not settings.endpoint:
+        raise BadRequest("push needs --graph-store URL, --update-endpoint URL or --endpoint URL.")
+    pushed, seconds = push_map(settings.data or [bundled_map_dir()], settings.base_iri, graph_store=args.graph_store,
+                               update_endpoint=settings.update_endpoint or settings.endpoint)
+    for one in pushed:
+        print(f"{one.graph}: {one.triples} triples ({one.requests} request{'s' if one.requests != 1 else ''})")
+    how = "Graph Store Protocol" if args.graph_store else "SPARQL Update"
+    print(f"Pushed {sum(p.triples for p in pushed)} triples in {len(pushed)} graphs with the {how} in "
+          f"{seconds:.1f} s; serve it with: evidencemap serve --endpoint {settings.endpoint or 'URL'}")
     return 0
 
 
@@ -314,7 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve a map that does not conform to the shapes (every page says so)")
     serve.add_argument("--state", metavar="DIR", help="accept changes from write tokens, journalled in DIR "
                        "(docs/living-map.md); without it the server is read-only")
+    serve.add_argument("--endpoint", metavar="URL", help="read the map from this SPARQL 1.1 query endpoint "
+                       "(loaded with evidencemap push) instead of an embedded store (docs/deploy.md)")
     serve.set_defaults(func=cmd_serve)
+
+    push = sub.add_parser("push", help="load the map into a remote SPARQL engine, one named graph at a time")
+    push.add_argument("--endpoint", metavar="URL", help="the engine's SPARQL query endpoint (also its update "
+                      "endpoint when --update-endpoint is not given)")
+    push.add_argument("--graph-store", metavar="URL", help="the engine's Graph Store Protocol endpoint: each graph "
+                      "is replaced with one PUT (else SPARQL Update: DROP, then INSERT DATA in batches)")
+    push.add_argument("--update-endpoint", metavar="URL", help="the engine's SPARQL 1.1 Update endpoint")
+    push.add_argument("--base-iri", help="base of the data and vocabulary IRIs the map will be served under")
+    _data_option(push)
+    push.set_defaults(func=cmd_push)
 
     validate = sub.add_parser("validate", help="validate map files with the SHACL shapes (exit 1 on violations)")
     validate.add_argument("files", nargs="*", metavar="FILE", help="map files or folders (default: the bundled map)")
@@ -417,7 +457,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
             edit = edits.add_study(living, edits.parse_body(living, vocabulary, body, media))
         elif args.action == "update":
             iri = evidence_map.canonical(find_study(evidence_map, study))
-            edit = edits.update_study(living, study, edits.parse_body(living, vocabulary, body, media, iri))
+            edit = edits.update_study(living, study, edits.parse_body(living, vocabulary, body, media, iri),
+                                      json_shape=media == edits.JSON)
         elif args.action == "retract":
             edit = edits.retract_study(living, study)
         elif args.action == "facts":

@@ -371,13 +371,40 @@ def add_study(living: LivingMap, triples: Sequence[ox.Triple]) -> Edit:
     return Edit("add", (study,), quads, [], _focus(triples))
 
 
-def update_study(living: LivingMap, identifier: str, triples: Sequence[ox.Triple]) -> Edit:
+# What the JSON shape of a study states, on its record, report and intervention and on its findings; a JSON update
+# replaces these and keeps everything else the map says about the resources that remain (other types, the study's
+# reference-list passage, a report's citation and URL, an intervention's manual, a finding's evidence type or sheet
+# cell), so that the JSON GET returns can be sent back without losing what it does not show.
+JSON_RECORD = {
+    EVM + "slug", EVM + "referenceNumber", EVM + "shortCitation", ns.RDFS + "label", EVM + "reportedIn",
+    EVM + "includedIn", EVM + "evaluates", ns.DCTERMS + "title", EVM + "authors", ns.PRISM + "publicationName",
+    ns.PRISM + "doi", ns.FABIO + "hasPublicationYear", ns.DCTERMS + "description",
+}
+JSON_FINDING = {
+    ns.RDF + "subject", ns.RDF + "predicate", ns.RDF + "object", EVM + "support", ns.PROV + "wasDerivedFrom",
+    EVM + "rationale", EVM + "detail",
+}
+
+
+def update_study(living: LivingMap, identifier: str, triples: Sequence[ox.Triple], *,
+                 json_shape: bool = False) -> Edit:
+    """The study's description replaced by ``triples`` (its IRI stays). From the JSON shape (``json_shape``), only
+    what that shape states is replaced: the other triples of the study's resources that remain are kept, and a
+    finding the JSON no longer lists is removed whole."""
     study = living.map.canonical(find_study(living.map, identifier))
     given = _one_study(triples)
     if given != study:
         raise InvalidParameter(f"The body describes {given}, not {study}: a study's IRI stays the same across "
                                "versions (retract it and add a new one to rename it).")
-    return Edit("update", (study,), materialised(living, triples), description(living, study), _focus(triples)).net()
+    current = description(living, study)
+    new = materialised(living, triples)
+    if json_shape:
+        inferred = ox.NamedNode(living.inferred_graph())
+        remaining = {q.subject for q in new if q.graph_name != inferred}
+        findings = {q.subject for q in new if q.predicate.value == RDF_TYPE and q.object == ox.NamedNode(FINDING)}
+        new.extend(q for q in current if q.subject in remaining and q.graph_name != inferred
+                   and q.predicate.value not in (JSON_FINDING if q.subject in findings else JSON_RECORD))
+    return Edit("update", (study,), new, current, _focus(triples)).net()
 
 
 def retract_study(living: LivingMap, identifier: str) -> Edit:

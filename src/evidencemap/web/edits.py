@@ -178,7 +178,8 @@ async def _change(request: Request, ctx: AppContext, kind: str, message: str, sl
                 edit = edits.add_study(living, edits.parse_body(living, vocabulary, body, media))
             elif kind == "update":
                 iri = living.map.canonical(find_study(living.map, study or ""))
-                edit = edits.update_study(living, study or "", edits.parse_body(living, vocabulary, body, media, iri))
+                triples = edits.parse_body(living, vocabulary, body, media, iri)
+                edit = edits.update_study(living, study or "", triples, json_shape=media == edits.JSON)
             elif kind == "facts":
                 edit = edits.add_facts(living, study or "", _facts(living, vocabulary, body, media, study or ""))
             else:
