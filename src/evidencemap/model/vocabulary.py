@@ -204,21 +204,24 @@ FACET_COLUMNS = tuple(
 )
 
 
-def read_list(evidence_map: EvidenceMap, head: ox.NamedNode | ox.BlankNode) -> list[str]:
-    """The IRIs of an RDF list (rdf:first / rdf:rest), in order."""
-    first, rest, nil = (ox.NamedNode(ns.RDF + n) for n in ("first", "rest", "nil"))
-    items: list[str] = []
-    node: ox.NamedNode | ox.BlankNode = head
-    while node != nil:
-        value = next(iter(evidence_map.quads(node, first)), None)
-        following = next(iter(evidence_map.quads(node, rest)), None)
-        if value is None or following is None or not isinstance(value.object, ox.NamedNode):
-            break
-        if not isinstance(following.object, ox.NamedNode | ox.BlankNode):
-            break
-        items.append(value.object.value)
-        node = following.object
-    return items
+# The items of every facet's path (an RDF list) with their positions, in one query: a list's nodes are blank, and a
+# blank node cannot be looked up again on a remote engine (graph/remote.py), so the list is not walked node by node.
+# A node's position is the number of nodes from the head to it (property paths count each node once).
+PATHS_QUERY = ns.sparql_prefixes(("evm", "rdf")) + """
+SELECT ?facet ?item (COUNT(?mid) AS ?position) WHERE {
+  ?facet a evm:Facet ; evm:facetPath ?list .
+  ?list rdf:rest* ?mid . ?mid rdf:rest* ?node . ?node rdf:first ?item .
+  FILTER(isIRI(?item))
+} GROUP BY ?facet ?node ?item ORDER BY ?facet ?position
+"""
+
+
+def facet_paths(evidence_map: EvidenceMap) -> dict[str, tuple[str, ...]]:
+    """The IRIs of each facet's path (its evm:facetPath list), in order."""
+    paths: dict[str, list[str]] = {}
+    for row in evidence_map.select(PATHS_QUERY):
+        paths.setdefault(str(row["facet"]), []).append(str(row["item"]))
+    return {facet: tuple(items) for facet, items in paths.items()}
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -268,6 +271,7 @@ def load_vocabulary(evidence_map: EvidenceMap, *, all_values: bool = False) -> V
         )
     used = set() if all_values else {row["concept"] for row in evidence_map.select(IN_USE_QUERY)}
     facets = []
+    paths = facet_paths(evidence_map)
     for solution in evidence_map.solutions(FACETS_QUERY):
         row = {k.value: to_python(solution[k]) for k in FACET_COLUMNS if solution[k] is not None}
         iri = str(row["facet"])
@@ -283,7 +287,7 @@ def load_vocabulary(evidence_map: EvidenceMap, *, all_values: bool = False) -> V
                 label=str(row["label"]),
                 alt_labels=_split(str(row.get("alts", ""))),
                 definition=str(row.get("definition", "")),
-                path=tuple(read_list(evidence_map, solution["list"])),
+                path=paths.get(iri, ()),
                 order=int(str(row["order"])),
                 scheme=str(scheme) if scheme else None,
                 concepts=tuple(concepts),
