@@ -176,7 +176,9 @@ class ConditionalGetMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        if "authorization" in headers or "cookie" in headers:
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        if "authorization" in headers or "cookie" in headers or has_body:
+            # (a GET with a body is an error the handler reports, e.g. /sparql's 400: never a cached answer)
             await self.app(scope, receive, send)
             return
         query_string = scope.get("query_string", b"").decode("latin-1")
