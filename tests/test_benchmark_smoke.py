@@ -53,9 +53,8 @@ def test_synthetic_map_loads_through_the_product_with_findings_materialised(synt
     )
     assert rows[0]["studies"] == STUDIES
     (slug,) = evidence_map.map_slugs()  # one map, named after its file (it has no edition record)
-    assert evidence_map.triple_count(ns.map_graph(slug, "inferred")) == rows[0]["findings"] + count_intervention_findings(
-        evidence_map
-    )
+    inferred_count = evidence_map.triple_count(ns.map_graph(slug, "inferred"))
+    assert inferred_count == rows[0]["findings"] + count_intervention_findings(evidence_map)
     delivery = ox.NamedNode(ns.EVM + "delivery")
     inferred = ox.NamedNode(ns.map_graph(slug, "inferred"))
     assert any(True for _ in evidence_map.store.quads_for_pattern(None, delivery, None, inferred))

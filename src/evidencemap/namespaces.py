@@ -61,8 +61,8 @@ PREFIXES: dict[str, str] = {
 
 
 def last_segment(iri: str) -> str:
-    """The last path segment of an IRI (``.../data/dufour-2025/study/blay-2025`` -> ``blay-2025``): the slug of a resource
-    whose data give none, or of a concept scheme.
+    """The last path segment of an IRI (``.../data/dufour-2025/study/blay-2025`` -> ``blay-2025``): the slug of a
+    resource whose data give none, or of a concept scheme.
 
     >>> last_segment("https://w3id.org/evidencemap/data/dufour-2025/study/blay-2025")
     'blay-2025'
