@@ -157,6 +157,8 @@ class EvidenceMap:
             if slug not in self.map_slugs():
                 raise NotFound(f"No map {slug!r} here.", allowed=self.map_slugs())
             if not isinstance(self.engine, ScopableEngine):
+                if self.map_slugs() == [slug]:
+                    return self  # the only map: the whole store is its view
                 raise TypeError(f"{type(self.engine).__name__} cannot show one map of several")
             graphs = [ox.NamedNode(self.iri(g)) for g in (ns.GRAPH_VOCABULARY, *map_graphs(slug))]
             own = next((m.files for m in find_maps(self.settings.data or [bundled_map_dir()]) if m.slug == slug), ())
