@@ -20,11 +20,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import Lifespan
 
 from evidencemap.errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
+from evidencemap.graph.remote import RemoteEngine
 from evidencemap.namespaces import PREFIXES
 from evidencemap.settings import Settings
 from evidencemap.sparql.execution import FORM_KINDS, QueryRequest
 from evidencemap.sparql.fairness import ClientGate, QueueFull, TooManyRequests
 from evidencemap.sparql.guard import READ_ONLY_HINT, SparqlSyntaxError
+from evidencemap.sparql.proxy import RemoteProxy
 from evidencemap.sparql.results import WRITABLE
 from evidencemap.sparql.workers import SparqlUnavailable, WorkerPool
 from evidencemap.web.context import AppContext
@@ -331,8 +333,8 @@ async def sparql_other_methods(request: Request) -> Response:
 # -- wiring -----------------------------------------------------------------------------------------------------
 
 
-def pool_of(app: FastAPI) -> WorkerPool:
-    pool: WorkerPool = app.state.sparql_pool
+def pool_of(app: FastAPI) -> WorkerPool | RemoteProxy:
+    pool: WorkerPool | RemoteProxy = app.state.sparql_pool
     return pool
 
 
@@ -353,7 +355,10 @@ def install_sparql(app: FastAPI, context: AppContext) -> None:
     settings = context.settings
     # The workers open the map's on-disk store read-only, unless told to hold a copy in memory (or it has none).
     store_path = None if settings.sparql_in_memory else context.evidence_map.store_path
-    app.state.sparql_pool = WorkerPool(context.evidence_map.store, settings, store_path)
+    engine = context.evidence_map.engine
+    # serve --endpoint: guarded queries go to the remote engine, and no worker is started (sparql/proxy.py).
+    app.state.sparql_pool = RemoteProxy(engine) if isinstance(engine, RemoteEngine) else \
+        WorkerPool(context.evidence_map.store, settings, store_path)
     app.state.sparql_gate = ClientGate(
         concurrency=settings.sparql_client_concurrency,
         queue=settings.sparql_client_queue,

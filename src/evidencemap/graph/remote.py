@@ -1,0 +1,334 @@
+"""The map read from a remote SPARQL 1.1 engine (``evidencemap serve --endpoint URL``): a
+:class:`~evidencemap.graph.engine.QueryEngine` over the SPARQL 1.1 Protocol, with httpx.
+
+Every read of the gate becomes one POST to the endpoint. The map is the engine's named graphs under the map's graph
+root (``{base}graph/``): other graphs the engine holds (Virtuoso's system graphs, another project's data) are never
+read. A query "over the union" names those graphs as its dataset, each as a ``default-graph-uri`` and a
+``named-graph-uri`` (SPARQL 1.1 Protocol 2.1.4), so the default graph is their merge on any conforming engine,
+whatever its own default-graph setting. Results are parsed with pyoxigraph (``parse_query_results``, ``parse``).
+
+The client is bounded: a time limit (``query_timeout``) and a response size (``endpoint_max_bytes``), mapped to
+503 and 413 as for the embedded engine. An engine that cuts results at a row limit without an error (Virtuoso's
+``ResultSetMaxRows``: 200, the first N rows and an ``X-SPARQL-MaxRows: N`` header; or the ``endpoint_max_rows``
+the operator declares) is detected: the gate's own reads fail with :class:`EngineTruncated` rather than count from
+part of the data, and the /sparql proxy (:mod:`evidencemap.sparql.proxy`) says so in its response.
+
+Blank nodes cannot be sent back: a label in one response names nothing in the next request. A read bound to a
+blank node raises :class:`BlankNodeAcrossRequests`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import httpx
+import pyoxigraph as ox
+
+from evidencemap import namespaces as ns
+from evidencemap.errors import DataError, EvidenceMapError
+from evidencemap.graph.engine import GraphName, QueryResult, Solutions, Subject
+from evidencemap.graph.iris import IriSpace
+from evidencemap.graph.loading import expand_paths
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.terms import Binding
+from evidencemap.graph.values import Values, with_values
+from evidencemap.resources import bundled_map_dir
+from evidencemap.settings import Settings
+
+log = logging.getLogger("evidencemap.remote")
+
+RESULTS_JSON = "application/sparql-results+json"
+RESULTS_XML = "application/sparql-results+xml"
+ACCEPT = f"{RESULTS_JSON}, {RESULTS_XML};q=0.9, application/n-triples;q=0.8, text/turtle;q=0.7"
+RESULT_PARSERS = {
+    RESULTS_JSON: ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    RESULTS_XML: ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_PARSERS = {
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,  # N-Triples as older engines label it
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+MAX_ROWS_HEADER = "x-sparql-maxrows"  # Virtuoso: the row limit a result was cut at
+ENGINE_HINT = "Check that the SPARQL engine is running and reachable, or start the server without --endpoint."
+
+QUADS = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
+GRAPHS_BY_SCAN = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"  # engines whose GRAPH ?g {} finds none
+
+
+class EngineUnavailable(EvidenceMapError):
+    """The remote engine did not answer in time, or could not be reached (503)."""
+
+    status = 503
+
+
+class EngineFailed(EvidenceMapError):
+    """The remote engine answered with an error or with something that is not a SPARQL result (502)."""
+
+    status = 502
+
+
+class ResultTooLarge(EvidenceMapError):
+    """The remote engine's answer is larger than the server reads (413)."""
+
+    status = 413
+
+
+class EngineTruncated(EvidenceMapError):
+    """The remote engine cut a result at its row limit: the gate refuses to answer from part of the data (502)."""
+
+    status = 502
+
+
+class BlankNodeAcrossRequests(EvidenceMapError):
+    """A read was bound to a blank node, which a remote engine cannot be sent (500: a reader of the map should
+    not follow blank nodes)."""
+
+    status = 500
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer of the endpoint: its body, media type (without parameters) and what it says of truncation."""
+
+    body: bytes
+    media_type: str
+    max_rows: int | None  # the engine's row limit, when it says it applied one (X-SPARQL-MaxRows)
+    partial: bool  # 206 Partial Content (Virtuoso's "anytime" answers)
+
+
+class Endpoint:
+    """The HTTP side of a SPARQL 1.1 endpoint: one POST per query, bounded in time and size."""
+
+    def __init__(
+        self, url: str, *, timeout: float, max_bytes: int, client: httpx.Client | None = None
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+            follow_redirects=False,
+        )
+
+    def post(
+        self,
+        query: str,
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+        accept: str = ACCEPT,
+    ) -> Reply:
+        """POST ``query`` with the protocol's dataset parameters; the body read up to :attr:`max_bytes`.
+
+        :raises SyntaxError: when the engine answers 400 (the engine's words are logged, not shown).
+        :raises EngineUnavailable: on a time-out or a connection failure.
+        :raises ResultTooLarge: when the answer passes :attr:`max_bytes`.
+        :raises EngineFailed: for any other error status.
+        """
+        form = {"query": query, "default-graph-uri": list(default_graphs), "named-graph-uri": list(named_graphs)}
+        deadline = time.monotonic() + self.timeout
+        try:
+            with self.client.stream("POST", self.url, data=form,
+                                    headers={"Accept": accept}) as response:
+                body = self._read(response, deadline)
+                media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if response.status_code == 400:
+                    log.info("the engine refused a query: %.300s", body.decode("utf-8", "replace"))
+                    raise SyntaxError("the SPARQL engine could not read the query")
+                if response.status_code not in (200, 206):
+                    log.error("the engine answered %s: %.300s", response.status_code,
+                              body.decode("utf-8", "replace"))
+                    raise EngineFailed(f"The SPARQL engine answered {response.status_code}.", hint=ENGINE_HINT)
+                cap = response.headers.get(MAX_ROWS_HEADER, "")
+                return Reply(body, media, int(cap) if cap.strip().isdigit() else None,
+                             response.status_code == 206)
+        except httpx.TimeoutException:
+            raise EngineUnavailable(f"The SPARQL engine did not answer within {self.timeout:g} s.",
+                                    hint="Simplify the query, or raise EVIDENCEMAP_QUERY_TIMEOUT.") from None
+        except httpx.HTTPError as exc:
+            log.error("the engine at %s cannot be reached: %s", self.url, exc)
+            raise EngineUnavailable("The SPARQL engine cannot be reached.", hint=ENGINE_HINT) from None
+
+    def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise ResultTooLarge(
+                    f"The SPARQL engine's answer is larger than {self.max_bytes:,} bytes.",
+                    hint="Ask for fewer rows (LIMIT), or raise EVIDENCEMAP_ENDPOINT_MAX_BYTES.",
+                )
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the answer took longer than the time limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def parse_reply(reply: Reply) -> QueryResult:
+    """The reply as the gate's plain containers: :class:`Solutions`, a list of triples, or a bool.
+
+    :raises EngineFailed: for a media type that is neither SPARQL results nor RDF, or a body that does not parse.
+    """
+    try:
+        if reply.media_type in RESULT_PARSERS:
+            parsed = ox.parse_query_results(reply.body, RESULT_PARSERS[reply.media_type])
+            if isinstance(parsed, ox.QuerySolutions):
+                return Solutions(list(parsed.variables), parsed)
+            return bool(parsed)
+        if reply.media_type in GRAPH_PARSERS:
+            return [q.triple for q in ox.parse(reply.body, GRAPH_PARSERS[reply.media_type])]
+    except SyntaxError as exc:
+        log.error("the engine's answer does not parse as %s: %s", reply.media_type, exc)
+        raise EngineFailed(f"The SPARQL engine's answer is not valid {reply.media_type}.", hint=ENGINE_HINT) from None
+    raise EngineFailed(f"The SPARQL engine answered in {reply.media_type or 'no media type'}, which is neither "
+                       "SPARQL results nor RDF.", hint=ENGINE_HINT)
+
+
+def result_rows(result: QueryResult) -> int:
+    return 1 if isinstance(result, bool) else len(result)
+
+
+def cut_at(reply: Reply, rows: int, known_cap: int) -> int | None:
+    """The row limit the engine cut this result at, or None when it is whole as far as can be told: the engine
+    said it applied its limit and the result fills it, the answer is partial (206), or it has exactly the row
+    limit the operator declared for the engine (``known_cap``; 0: none declared)."""
+    if reply.partial:
+        return reply.max_rows or rows
+    if reply.max_rows is not None and rows >= reply.max_rows:
+        return reply.max_rows
+    if known_cap and rows == known_cap:
+        return known_cap
+    return None
+
+
+class RemoteEngine:
+    """A :class:`~evidencemap.graph.engine.QueryEngine` over a SPARQL 1.1 endpoint, holding the map's named graphs
+    (or some of them: :meth:`scoped`)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        base_iri: str = ns.CANONICAL_BASE,
+        known_cap: int = 0,
+        graphs: Sequence[ox.NamedNode] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.base_iri = base_iri
+        self.root = IriSpace(base_iri).served(ns.GRAPH)
+        self.known_cap = known_cap
+        self.scope = list(graphs) if graphs is not None else None
+        self._graphs: list[ox.NamedNode] | None = None
+
+    def scoped(self, graphs: Sequence[ox.NamedNode]) -> RemoteEngine:
+        return RemoteEngine(self.endpoint, base_iri=self.base_iri, known_cap=self.known_cap, graphs=graphs)
+
+    def refresh(self) -> None:
+        """Read the list of the map's graphs again at the next query (after a push or a write)."""
+        self._graphs = None
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the map's graphs that hold something (a view: those of its map)."""
+        return [g.value for g in self.named_graphs()]
+
+    def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
+        if self._graphs is None:
+            present = self._present_graphs()
+            wanted = {g.value for g in self.scope} if self.scope is not None else None
+            self._graphs = [ox.NamedNode(g) for g in present if wanted is None or g in wanted]
+        return list(self._graphs)
+
+    def _present_graphs(self) -> list[str]:
+        found = self._graph_list(GRAPHS) or self._graph_list(GRAPHS_BY_SCAN)
+        return sorted(g for g in found if g.startswith(self.root))
+
+    def _graph_list(self, query: str) -> list[str]:
+        result = parse_reply(self.endpoint.post(query))
+        if not isinstance(result, Solutions):
+            raise EngineFailed("The SPARQL engine did not answer a SELECT query with solutions.", hint=ENGINE_HINT)
+        return [term.value for row in result if isinstance(term := row["g"], ox.NamedNode)]
+
+    def query(
+        self, text: str, *, union: bool = True, substitutions: Mapping[str, Binding] | None = None
+    ) -> QueryResult:
+        if substitutions:
+            raise ValueError("a remote engine takes values in a VALUES block only")
+        graphs = self.graph_names()
+        reply = self.endpoint.post(text, default_graphs=graphs if union else (), named_graphs=graphs)
+        result = parse_reply(reply)
+        cut = cut_at(reply, result_rows(result), self.known_cap)
+        if cut is not None:
+            raise EngineTruncated(
+                f"The SPARQL engine cut a result at its limit of {cut:,} rows, so the answer would be incomplete.",
+                hint="Raise the engine's row limit (Virtuoso: ResultSetMaxRows in virtuoso.ini) above the map's "
+                     "largest result; docs/deploy.md.",
+            )
+        return result
+
+    def quads(
+        self, subject: Subject | None, predicate: ox.NamedNode | None, obj: Binding | None, graph: GraphName | None
+    ) -> list[ox.Quad]:
+        if isinstance(graph, ox.DefaultGraph):
+            return []  # the map is in named graphs only
+        fixed = {name: term for name, term in (("s", subject), ("p", predicate), ("o", obj), ("g", graph))
+                 if term is not None}
+        text = QUADS
+        if fixed:
+            bound = with_values(QUADS, Values.row(fixed))
+            if bound is None:
+                raise BlankNodeAcrossRequests("A blank node cannot be looked up on a remote SPARQL engine.")
+            text = bound
+        result = self.query(text, union=False)
+        assert isinstance(result, Solutions)
+        quads = []
+        for row in result:
+            s, p, o, g = row["s"], row["p"], row["o"], row["g"]
+            if isinstance(s, ox.NamedNode | ox.BlankNode) and isinstance(p, ox.NamedNode) and o is not None \
+                    and isinstance(g, ox.NamedNode):
+                quads.append(ox.Quad(s, p, o, g))
+        return quads
+
+    def size(self) -> int:
+        result = self.query(COUNT, union=False)
+        assert isinstance(result, Solutions)
+        count = result[0]["n"] if result else None
+        return int(count.value) if isinstance(count, ox.Literal) else 0
+
+
+def open_remote(settings: Settings) -> EvidenceMap:
+    """The map held by the engine at ``settings.endpoint`` (put there by ``evidencemap push``), read through a
+    :class:`RemoteEngine`. Its embedded ``store`` is an empty in-memory store that nothing reads in this mode:
+    /sparql forwards to the engine (:mod:`evidencemap.sparql.proxy`), and a living map (``--state``) is refused.
+    ``settings.data`` names the map's files (the bundled map's when empty), which validation reads for the review's
+    text (every quotation is checked against it) and to say where a node is written; the data come from the engine.
+
+    :raises DataError: when the engine holds no graph of a map under the base IRI.
+    :raises EngineUnavailable: when the engine cannot be reached.
+    """
+    started = time.perf_counter()
+    endpoint = Endpoint(settings.endpoint, timeout=settings.query_timeout, max_bytes=settings.endpoint_max_bytes)
+    engine = RemoteEngine(endpoint, base_iri=settings.base_iri, known_cap=settings.endpoint_max_rows)
+    if not engine.named_graphs():
+        endpoint.close()
+        raise DataError(f"The SPARQL engine at {settings.endpoint} holds no graph under {engine.root}.",
+                        hint="Load the map into it first: evidencemap push --endpoint URL --data DIR.")
+    sources = expand_paths(settings.data or [bundled_map_dir()])
+    return EvidenceMap(store=ox.Store(), settings=settings, sources=sources, query_engine=engine,
+                       load_seconds=time.perf_counter() - started)
