@@ -139,10 +139,11 @@ class Matrix:
 
     maps: list[MapSummary]
     rows: list[MatrixRow]
+    by_study: dict[str, MatrixRow] = field(default_factory=dict)  # each study's IRI (of any map) -> its row
 
     def row_of(self, iri: str) -> MatrixRow | None:
         """The row holding the study ``iri`` (of any map)."""
-        return next((r for r in self.rows if any(e.iri == iri for e in r.entries.values())), None)
+        return self.by_study.get(iri)
 
     @property
     def shared(self) -> list[MatrixRow]:
@@ -202,7 +203,7 @@ def build_matrix(evidence_map: EvidenceMap) -> Matrix:
         row.entries.setdefault(s.map, s)
         row.doi = row.doi or normalise_doi(s.doi)
     rows = sorted(groups.values(), key=lambda r: (-len(r.entries), r.label.lower(), r.doi or ""))
-    return Matrix(maps=summaries, rows=rows)
+    return Matrix(maps=summaries, rows=rows, by_study={e.iri: r for r in rows for e in r.entries.values()})
 
 
 def matrix_of(evidence_map: EvidenceMap) -> Matrix:
