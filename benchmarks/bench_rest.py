@@ -12,9 +12,9 @@ tenfold.
 Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn as ``evidencemap serve`` runs
 it (one process), and ``oxigraph serve-read-only`` on the same data (``oxigraph load`` into a folder first; the CLI
 comes with ``pip install oxigraph``: skipped with a note when it is missing), each driven by ``--connections``
-concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures, for 50 pages of
-a REST list in turn (mostly cache misses), the same page each time (cache hits), and the SPARQL that answers the
-same pages.
+concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures, for a REST list
+asked a different page each time (every request a cache miss), the same page each time (cache hits), and, to
+``oxigraph serve``, the SPARQL the list shows (its ``sparql`` field) with the same LIMIT and OFFSET.
 
     python benchmarks/bench_rest.py [--sizes 1000,10000,100000] [--repeat 15] [--http-size 10000]
                                     [--connections 8,32] [--seconds 10]
@@ -61,26 +61,18 @@ REQUESTS = {
     "question, count": "/api/ask?q=how many studies used psychoeducation",
     "facets": "/api/facets",
 }
-# The throughput part: REST requests (a different page each time, {offset}) and the SPARQL a client of
-# `oxigraph serve` would send for the same answers.
-PREFIXES = "PREFIX evm: <https://w3id.org/evidencemap/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-ONLINE = "<https://w3id.org/evidencemap/concept/delivery/online>"
-BURNOUT = "<https://w3id.org/evidencemap/concept/challenge/emotional-vulnerability-burnout>"
+# The throughput part: REST lists, each request a different page ({offset}: real cache misses) or the same page
+# (cache hits), and for `oxigraph serve` the SPARQL the list shows (its `sparql` field, which selects the same
+# studies) with the same LIMIT and OFFSET.
 PAGE = 20
-SPARQL_EQUIVALENTS = {
-    "/api/studies?delivery=online&limit=20&offset={offset}": PREFIXES + (
-        "SELECT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i . "
-        f"?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref LIMIT {PAGE} OFFSET {{offset}}"),
-    f"/api/ask?q={QUESTION}&limit=20&offset={{offset}}": PREFIXES + (
-        "SELECT DISTINCT ?study ?ref WHERE { ?study a evm:IncludedStudy ; evm:referenceNumber ?ref ; evm:evaluates ?i ;"
-        f" evm:challenge/skos:broader* {BURNOUT} . ?i evm:delivery/skos:broader* {ONLINE} }} ORDER BY ?ref "
-        f"LIMIT {PAGE} OFFSET {{offset}}"),
-}
-PAGES = 50  # distinct pages the throughput part cycles through (offset 0, 20, ... 980)
+THROUGHPUT = (
+    "/api/studies?delivery=online&limit=20&offset={offset}",
+    f"/api/ask?q={QUESTION}&limit=20&offset={{offset}}",
+)
 
 
 def at(template: str, offset: object) -> str:
-    """A request of :data:`SPARQL_EQUIVALENTS` at an offset."""
+    """A request of :data:`THROUGHPUT` (or its SPARQL) at an offset."""
     return template.replace("{offset}", str(offset))
 
 
@@ -253,15 +245,18 @@ def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, __file__, "--serve", str(port), *[str(f) for f in files]]
+    sparql: dict[str, tuple[str, int]] = {}  # REST template -> (the SPARQL it shows, how many studies match)
     with running(command, f"{base}/api/studies?limit=1"):
-        for template in SPARQL_EQUIVALENTS:
+        for template in THROUGHPUT:
+            first = httpx.get(base + at(template, 0), timeout=120).json()
+            sparql[template] = (first["sparql"], int(first["total"]))
+            pages = max(1, int(first["total"]) - PAGE)
             for n in connection_counts:
-                pages = asyncio.run(drive(lambda c, i, t=template: c.get(base + at(t, i % PAGES * PAGE)),
-                                          n, seconds))
-                record("evidencemap", f"GET {at(template, 'N')}, {PAGES} pages in turn", n, pages)
+                misses = asyncio.run(drive(lambda c, i, t=template, k=pages: c.get(base + at(t, i % k)), n, seconds))
+                record("evidencemap", f"GET {at(template, 'N')}, a different page each time", n, misses)
             for n in connection_counts:
                 same = asyncio.run(drive(lambda c, i, t=template: c.get(base + at(t, 0)), n, seconds))
-                record("evidencemap", f"GET {at(template, 0)}, the same each time", n, same)
+                record("evidencemap", f"GET {at(template, 0)}, the same page each time", n, same)
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
     if not Path(oxigraph).exists():
         print("(oxigraph serve skipped: the oxigraph CLI is not installed; pip install oxigraph)\n")
@@ -276,12 +271,15 @@ def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
             endpoint = f"http://127.0.0.1:{port}/query"
             with running([oxigraph, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
                           "--union-default-graph"], f"http://127.0.0.1:{port}/"):
-                for template, query in SPARQL_EQUIVALENTS.items():
+                for template, (query, total) in sparql.items():
+                    paged = query.rstrip() + f"\nLIMIT {PAGE} OFFSET {{offset}}"
+                    pages = max(1, total - PAGE)
                     for n in connection_counts:
-                        result = asyncio.run(drive(lambda c, i, q=query: c.get(
-                            endpoint, params={"query": at(q, i % PAGES * PAGE)},
+                        result = asyncio.run(drive(lambda c, i, q=paged, k=pages: c.get(
+                            endpoint, params={"query": at(q, i % k)},
                             headers={"Accept": "application/sparql-results+json"}), n, seconds))
-                        record("oxigraph serve", f"SPARQL for {at(template, 'N')}", n, result)
+                        record("oxigraph serve", f"the SPARQL of {at(template, 'N')}, a different page each time",
+                               n, result)
     print("\n| server | request | connections | requests/s | median | failures |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows) + "\n")
 
