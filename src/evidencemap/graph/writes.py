@@ -35,7 +35,7 @@ from rdflib.plugins.sparql.sparql import Query
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import DataError
-from evidencemap.graph.journal import Journal, Record, apply, rebased, replay
+from evidencemap.graph.journal import Journal, Record, rebased, replay, update_text
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.tokens import TokenStore
 from evidencemap.graph.validation import SH, normalised, review_texts, shapes_graph
@@ -129,16 +129,16 @@ class LivingMap:
         caller holds :attr:`lock` from its checks to here."""
         with self.lock:
             base = self.map.settings.base_iri
-            added, removed = record.added_quads(base), record.removed_quads(base)
+            # The update is written (and so known to be writable) before the record is journalled.
+            update = update_text(record.added_quads(base), record.removed_quads(base))
             self.journal.append(record)
             # Under the lock derived structures are built under: each (facet index, gap map, search...) is built
             # wholly before the change or wholly after it, never from a mix of both.
             root = self.map.parent or self.map
             with root._lock:
-                apply(self.map.store, added, removed)
+                if update:
+                    self.map.store.update(update)
                 self.map.changed()
-
-    # -- checks -----------------------------------------------------------------------------------------------------
 
 
 class PreparedQueriesGraph(Graph):
