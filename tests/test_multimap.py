@@ -362,3 +362,15 @@ def test_a_new_map_is_written_in_its_own_iri_space(tmp_path: Path) -> None:
     studies = (tmp_path / "map" / "studies.ttl").read_text(encoding="utf-8")
     assert "@prefix study:   <https://w3id.org/evidencemap/data/walking-2027/study/> ." in studies
     assert "data/study/" not in studies
+
+
+def test_the_matrix_comes_a_page_at_a_time_with_shared_studies_first(client: TestClient) -> None:
+    first = client.get("/api/matrix?limit=2").json()
+    assert (first["count"], first["limit"], first["offset"], len(first["studies"])) == (13, 2, 0, 2)
+    assert first["studies"][0]["doi"] == SHARED_DOI and first["prev"] is None
+    assert first["next"] == "/api/matrix?limit=2&offset=2"
+    last = client.get("/api/matrix?limit=2&offset=12").json()
+    assert len(last["studies"]) == 1 and last["next"] is None and last["prev"] == "/api/matrix?limit=2&offset=10"
+    page = client.get("/matrix?limit=5", headers={"accept": "text/html"}).text
+    assert 'href="/matrix?limit=5&amp;offset=5" rel="next"' in page
+    assert client.get("/api/matrix?limit=0").status_code == 422

@@ -29,6 +29,7 @@ from evidencemap.model.maps import Matrix, MatrixRow, maps_with_study, matrix_of
 from evidencemap.model.studies import find_study
 from evidencemap.publish import linkeddata as ld
 from evidencemap.web import inputs, linked
+from evidencemap.web.api_common import Limit, Offset
 from evidencemap.web.context import AppContext, get_context, rooted
 from evidencemap.web.errors import error_body, wants_html
 from evidencemap.web.inputs import CSV, HTML
@@ -109,9 +110,13 @@ class MatrixPage(BaseModel):
 
     maps: list[MapEntry]
     count: int = Field(description="How many distinct studies.")
-    shared: int = Field(description="How many of them more than one review includes.")
+    shared: int = Field(description="How many of them more than one review includes (listed first).")
+    limit: int = Field(description="Studies on this page.")
+    offset: int = Field(description="Studies skipped.")
     studies: list[MatrixStudy]
-    csv_url: str
+    csv_url: str = Field(description="Every row of the matrix as CSV.")
+    next: str | None = Field(None, description="The next page.")
+    prev: str | None = Field(None, description="The previous page.")
 
 
 class StudyInclusion(BaseModel):
@@ -160,12 +165,22 @@ def _cells(row: MatrixRow) -> list[MatrixCell]:
                        url=f"{site_path(slug)}/studies/{e.slug}") for slug, e in sorted(row.entries.items())]
 
 
-def matrix_page(ctx: AppContext) -> MatrixPage:
+def matrix_page(ctx: AppContext, page: inputs.Page | None = None, path: str = "/api/matrix") -> MatrixPage:
+    """The matrix, one page of its rows (every row without ``page``), with links to the pages around it."""
     matrix = matrix_of(ctx.evidence_map)
+    size, offset = (page.size, page.offset) if page else (len(matrix.rows), 0)
+    rows = matrix.rows[offset:offset + size]
     studies = [MatrixStudy(label=r.label, title=r.title, year=r.year, doi=r.doi, reviews=sorted(r.entries),
-                           cells=_cells(r)) for r in matrix.rows]
-    return MatrixPage(maps=map_entries(matrix), count=len(studies), shared=len(matrix.shared), studies=studies,
-                      csv_url=rooted("/api/matrix?format=csv"))
+                           cells=_cells(r)) for r in rows]
+    total = len(matrix.rows)
+
+    def at(start: int) -> str:
+        return rooted(f"{path}?limit={size}&offset={start}" if start else f"{path}?limit={size}")
+
+    return MatrixPage(maps=map_entries(matrix), count=total, shared=len(matrix.shared), limit=size, offset=offset,
+                      studies=studies, csv_url=rooted("/api/matrix?format=csv"),
+                      next=at(offset + size) if offset + size < total else None,
+                      prev=at(max(0, offset - size)) if offset > 0 else None)
 
 
 def matrix_csv(page: MatrixPage) -> str:
@@ -228,23 +243,25 @@ def maps_json(ctx: Context) -> MapIndex:
 
 @index_router.get("/matrix", response_model=MatrixPage, summary="The review-by-study matrix (page)",
                   responses={200: {"content": {HTML: {}}, "description": "The page, or its model as JSON."}})
-def matrix_html(request: Request, ctx: Context) -> Response:
-    """Rows: the studies of every map, a study several reviews include shown once; columns: the reviews."""
-    return render_page(request, "matrix.html", matrix_page(ctx), json_url=rooted("/api/matrix"),
+def matrix_html(request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0) -> Response:
+    """Rows: the studies of every map, a study several reviews include shown once (first); columns: the reviews."""
+    page = matrix_page(ctx, inputs.page(ctx.settings, limit, offset), "/matrix")
+    return render_page(request, "matrix.html", page, json_url=rooted(f"/api/matrix?limit={page.limit}&offset={offset}"),
                        title="Studies by review")
 
 
 @index_router.get("/api/matrix", response_model=MatrixPage, summary="The review-by-study matrix",
                   responses={200: {"content": {CSV: {}}, "description": "JSON, or CSV with format=csv."}})
-def matrix_json(request: Request, ctx: Context, format: MatrixFormat = None) -> Response:
+def matrix_json(request: Request, ctx: Context, format: MatrixFormat = None, limit: Limit = None,
+                offset: Offset = 0) -> Response:
     """The studies of every map (a study several reviews include once: same DOI, or owl:sameAs) and the reviews
-    including each; `format=csv` (or `Accept: text/csv`) gives one row per study and one column per map."""
+    including each, a page at a time (`limit`, `offset`; the studies several reviews include first); `format=csv` (or
+    `Accept: text/csv`) gives every row, one per study, with one column per map."""
     media = inputs.media_type(request, MATRIX_FORMATS, format)
-    page = matrix_page(ctx)
     if media == CSV:
-        return Response("\ufeff" + matrix_csv(page), media_type="text/csv; charset=utf-8",
+        return Response("\ufeff" + matrix_csv(matrix_page(ctx)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="matrix.csv"'})
-    return JSONResponse(page.model_dump(mode="json"))
+    return JSONResponse(matrix_page(ctx, inputs.page(ctx.settings, limit, offset)).model_dump(mode="json"))
 
 
 # -- every site ---------------------------------------------------------------------------------------------------
