@@ -3,7 +3,9 @@ back into the same map (``evidencemap export --version N DIR``), so the git-frie
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -59,3 +61,19 @@ def write_version(store: ox.Store, sources: list[Path], folder: Path) -> list[Pa
         written.append(folder / REVIEW_TEXT)
         break
     return written
+
+
+def version_dump(sources: list[Path], base_iri: str, journal: Journal, number: int, folder: Path) -> Path:
+    """The N-Quads file of the map after change ``number``, written once into ``folder`` (a version never changes,
+    and rebuilding one means loading the map's files again) and reused after.
+
+    :raises NotFound: for a version the journal does not reach.
+    """
+    path = folder / f"{number}.nq"
+    if not path.exists():
+        store = store_at_version(sources, base_iri, journal, number)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{number}.nq.{os.getpid()}.{threading.get_ident()}.partial"
+        store.dump(partial, format=ox.RdfFormat.N_QUADS)
+        os.replace(partial, path)
+    return path

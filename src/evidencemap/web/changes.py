@@ -9,7 +9,7 @@ from typing import Annotated
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from evidencemap.errors import NotFound
@@ -17,7 +17,7 @@ from evidencemap.graph.journal import Record, parse_quads
 from evidencemap.graph.writes import LivingMap
 from evidencemap.model.changes import ChangeInfo, affects, as_dict, change_info
 from evidencemap.publish.feeds import ATOM_TYPE, FeedEntry, atom_feed
-from evidencemap.publish.versions import store_at_version
+from evidencemap.publish.versions import version_dump as dump_of_version
 from evidencemap.web import inputs
 from evidencemap.web.api import parse_selection
 from evidencemap.web.context import AppContext, get_context
@@ -185,19 +185,18 @@ def studies_feed(request: Request, ctx: Annotated[AppContext, Depends(get_contex
             response_class=Response)
 def version_dump(request: Request, number: int, ctx: Annotated[AppContext, Depends(get_context)],
                  map_slug: MapSlug = None) -> Response:
-    """Every quad of the map after change `number` (0: the map's files), rebuilt from the files and the journal."""
-    text = map_at_version(ctx, _living(request, map_slug), number)
-    return Response(text, media_type="application/n-quads",
-                    headers={"Content-Disposition": f'attachment; filename="map-version-{number}.nq"'})
-
-
-def map_at_version(ctx: AppContext, living: LivingMap | None, number: int) -> bytes:
+    """Every quad of the map after change `number` (0: the map's files), rebuilt from the files and the journal
+    (once: the file is kept in the state folder)."""
+    living = _living(request, map_slug)
+    headers = {"Content-Disposition": f'attachment; filename="map-version-{number}.nq"'}
     if living is None:
         if number != 0:
             raise NotFound("This map has no changes: only version 0 (its files) exists.")
-        return ox.serialize(ctx.evidence_map.store, format=ox.RdfFormat.N_QUADS) or b""
-    store = store_at_version(ctx.evidence_map.sources, ctx.evidence_map.settings.base_iri, living.journal, number)
-    return ox.serialize(store, format=ox.RdfFormat.N_QUADS) or b""
+        return Response(ox.serialize(ctx.evidence_map.store, format=ox.RdfFormat.N_QUADS) or b"",
+                        media_type="application/n-quads", headers=headers)
+    path = dump_of_version(ctx.evidence_map.sources, ctx.evidence_map.settings.base_iri, living.journal, number,
+                           living.folder / "versions")
+    return FileResponse(path, media_type="application/n-quads", headers=headers)
 
 
 @router.get("/changes", include_in_schema=False)
