@@ -7,12 +7,13 @@ says it is, passes axe-core at desktop and phone width; and without JavaScript t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from browser_support import BROWSER_MARKS
+from browser_support import BROWSER_MARKS, save_screenshot
 from test_accessibility_browser import WIDTHS, axe_violations, described
 
 pytestmark = BROWSER_MARKS
@@ -163,7 +164,7 @@ def test_named_queries_open_in_tabs_and_run(editor: Watched) -> None:
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_editor_with_results_has_no_wcag_violation(browser: Any, server: str, width: str) -> None:
+def test_editor_with_results_has_no_wcag_violation(browser: Any, server: str, width: str, screenshots: Path) -> None:
     # axe is injected into the page: the site's CSP would refuse it (the editor itself runs under the real CSP in
     # the tests above)
     context = browser.new_context(viewport=WIDTHS[width], bypass_csp=True)
@@ -177,6 +178,7 @@ def test_editor_with_results_has_no_wcag_violation(browser: Any, server: str, wi
         assert not violations, f"/sparql editor at {width} width:\n{described(violations)}"
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} width"
+        save_screenshot(page, screenshots, "sparql.png" if width == "desktop" else "sparql-phone.png")
     finally:
         context.close()
 
