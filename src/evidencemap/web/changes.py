@@ -147,7 +147,7 @@ def _entry(ctx: AppContext, request: Request, record: Record) -> FeedEntry:
     verb = {"add": "added", "update": "updated", "retract": "retracted", "facts": "new facts for",
             "claims": "new claims in"}.get(record.kind, record.kind)
     return FeedEntry(id=info.iri, title=f"Change {record.number}: {verb} {names}", updated=record.time,
-                     link=str(request.base_url).rstrip("/") + f"/api/changes/{record.number}",
+                     link=str(request.base_url).rstrip("/") + f"/api/changes/{record.number}?map={record.map}",
                      summary=f"{record.message} (by {record.holder}; map version {record.version})",
                      author=record.holder)
 
