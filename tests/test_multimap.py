@@ -374,3 +374,9 @@ def test_the_matrix_comes_a_page_at_a_time_with_shared_studies_first(client: Tes
     page = client.get("/matrix?limit=5", headers={"accept": "text/html"}).text
     assert 'href="/matrix?limit=5&amp;offset=5" rel="next"' in page
     assert client.get("/api/matrix?limit=0").status_code == 422
+
+
+def test_a_maps_home_without_its_slash_redirects_to_it(client: TestClient, single: TestClient) -> None:
+    for served in (client, single):
+        moved = served.get("/maps/dufour-2025", follow_redirects=False)
+        assert moved.status_code in (307, 308) and moved.headers["location"].endswith("/maps/dufour-2025/")

@@ -333,6 +333,8 @@ def choose(request: Request, ctx: Context, path: str) -> Response:
 def one_review_route(path: str, request: Request, ctx: Context) -> Response:
     """A study's page or JSON: 301 to the one map that has it; any other route of a map's site: the choice."""
     full = "/" + path
+    if full in {site_path(slug) for slug in getattr(request.app.state, "sites", {})}:
+        return RedirectResponse(full + "/", status_code=308)  # a map's home is /maps/{slug}/
     parts = path.split("/")
     study = parts[1] if parts[:1] == ["studies"] and len(parts) == 2 else \
         parts[2] if parts[:2] == ["api", "studies"] and len(parts) == 3 else None
