@@ -89,9 +89,31 @@ def test_inspect_query_reports_a_dataset_clause_and_prefixes() -> None:
     assert inspect_query("ASK { ?s ?p ?o }").has_dataset is False
 
 
-def test_inspect_query_syntax_error_has_line_and_column() -> None:
+def test_a_query_the_scan_decides_is_not_parsed_by_rdflib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query form without SERVICE or update keywords goes to the engine as it is (issue 14: rdflib's parse cost
+    up to 1,500 times the scan); an update is still named by rdflib's reading."""
+    from evidencemap.sparql import guard
+
+    def refuse(text: str) -> object:
+        raise AssertionError("rdflib parsed a query the scan had decided")
+
+    monkeypatch.setattr(guard, "_inspect_with_rdflib", refuse)
+    inspected = inspect_query("PREFIX ex: <http://example.org/>\nSELECT * FROM <http://example.org/g> { ?s ex:p ?o }")
+    assert (inspected.form, inspected.has_dataset, inspected.prefixes) == ("SELECT", True,
+                                                                          {"ex": "http://example.org/"})
+    monkeypatch.undo()
+    with pytest.raises(QueryRefused, match="LOAD"):
+        inspect_query("LOAD <http://example.org/data.ttl>")
+
+
+def test_a_syntax_error_has_line_and_column() -> None:
+    """The guard passes a text with a query form to the engine, which reports where its syntax is wrong."""
+    import pyoxigraph as ox
+
+    from evidencemap.sparql.execution import QueryRequest, run_query
+
     with pytest.raises(SparqlSyntaxError) as caught:
-        inspect_query("SELECT ?s\nWHERE { ?s ?p ?o ")
+        run_query(ox.Store(), QueryRequest("SELECT ?s\nWHERE { ?s ?p ?o ", {"tabular": "json"}))
     error = caught.value
     assert (error.status, error.line, error.column) == (400, 2, 18)
     assert "line 2, column 18" in error.message

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from evidencemap import errors
-from evidencemap.sparql.guard import SparqlSyntaxError, engine_syntax_error, inspect_query
+from evidencemap.sparql.guard import SparqlSyntaxError, explain_rejection, inspect_query
 from evidencemap.sparql.results import (
     WRITABLE,
     Written,
@@ -136,7 +136,7 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             # pyoxigraph's result iterators must be dropped on the thread that made them.
             del result
     except SyntaxError as exc:
-        raise engine_syntax_error(str(exc), checked.text) from None
+        raise explain_rejection(str(exc), checked.text) from None
     return QueryOutcome(form, fmt.name, written.body, written.rows, written.truncated,
                         time.perf_counter() - started)
 

@@ -69,12 +69,14 @@ def inspect_query(text: str) -> InspectedQuery:
     """Read ``text`` and accept it only if it is a query that calls no other service.
 
     The text is first normalised (line ends); what is checked is that normalised text, and it is what the engine
-    runs (``InspectedQuery.text``). Two independent readings decide: the conservative scan of
-    :mod:`evidencemap.sparql.lexer` (linear time, reads the text as the engine does, always applied) and rdflib's
-    parse and algebra (syntax positions, update names, SERVICE anywhere in the algebra), given at most
-    :data:`PARSE_CPU_SECONDS` of CPU: rdflib's parser is orders of magnitude slower than the engine on long
-    ``VALUES`` or ``IN`` lists, and such a query is then read by the scan alone (the engine reports its syntax
-    errors).
+    runs (``InspectedQuery.text``). The conservative scan of :mod:`evidencemap.sparql.lexer` (linear time, reads
+    the text as the engine does) always decides first: SERVICE anywhere in the code is refused. When the scan finds
+    a query form and no update keyword, it has decided and the query goes to the engine, which parses it and reports
+    its syntax errors with their position: rdflib's parse took 2-31 ms a query on an idle machine and 80-90 ms
+    under load, up to 1,500 times the scan (docs/benchmarks.md, issue 14). Only where the scan cannot decide
+    (no query form, update keywords) does rdflib's parse and algebra read the text, for the update's name or the
+    syntax error's position, given at most :data:`PARSE_CPU_SECONDS` of CPU: rdflib's parser is orders of magnitude
+    slower than the engine on long ``VALUES`` or ``IN`` lists, and such a text is then judged by the scan alone.
 
     :param text: the SPARQL text as received.
     :raises QueryRefused: for SPARQL Update operations (``LOAD`` among them) and for ``SERVICE``.
@@ -91,6 +93,8 @@ def inspect_query(text: str) -> InspectedQuery:
         if reading.form is None and reading.update_words:
             _refuse_update(reading.update_words)
         raise _service_refused(reading.called)
+    if reading.form is not None and not reading.update_words:
+        return InspectedQuery(reading.form, reading.has_dataset, reading.prefixes, text)
     try:
         inspected = _within_cpu(PARSE_CPU_SECONDS, _inspect_with_rdflib, text)
     except _OutOfTime:
@@ -251,6 +255,26 @@ def syntax_error(exc: ParseBaseException, text: str | None = None) -> SparqlSynt
         column=exc.col,
         excerpt=shown,
     )
+
+
+def warm_parser() -> None:
+    """Import and exercise rdflib's SPARQL grammar (the zygote does it once, before forking its workers, so that a
+    worker explaining a rejected query does not pay for the import)."""
+    inspect_query("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")
+    _inspect_with_rdflib("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")
+
+
+def explain_rejection(message: str, text: str) -> BadRequest:
+    """The error to report for a query the engine could not parse: rdflib's reading of it, which names what was
+    expected where as the editor and the protocol's clients have always been told (it runs only now, for a query
+    that failed, not for every query); the engine's own position when rdflib accepts the text or runs out of time."""
+    try:
+        _within_cpu(PARSE_CPU_SECONDS, _inspect_with_rdflib, text)
+    except BadRequest as exc:
+        return exc
+    except _OutOfTime:
+        pass
+    return engine_syntax_error(message, text)
 
 
 def engine_syntax_error(message: str, text: str) -> SparqlSyntaxError:

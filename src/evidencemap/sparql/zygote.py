@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from evidencemap.sparql.execution import QueryOutcome, run_query_safely
-from evidencemap.sparql.guard import inspect_query
+from evidencemap.sparql.guard import warm_parser
 from evidencemap.sparql.sandbox import deny_network, isolate_network, limit_memory
 
 log = logging.getLogger("evidencemap.sparql")
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             store = ox.Store()
             store.bulk_load(path=args.data, format=ox.RdfFormat.N_QUADS)
-        inspect_query("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")  # warm the parser
+        warm_parser()
     except Exception as exc:  # reported to the server, which answers 503 with it
         report = {"error": f"{type(exc).__name__}: {exc}"}
     else:
