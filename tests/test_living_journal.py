@@ -247,3 +247,68 @@ def shape(store: ox.Store) -> tuple[set[ox.Quad], list[str]]:
         else:
             ground.add(quad)
     return ground, sorted(blank)
+
+
+def test_kill_9_of_a_serving_server_loses_no_acknowledged_change(tmp_path: Path) -> None:
+    """End to end, once (the rounds above repeat it on the journal): a server taking changes over HTTP is killed
+    with SIGKILL while a client sends them; every change it acknowledged is in the map reopened from the files and
+    the journal, whole."""
+    import os
+    import signal
+
+    import httpx
+    from app_support import free_port
+
+    state = tmp_path / "state"
+    token = TokenStore(state).create("dufour-2025", "Team")[1]
+    port = free_port()
+    env = {**os.environ, "EVIDENCEMAP_PERSISTENT_STORE": "false", "EVIDENCEMAP_SPARQL_WORKERS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "evidencemap.cli", "serve", "--state", str(state), "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    acknowledged: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/api/changes", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        stop = threading.Event()
+
+        def send() -> None:
+            for n in range(100):
+                slug = f"served-{n}-2026"
+                try:
+                    response = httpx.post(f"{base}/api/studies", params={"message": "m"}, timeout=30,
+                                          content=study_body(slug, 970 + n),
+                                          headers={"Authorization": f"Bearer {token}",
+                                                   "Content-Type": "application/json"})
+                except httpx.TransportError:
+                    return
+                if response.status_code == 201:
+                    acknowledged.append(slug)
+                if stop.is_set():
+                    return
+
+        client = threading.Thread(target=send)
+        client.start()
+        while len(acknowledged) < 2 and client.is_alive():
+            time.sleep(0.05)
+        time.sleep(random.Random(13).uniform(0.0, 0.3))
+        os.kill(server.pid, signal.SIGKILL)
+        stop.set()
+        client.join()
+    finally:
+        server.kill()
+        server.wait()
+    assert len(acknowledged) >= 2
+    reopened = LivingMap(EvidenceMap.load(Settings(persistent_store=False)), state)
+    try:
+        for slug in acknowledged:
+            rows = reopened.map.select(READ.replace("reader-2026", slug))[0]
+            assert (int(rows["studies"]), int(rows["findings"]), int(rows["facts"])) == (1, 3, 3), slug
+        assert len(reopened.journal) >= len(acknowledged)
+    finally:
+        reopened.close()
