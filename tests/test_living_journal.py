@@ -257,6 +257,7 @@ def test_kill_9_of_a_serving_server_loses_no_acknowledged_change(tmp_path: Path)
     import signal
 
     import httpx
+
     from app_support import free_port
 
     state = tmp_path / "state"
