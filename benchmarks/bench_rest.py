@@ -10,14 +10,15 @@ that reads a fixed amount (one study, one page, a question's first page) should 
 tenfold.
 
 Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn as ``evidencemap serve`` runs
-it (one process), and ``oxigraph serve-read-only`` on the same data (``oxigraph load`` into a folder first; the CLI
-comes with ``pip install oxigraph``: skipped with a note when it is missing), each driven by ``--connections``
-concurrent keep-alive clients for ``--seconds``: requests per second, median latency and failures, for a REST list
-asked a different page each time (every request a cache miss), the same page each time (cache hits), and, to
-``oxigraph serve``, the SPARQL the list shows (its ``sparql`` field) with the same LIMIT and OFFSET.
+it, in one and in two processes (``--workers``), and ``oxigraph serve-read-only`` on the same data (``oxigraph
+load`` into a folder first; the CLI comes with ``pip install oxigraph``: skipped with a note when it is missing),
+each driven by ``--connections`` concurrent keep-alive clients for ``--seconds``: requests per second, median
+latency and failures, for a REST list asked a different page each time (every request a cache miss), the same page
+each time (cache hits), and, to ``oxigraph serve``, the SPARQL the list shows (its ``sparql`` field) with the same
+LIMIT and OFFSET.
 
     python benchmarks/bench_rest.py [--sizes 1000,10000,100000] [--repeat 15] [--http-size 10000]
-                                    [--connections 8,32] [--seconds 10]
+                                    [--connections 8,32] [--seconds 10] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -220,19 +221,7 @@ async def drive(request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Resp
     return Load(len(latencies) / elapsed, statistics.median(latencies) * 1000 if latencies else 0, failures)
 
 
-def serve_app(port: int, files: list[Path]) -> None:
-    """Serve ``files`` as ``evidencemap serve`` does (the app factory under uvicorn, the SPARQL workers started by
-    the lifespan), without the validation ``serve`` runs first (minutes at 100,000 studies; the data is generated)."""
-    import uvicorn
-
-    from evidencemap.web.app import create_app
-
-    evidence_map = EvidenceMap.load(Settings(data=files, sparql_workers=1))
-    uvicorn.run(create_app(evidence_map.settings, evidence_map=evidence_map), host="127.0.0.1", port=port,
-                log_level="warning")
-
-
-def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
+def over_http(size: int, connection_counts: list[int], seconds: float, workers: list[int]) -> None:
     files = map_files(size)
     print(f"### Over HTTP, {size:,} studies, {seconds:.0f} s a run\n", flush=True)
     rows: list[str] = []
@@ -242,21 +231,28 @@ def over_http(size: int, connection_counts: list[int], seconds: float) -> None:
                     f"{result.failures} |")
         print(rows[-1], flush=True)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, __file__, "--serve", str(port), *[str(f) for f in files]]
     sparql: dict[str, tuple[str, int]] = {}  # REST template -> (the SPARQL it shows, how many studies match)
-    with running(command, f"{base}/api/studies?limit=1"):
-        for template in THROUGHPUT:
-            first = httpx.get(base + at(template, 0), timeout=120).json()
-            sparql[template] = (first["sparql"], int(first["total"]))
-            pages = max(1, int(first["total"]) - PAGE)
-            for n in connection_counts:
-                misses = asyncio.run(drive(lambda c, i, t=template, k=pages: c.get(base + at(t, i % k)), n, seconds))
-                record("evidencemap", f"GET {at(template, 'N')}, a different page each time", n, misses)
-            for n in connection_counts:
-                same = asyncio.run(drive(lambda c, i, t=template: c.get(base + at(t, 0)), n, seconds))
-                record("evidencemap", f"GET {at(template, 0)}, the same page each time", n, same)
+    for count in workers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = f"evidencemap, {count} process{'es' if count > 1 else ''}"
+        # The app factory under uvicorn, as `evidencemap serve` runs it (which validates the map first: minutes at
+        # 100,000 studies, and the data is generated), with --workers processes each holding the map.
+        command = [sys.executable, "-m", "uvicorn", "--factory", "evidencemap.web.app:create_app", "--host",
+                   "127.0.0.1", "--port", str(port), "--workers", str(count), "--log-level", "warning"]
+        env = {"EVIDENCEMAP_DATA": os.pathsep.join(str(f) for f in files), "EVIDENCEMAP_SPARQL_WORKERS": "1"}
+        with running(command, f"{base}/api/studies?limit=1", env):
+            for template in THROUGHPUT:
+                first = httpx.get(base + at(template, 0), timeout=120).json()
+                sparql[template] = (first["sparql"], int(first["total"]))
+                pages = max(1, int(first["total"]) - PAGE)
+                for n in connection_counts:
+                    misses = asyncio.run(drive(lambda c, i, u=base + template, k=pages: c.get(at(u, i % k)), n,
+                                               seconds))
+                    record(server, f"GET {at(template, 'N')}, a different page each time", n, misses)
+                for n in connection_counts:
+                    same = asyncio.run(drive(lambda c, i, u=base + template: c.get(at(u, 0)), n, seconds))
+                    record(server, f"GET {at(template, 0)}, the same page each time", n, same)
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
     if not Path(oxigraph).exists():
         print("(oxigraph serve skipped: the oxigraph CLI is not installed; pip install oxigraph)\n")
@@ -291,16 +287,13 @@ def _nquads() -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--serve"]:  # the server process of the HTTP part
-        serve_app(int(argv[1]), [Path(f) for f in argv[2:]])
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of studies (in process)")
     parser.add_argument("--repeat", type=int, default=15, help="requests per measurement (the median is shown)")
     parser.add_argument("--http-size", type=int, default=10_000, help="studies for the HTTP part (0: skip it)")
     parser.add_argument("--connections", default="8,32", help="concurrent clients, comma-separated")
     parser.add_argument("--seconds", type=float, default=10, help="length of each HTTP run")
+    parser.add_argument("--workers", default="1,2", help="app processes (uvicorn --workers) to compare")
     args = parser.parse_args(argv)
     print(f"Medians of {args.repeat} requests; Python {sys.version.split()[0]}; {os.cpu_count()} cores.\n")
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -318,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                   + " |")
         print()
     if args.http_size:
-        over_http(args.http_size, [int(n) for n in args.connections.split(",")], args.seconds)
+        over_http(args.http_size, [int(n) for n in args.connections.split(",")], args.seconds,
+                  [int(w) for w in args.workers.split(",")])
     return 0
 
 
