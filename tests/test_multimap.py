@@ -380,3 +380,9 @@ def test_a_maps_home_without_its_slash_redirects_to_it(client: TestClient, singl
     for served in (client, single):
         moved = served.get("/maps/dufour-2025", follow_redirects=False)
         assert moved.status_code in (307, 308) and moved.headers["location"].endswith("/maps/dufour-2025/")
+
+
+def test_a_studys_reviews_at_the_root_of_several_maps_go_to_its_map(client: TestClient) -> None:
+    moved = client.get("/api/studies/kim-2024/reviews", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (301, "/maps/loneliness-2026/api/studies/kim-2024/reviews")
+    assert client.get("/api/studies/barr-2020/reviews", follow_redirects=False).status_code == 300

@@ -269,10 +269,12 @@ def matrix_json(request: Request, ctx: Context, format: MatrixFormat = None, lim
 
 @site_router.get("/api/studies/{study_id}/reviews", response_model=StudyReviews,
                  summary="Which reviews include this study")
-def study_reviews_json(study_id: str, ctx: Context) -> StudyReviews:
+def study_reviews_json(study_id: str, request: Request, ctx: Context) -> Response:
     """The maps whose reviews include this study (by slug or reference number): the same study in another map
     has the same DOI, or the data link the two with owl:sameAs."""
-    return study_reviews(ctx, study_id)
+    if ctx.evidence_map.slug is None and _several(ctx):  # the server's root: the id is one map's
+        return one_review_route(f"api/studies/{study_id}/reviews", request, ctx)
+    return JSONResponse(study_reviews(ctx, study_id).model_dump(mode="json"))
 
 
 @site_router.get("/data/{kind}/{rest:path}", include_in_schema=False)
@@ -337,7 +339,7 @@ def one_review_route(path: str, request: Request, ctx: Context) -> Response:
         return RedirectResponse(full + "/", status_code=308)  # a map's home is /maps/{slug}/
     parts = path.split("/")
     study = parts[1] if parts[:1] == ["studies"] and len(parts) == 2 else \
-        parts[2] if parts[:2] == ["api", "studies"] and len(parts) == 3 else None
+        parts[2] if parts[:2] == ["api", "studies"] and parts[3:] in ([], ["reviews"]) and len(parts) > 2 else None
     if study:
         found = maps_with_study(ctx.evidence_map, study)
         if len(found) == 1:
