@@ -280,13 +280,20 @@ def test_a_single_map_is_also_served_under_its_slug(single: TestClient) -> None:
     assert mounted["total"] == 11 and mounted["links"]["html"] == "/maps/dufour-2025/studies"
 
 
-def test_serve_validates_and_loads_both_maps() -> None:
-    from evidencemap.cli import app_to_serve
+def test_serve_validates_and_loads_both_maps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import uvicorn
 
-    err = io.StringIO()
-    app = app_to_serve(Settings(data=[BUNDLED, SECOND], persistent_store=False), err)
-    assert app is not None, err.getvalue()
+    from evidencemap.cli import main
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the store cache in the test's folder
+    assert main(["serve", "--data", str(BUNDLED), str(SECOND)]) == 0
+    (app,) = served
     assert sorted(app.state.sites) == SLUGS
+    with TestClient(app) as running:
+        assert [m["slug"] for m in running.get("/api/maps").json()["maps"]] == SLUGS
+        assert running.get("/maps/loneliness-2026/api/studies").json()["total"] == 3
 
 
 def test_each_map_describes_itself_and_serves_its_own_dumps(client: TestClient, alone: dict[str, EvidenceMap]) -> None:
