@@ -144,3 +144,23 @@ def test_serve_answers_sparql_from_the_on_disk_store(map_copy: Path, tmp_path: P
         assert client.get("/api/studies").status_code == 200
         assert app.state.sparql_pool.zygote.info["store"] == "disk"
         assert app.state.sparql_pool.store_path == app.state.context.evidence_map.store_path
+
+
+def test_a_written_store_is_built_again_from_the_files(map_copy: Path, tmp_path: Path) -> None:
+    """A write to the opened store (a living map's change) marks its entry: the next start does not serve what the
+    files do not say, nor the results derived before the write."""
+    import pyoxigraph as ox
+
+    settings = settings_for(map_copy, tmp_path / "cache")
+    first = EvidenceMap.load(settings, persistent=True)
+    validation_report(first)
+    quads = first.triple_count()
+    first.store.add(ox.Quad(ox.NamedNode("https://example.org/written"), ox.NamedNode("https://example.org/p"),
+                            ox.Literal("a change"), ox.NamedNode("https://example.org/g")))
+    first.changed()
+    assert first.cache is not None and first.saved("validation") is None
+    assert not (first.cache.folder / persistence.DERIVED).exists()
+    del first
+    second = EvidenceMap.load(settings, persistent=True)
+    assert second.triple_count() == quads
+    assert second.cache is not None and StoreCache(tmp_path / "cache").entries() == [second.cache.folder]

@@ -10,6 +10,9 @@ gives another key, so the map is loaded again; nothing else decides whether an e
   process is gone) and never opens. Two servers building the same key at once: the first rename wins, the second
   discards its copy and opens the winner's.
 - **Bounded.** At most ``keep`` entries stay; the least recently opened beyond that are removed.
+- **Only the files' content.** A write to the opened store (the living map's changes, EvidenceMap.changed) marks
+  its entry modified: it no longer holds what its key says, so the next start builds it again from the files (the
+  living map's journal then replays onto it) instead of opening it.
 - **Derived state beside it.** What is computed from the map and costly to compute again (the SHACL validation
   result, the facet index) is kept in the entry's ``derived/`` folder under the same key (:meth:`CacheEntry.save`),
   so a second start neither parses, validates nor indexes.
@@ -43,6 +46,8 @@ log = logging.getLogger("evidencemap.store")
 
 FORMAT_VERSION = 1  # bump when what an entry holds, or how, changes
 BUILDING = "building-"
+STALE = "stale-"
+MODIFIED = "modified"
 DIGESTS = "digests.json"
 STORE = "store"
 DERIVED = "derived"
@@ -65,6 +70,13 @@ class CacheEntry:
     @property
     def store_path(self) -> Path:
         return self.folder / STORE
+
+    def mark_modified(self) -> None:
+        """Record that the store was written to: its derived structures are dropped, and the next start does not
+        open this entry (it is built again from the files)."""
+        with contextlib.suppress(OSError):
+            (self.folder / MODIFIED).touch()
+        shutil.rmtree(self.folder / DERIVED, ignore_errors=True)
 
     def saved(self, name: str) -> object | None:
         """The derived structure ``name`` saved in this entry; None when there is none (or it cannot be read)."""
@@ -134,6 +146,10 @@ class StoreCache:
         self._remove_abandoned()
         entry = CacheEntry(self.root / key, key)
         built = False
+        if (entry.folder / MODIFIED).exists():  # written to since it was built: set aside, built again
+            with contextlib.suppress(OSError):
+                entry.folder.rename(self.root / f"{STALE}{key}-{os.getpid()}")
+            self._remove_abandoned()
         if not entry.store_path.is_dir():
             self._build(entry, build)
             built = True
@@ -147,7 +163,7 @@ class StoreCache:
         """The complete entries, the most recently opened first."""
         if not self.root.is_dir():
             return []
-        found = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(BUILDING)
+        found = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith((BUILDING, STALE))
                  and (p / STORE).is_dir()]
         return sorted(found, key=_last_used, reverse=True)
 
@@ -179,8 +195,8 @@ class StoreCache:
         log.info("map written to the store cache %s in %.1f s", entry.folder, time.perf_counter() - started)
 
     def _remove_abandoned(self) -> None:
-        """Remove ``building-`` folders whose process is gone (a build that was killed)."""
-        for folder in self.root.glob(f"{BUILDING}*"):
+        """Remove ``building-`` folders whose process is gone (a build that was killed), and set-aside entries."""
+        for folder in [*self.root.glob(f"{BUILDING}*"), *self.root.glob(f"{STALE}*")]:
             pid = folder.name.rsplit("-", 1)[-1]
             if not (pid.isdigit() and _alive(int(pid))):
                 shutil.rmtree(folder, ignore_errors=True)

@@ -198,6 +198,8 @@ class EvidenceMap:
             self.parent.changed()
             return
         with self._lock:
+            if self.cache is not None and self.version == 0:
+                self.cache.mark_modified()  # the on-disk store no longer holds only its files (persistence.py)
             self.version += 1
             self._derived.clear()
 
