@@ -22,6 +22,7 @@ script's markers in a Markdown file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -115,7 +116,7 @@ def wait_2xx(client: httpx.Client, url: str, started: float, limit: float, param
     """
     while time.monotonic() - started < limit:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, process.args))} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             if client.get(url, params=params, headers=headers, timeout=30).is_success:
                 return time.monotonic() - started
@@ -247,16 +248,16 @@ def measure(size: int, repeat: int, oxigraph: str | None, limit: float, work: Pa
                      f"and derived files {store_mib:,.0f} MiB."
         targets: dict[str, str] = {}
         processes: dict[str, subprocess.Popen[bytes]] = {}
-        with contextlib_exit() as stack:
+        with contextlib.ExitStack() as stack:
             for name, environment in (("disk", env), ("in-memory", in_memory_env)):
                 port = free_port()
-                processes[name] = stack(running(serve_command(synthetic.path, port), environment))
+                processes[name] = stack.enter_context(running(serve_command(synthetic.path, port), environment))
                 targets[name] = f"http://127.0.0.1:{port}/sparql"
                 wait_2xx(client, targets[name], time.monotonic(), limit, params={"query": "ASK {}"},
                          headers={"Accept": JSON_RESULTS}, process=processes[name])
             if oxigraph:
                 port = free_port()
-                processes["oxigraph"] = stack(running([oxigraph, "serve", "--bind", f"127.0.0.1:{port}",
+                processes["oxigraph"] = stack.enter_context(running([oxigraph, "serve", "--bind", f"127.0.0.1:{port}",
                                                        "--union-default-graph"]))
                 targets["oxigraph"] = f"http://127.0.0.1:{port}/query"
                 wait_2xx(client, targets["oxigraph"], time.monotonic(), 60, params={"query": "ASK {}"},
@@ -274,8 +275,9 @@ def measure(size: int, repeat: int, oxigraph: str | None, limit: float, work: Pa
                 loaded = time.monotonic() - started
                 port = free_port()
                 started = time.monotonic()
-                processes["oxigraph-disk"] = stack(running([oxigraph, "serve", "--location", str(location),
-                                                            "--bind", f"127.0.0.1:{port}", "--union-default-graph"]))
+                command = [oxigraph, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+                           "--union-default-graph"]
+                processes["oxigraph-disk"] = stack.enter_context(running(command))
                 targets["oxigraph-disk"] = f"http://127.0.0.1:{port}/query"
                 opened = wait_2xx(client, targets["oxigraph-disk"], started, 60, params={"query": "ASK {}"},
                                   headers={"Accept": JSON_RESULTS}, process=processes["oxigraph-disk"])
@@ -304,15 +306,6 @@ def measure(size: int, repeat: int, oxigraph: str | None, limit: float, work: Pa
     if not given:
         shutil.rmtree(cache, ignore_errors=True)
     return [*lines, ""]
-
-
-@contextmanager
-def contextlib_exit() -> Iterator[object]:
-    """A stack of context managers entered by calling it (closed in reverse order at the end)."""
-    import contextlib
-
-    with contextlib.ExitStack() as stack:
-        yield stack.enter_context
 
 
 def fmt(seconds: float | None) -> str:
