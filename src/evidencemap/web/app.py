@@ -36,6 +36,7 @@ from evidencemap.web import (
 from evidencemap.web.caching import ConditionalGetMiddleware
 from evidencemap.web.context import AppContext, SiteRootMiddleware
 from evidencemap.web.errors import install_error_handlers
+from evidencemap.web.head import HeadAsGetMiddleware
 from evidencemap.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from evidencemap.web.templating import mount_static
 
@@ -119,4 +120,5 @@ def create_app(settings: Settings | None = None, evidence_map: EvidenceMap | Non
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(ConditionalGetMiddleware)  # ETags and 304s (web/caching.py)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)  # HEAD = GET without its body (web/head.py)
     return app
