@@ -118,7 +118,7 @@ def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] =
     return [
         FacetCounts(
             iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label,
-            values=[ValueCount.model_construct(**_fields(v), toggle_url=toggle_url(tally.facet, v.value))
+            values=[ValueCount(**_fields(v), toggle_url=toggle_url(tally.facet, v.value))
                     for v in tally.values],
         )
         for tally in listing.facets
