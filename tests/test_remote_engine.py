@@ -8,6 +8,7 @@ stated, a slow engine is a 503 and an oversized answer a 413.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 import pytest
 
 from app_support import TestClient, free_port
+from evidencemap.errors import DataError
 from evidencemap.graph.loading import build_store
 from evidencemap.graph.push import push_store
 from evidencemap.graph.remote import (
@@ -120,6 +122,21 @@ def test_the_engine_holds_what_the_embedded_store_holds(engine: RemoteEngine) ->
     assert engine.size() == len(local)
     assert sorted(g.value for g in engine.named_graphs()) == sorted(str(g.value) for g in local.named_graphs()
                                                                      if isinstance(g, ox.NamedNode))
+
+
+def test_an_engine_that_does_not_hold_the_validated_map_is_refused(oxigraph: str) -> None:
+    """serve --endpoint validates the map's files (cached) and checks by counting that the engine holds them."""
+    extra = ("INSERT DATA { GRAPH <https://w3id.org/evidencemap/graph/dufour-2025/data> "
+             "{ <http://example.org/s> <http://example.org/p> 1 } }")
+    httpx.post(f"{oxigraph}/update", content=extra, headers={"Content-Type": "application/sparql-update"})
+    files = len(build_store([bundled_map_dir()]))
+    try:
+        with pytest.raises(DataError, match=re.escape(f"holds {files + 1:,} quads in the map's graphs; the map's "
+                                                      f"files make {files:,}")):
+            open_remote(Settings(endpoint=f"{oxigraph}/query"))
+    finally:
+        httpx.post(f"{oxigraph}/update", content=extra.replace("INSERT", "DELETE"),
+                   headers={"Content-Type": "application/sparql-update"})
 
 
 def _graph(text: bytes) -> set[str]:

@@ -31,11 +31,10 @@ from evidencemap import namespaces as ns
 from evidencemap.errors import DataError, EvidenceMapError
 from evidencemap.graph.engine import GraphName, QueryResult, Solutions, Subject
 from evidencemap.graph.iris import IriSpace
-from evidencemap.graph.loading import expand_paths
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.terms import Binding
+from evidencemap.graph.validation import validation_report
 from evidencemap.graph.values import Values, with_values
-from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
 
 log = logging.getLogger("evidencemap.remote")
@@ -314,21 +313,41 @@ class RemoteEngine:
 
 def open_remote(settings: Settings) -> EvidenceMap:
     """The map held by the engine at ``settings.endpoint`` (put there by ``evidencemap push``), read through a
-    :class:`RemoteEngine`. Its embedded ``store`` is an empty in-memory store that nothing reads in this mode:
-    /sparql forwards to the engine (:mod:`evidencemap.sparql.proxy`), and a living map (``--state``) is refused.
-    ``settings.data`` names the map's files (the bundled map's when empty), which validation reads for the review's
-    text (every quotation is checked against it) and to say where a node is written; the data come from the engine.
+    :class:`RemoteEngine`, with the validation of the map's files (``settings.data``, the bundled map when empty).
 
-    :raises DataError: when the engine holds no graph of a map under the base IRI.
+    Validation reads the files, not the engine: SHACL over the whole map needs all of it in one process (over HTTP,
+    hundreds of MB at 10,000 studies), and the files' result is kept in the store cache, so a second start does not
+    validate again (:meth:`EvidenceMap.load` with ``persistent``). That the engine holds what was validated is then
+    checked by counting: the engine must hold as many quads in the map's graphs as the files make.
+
+    The map's embedded ``store`` is an empty in-memory store that nothing reads in this mode: /sparql forwards to the
+    engine (:mod:`evidencemap.sparql.proxy`), and a living map (``--state``) is refused.
+
+    :raises DataError: when the engine holds no graph of a map under the base IRI, or not as many quads as the files.
     :raises EngineUnavailable: when the engine cannot be reached.
     """
     started = time.perf_counter()
+    files = EvidenceMap.load(settings, persistent=settings.persistent_store)
+    validated = validation_report(files)
+    expected = files.triple_count()
     endpoint = Endpoint(settings.endpoint, timeout=settings.query_timeout, max_bytes=settings.endpoint_max_bytes)
     engine = RemoteEngine(endpoint, base_iri=settings.base_iri, known_cap=settings.endpoint_max_rows)
-    if not engine.named_graphs():
+    try:
+        if not engine.named_graphs():
+            raise DataError(f"The SPARQL engine at {settings.endpoint} holds no graph under {engine.root}.",
+                            hint="Load the map into it first: evidencemap push --endpoint URL --data DIR.")
+        held = engine.size()
+    except EvidenceMapError:
         endpoint.close()
-        raise DataError(f"The SPARQL engine at {settings.endpoint} holds no graph under {engine.root}.",
-                        hint="Load the map into it first: evidencemap push --endpoint URL --data DIR.")
-    sources = expand_paths(settings.data or [bundled_map_dir()])
-    return EvidenceMap(store=ox.Store(), settings=settings, sources=sources, query_engine=engine,
-                       load_seconds=time.perf_counter() - started)
+        raise
+    if held != expected:
+        endpoint.close()
+        raise DataError(
+            f"The SPARQL engine at {settings.endpoint} holds {held:,} quads in the map's graphs; the map's files "
+            f"make {expected:,}, so what it holds is not the map that was validated.",
+            hint="Push the files again (evidencemap push --data DIR), or name the files that were pushed with --data.",
+        )
+    remote = EvidenceMap(store=ox.Store(), settings=settings, sources=files.sources, query_engine=engine,
+                         load_seconds=time.perf_counter() - started)
+    remote.derive("validation", lambda: validated)
+    return remote
