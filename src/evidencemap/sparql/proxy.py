@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from evidencemap import errors
 from evidencemap.graph.engine import Solutions
-from evidencemap.graph.remote import ACCEPT, RemoteEngine, cut_at, parse_reply, result_rows
+from evidencemap.graph.remote import ACCEPT, RESULTS_JSON, RemoteEngine, cut_at, parse_reply, result_rows
 from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome, QueryRequest
 from evidencemap.sparql.guard import engine_syntax_error, inspect_query
 from evidencemap.sparql.results import WRITABLE, Written, writable_format, write_boolean, write_solutions, write_triples
@@ -85,7 +85,12 @@ def run_remote(engine: RemoteEngine, request: QueryRequest) -> QueryOutcome:
     cut = cut_at(reply, result_rows(result), engine.known_cap)
     if cut is not None:
         log.warning("the SPARQL engine cut a result at its row limit (%s rows)", cut)
-    written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
+    if cut is None and fmt.name == "json" and reply.media_type == RESULTS_JSON and isinstance(result, Solutions) \
+            and len(result) <= request.max_rows:
+        # The engine's own JSON, parsed whole above, is what the client asked for: sent as it came.
+        written = Written(reply.body, len(result), False)
+    else:
+        written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
     return QueryOutcome(inspected.form, fmt.name, written.body, written.rows, written.truncated or cut is not None,
                         time.perf_counter() - started)
 
