@@ -113,15 +113,26 @@ def review_counts(
 ) -> list[ReviewCount]:
     """The review's study counts on values of ``facet`` (only those on ``concept_iri`` or a narrower concept, when
     given), each with the studies the map attributes to its scope by facts at least as strong as ``max_support``.
-    Ordered by section, then label. Keep those with ``not_named`` to say where "the review does not say which"."""
+    Ordered by section, then label. Keep those with ``not_named`` to say where "the review does not say which".
+
+    Computed once per version of the map for each facet, value and level (the attributed numbers pass over every
+    study of the map: every study list asks for them)."""
     if not facet.is_concept_facet:
         return []
+    key = f"review_counts.{facet.iri}.{concept_iri}.{max_support}"
+    return list(evidence_map.derive(key, lambda: _review_counts(evidence_map, vocabulary, facet, concept_iri,
+                                                                max_support)))
+
+
+def _review_counts(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, facet: Facet, concept_iri: str | None, max_support: str | None
+) -> tuple[ReviewCount, ...]:
     rows = facet_claims(evidence_map).get(facet.iri, [])
     if concept_iri is not None:
         wanted = {c.iri for c in facet.concepts if concept_iri in {a.iri for a in facet.ancestors(c)}}
         rows = [r for r in rows if r["value"] in wanted or r["value"] == concept_iri]
     if not rows:
-        return []
+        return ()
     conditions = evidence_map.derive("review_counts.conditions", lambda: conditions_of(evidence_map))
     out = []
     for row in rows:
@@ -134,7 +145,7 @@ def review_counts(
                 attribution=str(row.get("attribution", "")).rsplit("#", 1)[-1] or None, attributed=attributed,
             )
         )
-    return sorted(out, key=lambda c: (c.section, c.label, c.value))
+    return tuple(sorted(out, key=lambda c: (c.section, c.label, c.value)))
 
 
 def review_counts_by_value(
