@@ -274,3 +274,24 @@ def test_push_with_sparql_update_keeps_blank_nodes_whole(oxigraph: str, engine: 
                            "FILTER NOT EXISTS { ?passage <http://www.w3.org/ns/oa#hasSelector> ?sel } } }",
                            union=False)
     assert orphans[0]["n"].value == "0"  # type: ignore[index]
+
+
+def test_an_engine_that_goes_away_is_a_503_in_the_one_error_shape(remote: TestClient) -> None:
+    """REST routes and /sparql answer 503 (never a 500) when the engine cannot be reached."""
+    engine = remote.app.state.context.evidence_map.engine  # type: ignore[attr-defined]
+    working = engine.endpoint.client
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    engine.endpoint.client = httpx.Client(transport=httpx.MockTransport(refuse))
+    try:
+        study = remote.get("/api/studies/grenyer-2025")
+        assert study.status_code == 503
+        assert study.json()["ok"] is False
+        assert "cannot be reached" in study.json()["error"]
+        query = remote.post("/sparql", data={"query": "ASK { ?s ?p ?o }"},
+                            headers={"Accept": "application/sparql-results+json"})
+        assert query.status_code == 503
+    finally:
+        engine.endpoint.client = working
