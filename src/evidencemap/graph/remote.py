@@ -20,6 +20,7 @@ blank node raises :class:`BlankNodeAcrossRequests`.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from evidencemap.graph.iris import IriSpace
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.terms import Binding
 from evidencemap.graph.validation import validation_report
-from evidencemap.graph.values import Values, with_values
+from evidencemap.graph.values import _SKIPPED, Values, with_values
 from evidencemap.settings import Settings
 
 log = logging.getLogger("evidencemap.remote")
@@ -42,6 +43,10 @@ log = logging.getLogger("evidencemap.remote")
 RESULTS_JSON = "application/sparql-results+json"
 RESULTS_XML = "application/sparql-results+xml"
 ACCEPT = f"{RESULTS_JSON}, {RESULTS_XML};q=0.9, application/n-triples;q=0.8, text/turtle;q=0.7"
+# Asked by the query's form: an engine may write a CONSTRUCT's triples as SPARQL results when results are accepted.
+ACCEPT_RESULTS = f"{RESULTS_JSON}, {RESULTS_XML};q=0.9"
+ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
+_FORM = re.compile(r"(?<![\w:?$-])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:-])", re.IGNORECASE)
 RESULT_PARSERS = {
     RESULTS_JSON: ox.QueryResultsFormat.JSON,
     "application/json": ox.QueryResultsFormat.JSON,
@@ -200,6 +205,25 @@ def parse_reply(reply: Reply) -> QueryResult:
                        "SPARQL results nor RDF.", hint=ENGINE_HINT)
 
 
+def accept_for(form: str) -> str:
+    """The Accept header for a query of ``form`` (SELECT, ASK, CONSTRUCT or DESCRIBE).
+
+    >>> accept_for("CONSTRUCT")
+    'application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5'
+    """
+    return ACCEPT_GRAPH if form in {"CONSTRUCT", "DESCRIBE"} else ACCEPT_RESULTS
+
+
+def query_form(text: str) -> str:
+    """The form of a query: its first SELECT, ASK, CONSTRUCT or DESCRIBE outside IRIs, strings and comments.
+
+    >>> query_form('PREFIX ask: <http://e/select#> CONSTRUCT { ?s ask:p "ASK" } WHERE { ?s ?p ?o }')
+    'CONSTRUCT'
+    """
+    match = _FORM.search(_SKIPPED.sub(" ", text))
+    return match.group(1).upper() if match else "SELECT"
+
+
 def result_rows(result: QueryResult) -> int:
     return 1 if isinstance(result, bool) else len(result)
 
@@ -259,7 +283,7 @@ class RemoteEngine:
         return sorted(g for g in found if g.startswith(self.root))
 
     def _graph_list(self, query: str) -> list[str]:
-        result = parse_reply(self.endpoint.post(query))
+        result = parse_reply(self.endpoint.post(query, accept=ACCEPT_RESULTS))
         if not isinstance(result, Solutions):
             raise EngineFailed("The SPARQL engine did not answer a SELECT query with solutions.", hint=ENGINE_HINT)
         return [term.value for row in result if isinstance(term := row["g"], ox.NamedNode)]
@@ -270,7 +294,8 @@ class RemoteEngine:
         if substitutions:
             raise ValueError("a remote engine takes values in a VALUES block only")
         graphs = self.graph_names()
-        reply = self.endpoint.post(text, default_graphs=graphs if union else (), named_graphs=graphs)
+        reply = self.endpoint.post(text, default_graphs=graphs if union else (), named_graphs=graphs,
+                                   accept=accept_for(query_form(text)))
         result = parse_reply(reply)
         cut = cut_at(reply, result_rows(result), self.known_cap)
         if cut is not None:

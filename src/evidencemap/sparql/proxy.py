@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from evidencemap import errors
 from evidencemap.graph.engine import Solutions
-from evidencemap.graph.remote import ACCEPT, RESULTS_JSON, RemoteEngine, cut_at, parse_reply, result_rows
+from evidencemap.graph.remote import RESULTS_JSON, RemoteEngine, accept_for, cut_at, parse_reply, result_rows
 from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome, QueryRequest
 from evidencemap.sparql.guard import engine_syntax_error, inspect_query
 from evidencemap.sparql.results import WRITABLE, Written, writable_format, write_boolean, write_solutions, write_triples
@@ -78,7 +78,8 @@ def run_remote(engine: RemoteEngine, request: QueryRequest) -> QueryOutcome:
     text = inspected.text or request.text
     default, named = dataset(engine, request, inspected.has_dataset)
     try:
-        reply = engine.endpoint.post(text, default_graphs=default, named_graphs=named, accept=ACCEPT)
+        reply = engine.endpoint.post(text, default_graphs=default, named_graphs=named,
+                                     accept=accept_for(inspected.form))
     except SyntaxError:
         raise syntax_error(text) from None
     result = parse_reply(reply)
