@@ -295,3 +295,23 @@ def test_an_engine_that_goes_away_is_a_503_in_the_one_error_shape(remote: TestCl
         assert query.status_code == 503
     finally:
         engine.endpoint.client = working
+
+
+def test_the_sparql_editor_shows_the_engines_results(remote: TestClient) -> None:
+    query = "SELECT ?label { ?s <http://purl.org/dc/terms/title> ?label } ORDER BY ?label LIMIT 3"
+    page = remote.get("/sparql", params={"query": query}, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert "A clinical trial of a psychoeducation group intervention" in page.text
+
+
+def test_push_and_serve_from_the_command_line(oxigraph: str, capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    from evidencemap.cli import main
+
+    assert main(["push", "--graph-store", f"{oxigraph}/store", "--endpoint", f"{oxigraph}/query"]) == 0
+    out = capsys.readouterr().out
+    assert "graphs with the Graph Store Protocol" in out
+    assert f"evidencemap serve --endpoint {oxigraph}/query" in out
+    assert main(["serve", "--endpoint", f"{oxigraph}/query", "--state", str(tmp_path)]) == 2
+    assert "with --endpoint the server is read-only" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import Lifespan
 
 from evidencemap.errors import BadRequest, EvidenceMapError, NotAcceptable, QueryRefused, UnsupportedMediaType
-from evidencemap.graph.remote import RemoteEngine
+from evidencemap.graph.remote import EngineUnavailable, RemoteEngine
 from evidencemap.namespaces import PREFIXES
 from evidencemap.settings import Settings
 from evidencemap.sparql.execution import FORM_KINDS, QueryRequest
@@ -292,7 +292,7 @@ def _endpoint(request: Request) -> str:
 
 def _error(request: Request, exc: EvidenceMapError) -> Response:
     headers = dict(CORS)
-    if isinstance(exc, SparqlUnavailable):
+    if isinstance(exc, SparqlUnavailable | EngineUnavailable):
         headers["Retry-After"] = "2"
     if isinstance(exc, TooManyRequests | QueueFull):
         headers["Retry-After"] = str(exc.retry_after)
