@@ -23,10 +23,27 @@ import pyoxigraph as ox
 
 from evidencemap import errors
 from evidencemap.graph.engine import Solutions
-from evidencemap.graph.remote import RESULTS_JSON, RemoteEngine, accept_for, cut_at, parse_reply, result_rows
+from evidencemap.graph.remote import (
+    RESULT_PARSERS,
+    EngineFailed,
+    RemoteEngine,
+    Reply,
+    accept_for,
+    cut_at,
+    parse_reply,
+    result_rows,
+)
 from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome, QueryRequest
 from evidencemap.sparql.guard import engine_syntax_error, inspect_query
-from evidencemap.sparql.results import WRITABLE, Written, writable_format, write_boolean, write_solutions, write_triples
+from evidencemap.sparql.results import (
+    WRITABLE,
+    Written,
+    writable_format,
+    write_boolean,
+    write_engine_solutions,
+    write_solutions,
+    write_triples,
+)
 
 log = logging.getLogger("evidencemap.sparql")
 
@@ -82,16 +99,14 @@ def run_remote(engine: RemoteEngine, request: QueryRequest) -> QueryOutcome:
                                      accept=accept_for(inspected.form))
     except SyntaxError:
         raise syntax_error(text) from None
-    result = parse_reply(reply)
-    cut = cut_at(reply, result_rows(result), engine.known_cap)
+    if kind == "tabular" and reply.media_type in RESULT_PARSERS:
+        written, cut = _solutions(engine, reply, fmt.name, request.max_rows)
+    else:
+        result = parse_reply(reply)
+        cut = cut_at(reply, result_rows(result), engine.known_cap)
+        written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
     if cut is not None:
         log.warning("the SPARQL engine cut a result at its row limit (%s rows)", cut)
-    if cut is None and fmt.name == "json" and reply.media_type == RESULTS_JSON and isinstance(result, Solutions) \
-            and len(result) <= request.max_rows:
-        # The engine's own JSON, parsed whole above, is what the client asked for: sent as it came.
-        written = Written(reply.body, len(result), False)
-    else:
-        written = _write(result, fmt.name, request, {**request.prefixes, **inspected.prefixes})
     return QueryOutcome(inspected.form, fmt.name, written.body, written.rows, written.truncated or cut is not None,
                         time.perf_counter() - started)
 
@@ -126,6 +141,25 @@ def syntax_error(text: str) -> errors.EvidenceMapError:
         pass
     return errors.BadRequest("The SPARQL engine could not read this query.",
                              hint="Check it against SPARQL 1.1; the server's log has the engine's message.")
+
+
+def _solutions(engine: RemoteEngine, reply: Reply, serialiser: str, max_rows: int) -> tuple[Written, int | None]:
+    """The engine's SELECT results written by pyoxigraph with the cap (no Python object per row), and the row limit
+    the engine cut them at, if any (the rows are counted again only when the engine could have cut them)."""
+    try:
+        parsed = ox.parse_query_results(reply.body, RESULT_PARSERS[reply.media_type])
+        if not isinstance(parsed, ox.QuerySolutions):
+            raise SyntaxError("not SELECT results")
+        written = write_engine_solutions(parsed, serialiser, max_rows)
+        rows = written.rows
+        may_be_cut = reply.partial or reply.max_rows is not None or engine.known_cap > 0
+        if written.truncated and may_be_cut:
+            again = ox.parse_query_results(reply.body, RESULT_PARSERS[reply.media_type])
+            rows = sum(1 for _ in again) if isinstance(again, ox.QuerySolutions) else rows
+    except SyntaxError as exc:
+        log.error("the engine's answer does not parse as %s: %s", reply.media_type, exc)
+        raise EngineFailed(f"The SPARQL engine's answer is not valid {reply.media_type}.") from None
+    return written, cut_at(reply, rows, engine.known_cap)
 
 
 def _write(result: object, serialiser: str, request: QueryRequest, prefixes: dict[str, str]) -> Written:
