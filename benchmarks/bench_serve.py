@@ -202,10 +202,15 @@ def ratio(mine: list[float], theirs: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(mine, theirs, strict=True))
 
 
-def dump_store(cache_dir: Path, out: Path) -> int:
-    """The quads of the (only) store in ``cache_dir`` as N-Quads: the data the product serves, vocabulary and
+def entry_of(cache: Path, data: Path) -> Path:
+    """The folder of the store cache ``cache`` (an XDG_CACHE_HOME) that holds the map ``data``."""
+    store_cache = StoreCache(cache / "evidencemap")
+    return store_cache.root / store_cache.key(expand_paths([data]), vocabulary_files(), Settings().base_iri)
+
+
+def dump_store(entry: Path, out: Path) -> int:
+    """The quads of the store of the cache entry ``entry`` as N-Quads: the data the product serves, vocabulary and
     materialised findings included."""
-    (entry,) = StoreCache(cache_dir / "evidencemap").entries()
     store = ox.Store.read_only(str(entry / "store"))
     store.dump(out, format=ox.RdfFormat.N_QUADS)
     return len(store)
@@ -213,9 +218,7 @@ def dump_store(cache_dir: Path, out: Path) -> int:
 
 def cached(cache: Path, data: Path) -> bool:
     """Whether the store cache ``cache`` (an XDG_CACHE_HOME) holds the entry of the map ``data``."""
-    store_cache = StoreCache(cache / "evidencemap")
-    key = store_cache.key(expand_paths([data]), vocabulary_files(), Settings().base_iri)
-    return (store_cache.root / key / "store").is_dir()
+    return (entry_of(cache, data) / "store").is_dir()
 
 
 NAMES = {"disk": "evidencemap (workers on the on-disk store)", "in-memory": "evidencemap, sparql_in_memory",
@@ -242,8 +245,9 @@ def measure(size: int, repeat: int, oxigraph: str | None, limit: float, work: Pa
         with_copy = start_times(client, synthetic.path, in_memory_env, limit)
         ready["in-memory"] = f"{fmt(with_copy[0])}; {fmt(with_copy[1])}"
         dump = work / f"store-{size}.nq"
-        quads = dump_store(cache, dump)
-        store_mib = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20
+        entry = entry_of(cache, synthetic.path)
+        quads = dump_store(entry, dump)
+        store_mib = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file()) / 2**20
         lines[-1] += f" {quads:,} quads once loaded (vocabulary and materialised findings included); on-disk store " \
                      f"and derived files {store_mib:,.0f} MiB."
         targets: dict[str, str] = {}
