@@ -68,6 +68,12 @@ def hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
     return out
 
 
+def facet_hierarchy(evidence_map: EvidenceMap, facet: Facet) -> list[tuple[Concept, int]]:
+    """:func:`hierarchy`, computed once per version of the map: it depends on the vocabulary only, and is quadratic
+    in the facet's values (a third of a study list's CPU at 10,000 studies when it was computed on every list)."""
+    return evidence_map.derive(f"views.listing.hierarchy {facet.name}", lambda: hierarchy(facet))
+
+
 def facet_tallies(
     evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, max_support: str | None = None
 ) -> tuple[FacetTally, ...]:
@@ -85,7 +91,7 @@ def facet_tallies(
                            selected=c in choice.concepts,
                            review_count=reviews[c.iri].unattributed if c.iri in reviews else None,
                            review_note=reviews[c.iri].sentence if c.iri in reviews else None)
-                for c, depth in hierarchy(facet)
+                for c, depth in facet_hierarchy(evidence_map, facet)
             )
         else:
             values = tuple(
@@ -165,6 +171,6 @@ def kinds_counted(
     if not facets:
         return ()
     counts = facet_counts(evidence_map, facets[0], selection, max_support)
-    found = [(c, counts.get(c.iri, 0)) for c, _ in hierarchy(facets[0])]
+    found = [(c, counts.get(c.iri, 0)) for c, _ in facet_hierarchy(evidence_map, facets[0])]
     ordered = sorted((item for item in enumerate(found) if item[1][1]), key=lambda item: (-item[1][1], item[0]))
     return tuple(KindCount(c, short_label(c), n) for _, (c, n) in ordered)
