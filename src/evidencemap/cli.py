@@ -39,6 +39,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         state=getattr(args, "state", None),
         endpoint=getattr(args, "endpoint", None),
         update_endpoint=getattr(args, "update_endpoint", None),
+        processes=getattr(args, "processes", None),
     )
 
 
@@ -73,19 +74,22 @@ def app_to_serve(settings: Settings, err: TextIO) -> Any:
     """The app (a FastAPI app: typed Any, as only web/ imports FastAPI) serving the map of ``settings``, after
     validating it; None (the report written to ``err``) when the
     map does not conform and the settings do not allow serving it anyway."""
-    from evidencemap.graph.store import EvidenceMap
-    from evidencemap.graph.validation import validation_report
     from evidencemap.web.app import create_app
 
-    if settings.endpoint:
-        from evidencemap.graph.remote import open_remote
+    evidence_map = map_to_serve(settings, err)
+    return None if evidence_map is None else create_app(settings, evidence_map)
 
-        if settings.state:
-            raise BadRequest("A living map (--state) is kept in the embedded store; with --endpoint the server is "
-                             "read-only.", hint="Apply changes to the engine's data, then push the map again.")
-        evidence_map = open_remote(settings)
-    else:
-        evidence_map = EvidenceMap.load(settings, persistent=settings.persistent_store)
+
+def map_to_serve(settings: Settings, err: TextIO) -> EvidenceMap | None:
+    """The map of ``settings``, validated; None (the report written to ``err``) when it does not conform and the
+    settings do not allow serving it anyway."""
+    from evidencemap.graph.validation import validation_report
+    from evidencemap.web.processes import open_map
+
+    if settings.endpoint and settings.state:
+        raise BadRequest("A living map (--state) is kept in the embedded store; with --endpoint the server is "
+                         "read-only.", hint="Apply changes to the engine's data, then push the map again.")
+    evidence_map = open_map(settings)
     result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
     if not result.conforms:
         print_report(result, err)
@@ -94,7 +98,7 @@ def app_to_serve(settings: Settings, err: TextIO) -> Any:
                   "them), or serve it anyway with --allow-invalid (EVIDENCEMAP_ALLOW_INVALID=1).", file=err)
             return None
         print("\nevidencemap: serving a map that does not conform (--allow-invalid); every page says so.", file=err)
-    return create_app(settings, evidence_map)
+    return evidence_map
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -106,10 +110,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # A living map's on-disk store changes with each write: it is the state folder's own, never the cache that
         # a read-only server of the same files would open.
         settings = settings.replace(store_cache=str(Path(settings.state) / "store-cache"))
+    if settings.processes != 1:
+        return serve_processes(settings, args.host, args.port)
     app = app_to_serve(settings, sys.stderr)
     if app is None:
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def serve_processes(settings: Settings, host: str, port: int) -> int:
+    """``serve --processes N``: the map validated (and its on-disk store built) here once, then N app processes on
+    one port, each opening it (web/processes.py)."""
+    import gc
+    import os
+
+    import uvicorn
+
+    from evidencemap.web.processes import FACTORY, check_processes, settings_environment
+
+    check_processes(settings)
+    if map_to_serve(settings, sys.stderr) is None:
+        return 2
+    gc.collect()  # the map closed here: the processes open it
+    os.environ.update(settings_environment(settings))  # what each process's app factory reads
+    uvicorn.run(FACTORY, factory=True, workers=settings.processes, host=host, port=port, log_level="info")
     return 0
 
 
@@ -331,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-iri", help="base of the data and vocabulary IRIs served here")
     serve.add_argument("--query-timeout", type=float, help="seconds a /sparql query may run")
     serve.add_argument("--max-rows", type=int, help="most rows /sparql returns")
-    serve.add_argument("--workers", type=int, help="worker processes for /sparql queries")
+    serve.add_argument("--workers", type=int, help="worker processes for /sparql queries (in each app process)")
+    serve.add_argument("--processes", type=int, help="app processes answering on the port, each opening the same "
+                       "on-disk store (default 1; docs/deploy.md)")
     serve.add_argument(
         "--union-default-graph",
         action=argparse.BooleanOptionalAction,

@@ -80,6 +80,11 @@ class Settings:
     store_cache_keep: int = _setting(
         3, "Most on-disk stores kept in store_cache; the least recently opened ones beyond are removed."
     )
+    processes: int = _setting(
+        1, "App processes evidencemap serve runs on its port (uvicorn workers), each opening the same on-disk "
+        "store (or remote engine); each has its own /sparql workers, per-client limits and response cache. More "
+        "than 1 is refused with a living map (state) (docs/deploy.md, Several app processes)."
+    )
     state: str = _setting(
         "", "Folder of the living map's state (its journal of changes and the write tokens); empty: the server is "
         "read-only and the write routes answer 405 (docs/living-map.md)."
