@@ -118,7 +118,7 @@ def studies_page(
 def study_page(request: Request, study_id: str, ctx: Context, support: SupportLevel = None) -> Response:
     level = inputs.support_level(ctx.evidence_map, support)
     page = build_study_detail(ctx, study_id, level)
-    json_url = url(page.links.json_, inputs.support_params(ctx.evidence_map, level))
+    json_url = url(f"/api/studies/{page.id}", inputs.support_params(ctx.evidence_map, level))
     return render_page(request, "study.html", page, json_url=json_url, title=page.citation or page.id,
                        other_reviews=maps.other_reviews(ctx, study_id), **evidence_context(ctx, None))
 

@@ -1,0 +1,135 @@
+"""A second review team's journey, as README.md and docs/authoring.md tell it: ``evidencemap new`` writes a map on
+another topic (school-based physical activity for children's mental health, an invented fixture review of seven
+studies in tests/resources/second-map), the team adds its studies, findings, claims and vocabulary (with a facet of its
+own) by hand to the files ``new`` wrote, validates it, and serves it beside the bundled map. Its pages hold none of the
+bundled review's words, and its facet counts, questions, claims check and gap map give its own answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from evidencemap.cli import main
+from evidencemap.graph.loading import build_store
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.validation import validate_map
+from evidencemap.model.claims import check_claims
+from evidencemap.model.vocabulary import load_vocabulary
+from evidencemap.resources import bundled_map_dir
+from evidencemap.settings import Settings
+from evidencemap.web.app import create_app
+
+RESOURCES = Path(__file__).resolve().parent / "resources" / "second-map"
+SLUG = "school-pa"
+SITE = f"/maps/{SLUG}"
+TITLE = "School-based physical activity for children's mental health: a scoping review"
+
+
+@pytest.fixture(scope="module")
+def second_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The map as the guide makes it: ``new``, then the team's own Turtle added to the files ``new`` wrote."""
+    folder = tmp_path_factory.mktemp("team") / SLUG
+    assert main(["new", str(folder), "--title", TITLE, "--licence", "https://creativecommons.org/licenses/by/4.0/",
+                 "--doi", "10.5555/fixture.school-pa", "--review-text", str(RESOURCES / "review.txt")]) == 0
+    for name in ("review.ttl", "studies.ttl", "findings.ttl", "claims.ttl"):
+        with (folder / name).open("a", encoding="utf-8") as written:
+            written.write("\n" + (RESOURCES / name).read_text(encoding="utf-8"))
+    (folder / "vocabulary.ttl").write_text((RESOURCES / "vocabulary.ttl").read_text(encoding="utf-8"),
+                                           encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client(second_map: Path) -> Iterator[httpx.Client]:
+    with TestClient(create_app(Settings(data=[bundled_map_dir(), second_map]))) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def bundled_words() -> re.Pattern[str]:
+    """The bundled review's own words: its studies' first authors, its vocabulary's labels, its topic and journal."""
+    bundled = EvidenceMap(store=build_store([bundled_map_dir()]), settings=Settings())
+    authors = {re.split(r"[ ,&]", str(r["c"]))[0] for r in bundled.select(
+        "SELECT ?c WHERE { ?s <https://w3id.org/evidencemap/ontology#shortCitation> ?c }")}
+    labels = {str(r["l"]) for r in bundled.select(
+        "SELECT ?l WHERE { GRAPH <https://w3id.org/evidencemap/graph/dufour-2025/vocabulary> "
+        "{ ?c <http://www.w3.org/2004/02/skos/core#prefLabel> ?l } }")}
+    assert "Grenyer" in authors and "psychoeducation" in labels
+    words = [rf"\b{re.escape(a)}\b" for a in authors] + [re.escape(label) for label in labels if len(label) > 6]
+    return re.compile("|".join([*words, r"\bBPD\b", "borderline", r"\bpeer", "art therapy", r"Front\. Psychiatry",
+                                r"\b3\.3\.\d\b"]), re.I)
+
+
+def test_the_map_written_from_the_guide_conforms_and_its_claims_agree(second_map: Path) -> None:
+    evidence_map = EvidenceMap.load(Settings(data=[second_map]))
+    result = validate_map(evidence_map)
+    assert result.conforms and result.violations == (), result.report_text
+    verdicts = [row.verdict for row in check_claims(evidence_map, load_vocabulary(evidence_map))]
+    assert verdicts == ["agrees"] * 3
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/studies", "/studies/souza-2021", "/studies/sato-2024", "/review", "/review/claims", "/gapmap", "/network",
+    "/studies?outcome=anxiety-symptoms", "/ask?q=which+studies+did+not+report+anxiety", "/api/facets",
+    "/api/studies", "/api/gapmap", "/api/review"])
+def test_no_page_of_the_second_map_holds_the_bundled_reviews_words(
+    client: httpx.Client, bundled_words: re.Pattern[str], path: str
+) -> None:
+    response = client.get(SITE + path)
+    assert response.status_code == 200, response.text
+    assert sorted({m.group(0) for m in bundled_words.finditer(response.text)}) == [], path
+
+
+def test_its_facets_count_its_own_studies(client: httpx.Client) -> None:
+    facets = {f["name"]: {v["slug"]: v["count"] for v in f["values"]}
+              for f in client.get(f"{SITE}/api/facets").json()["facets"]}
+    assert facets["outcome"] == {"concentration": 2, "self-esteem": 3, "anxiety-symptoms": 4}
+    assert facets["challenge"] == {"exclusion": 2, "curriculum-time": 3}
+    assert facets["activity-type"] == {"active-breaks": 1, "active-lessons": 3, "outdoor-play": 1, "sport-club": 2}
+    assert facets["country"] == {"brazil": 1, "canada": 3, "japan": 1, "norway": 2}
+    assert facets["delivery"]["online"] == 1 and facets["delivery"]["streamed-video-lessons"] == 1
+    assert facets["component"] == {} and facets["modality"] == {}
+    bundled = client.get("/maps/dufour-2025/api/facets").json()
+    assert bundled["total"] == 11 and "activity-type" not in {f["name"] for f in bundled["facets"]}
+
+
+@pytest.mark.parametrize(("question", "understanding", "total"), [
+    ("which studies reported anxiety", "understood", 4),
+    ("which studies did not report anxiety", "understood", 3),
+    ("studies published after 2020", "understood", 5),
+    ("studies that reported self-estem", "understood", 3),  # a typo
+    ("sport club studies in Canada", "understood", 2),  # the map's own facet and a core country
+    ("online studies", "understood", 1),  # its concept narrower than a core one
+])
+def test_a_clinicians_questions_get_the_maps_own_answers(
+    client: httpx.Client, question: str, understanding: str, total: int
+) -> None:
+    answer = client.get(f"{SITE}/api/ask", params={"q": question}).json()
+    assert (answer["understanding"], answer["total"]) == (understanding, total), answer
+
+
+def test_a_question_the_map_cannot_answer_says_so_without_a_count(client: httpx.Client) -> None:
+    answer = client.get(f"{SITE}/api/ask", params={"q": "does exercise reduce depression in adolescents"}).json()
+    assert answer["understanding"] != "understood" and answer["headline"] is None, answer
+
+
+def test_its_gap_map_crosses_its_own_facet_with_its_outcomes(client: httpx.Client) -> None:
+    gap = client.get(f"{SITE}/api/gapmap").json()
+    assert [f["name"] for f in gap["cols"]["facets"]] == ["outcome"]
+    assert "activity-type" in [f["name"] for f in gap["rows"]["facets"]]
+    assert {(g["row"], g["col"]) for g in gap["gaps"]} == {
+        ("active-breaks", "self-esteem"), ("active-breaks", "anxiety-symptoms"), ("outdoor-play", "concentration"),
+        ("outdoor-play", "self-esteem"), ("sport-club", "concentration")}
+
+
+def test_a_study_page_under_a_maps_site_links_its_json_once_under_that_site(client: httpx.Client) -> None:
+    """Regression: the study page's JSON link was rooted twice (/maps/x/maps/x/api/studies/...), a 404."""
+    page = client.get(f"{SITE}/studies/haug-2019")
+    assert f'href="{SITE}/api/studies/haug-2019"' in page.text
+    assert f"{SITE}{SITE}" not in page.text and f"{SITE}{SITE}" not in page.headers["link"]
+    assert client.get(f"{SITE}/api/studies/haug-2019").status_code == 200
