@@ -103,6 +103,10 @@ def test_serve_runs_two_app_processes_that_each_answer(two_processes: tuple[str,
     # Both opened the one on-disk store the parent built in the store cache.
     for one in (first, second):
         assert any(str(cache) in target for target in open_files(one)), one
+    # The ETag depends on the map's files, version and settings only: every process answers 304 to it.
+    tag = httpx.get(f"{base}/api/facets", timeout=10).headers["etag"]
+    for _ in range(6):  # a new connection each time, taken by whichever process accepts it
+        assert httpx.get(f"{base}/api/facets", headers={"If-None-Match": tag}, timeout=10).status_code == 304
     # With one process gone the other answers at once (the supervisor starts a new one beside it).
     os.kill(first, signal.SIGKILL)
     answer = httpx.get(f"{base}/api/studies?limit=1", timeout=10)

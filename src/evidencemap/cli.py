@@ -122,20 +122,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def serve_processes(settings: Settings, host: str, port: int) -> int:
     """``serve --processes N``: the map validated (and its on-disk store built) here once, then N app processes on
     one port, each opening it (web/processes.py)."""
-    import gc
     import os
-
-    import uvicorn
 
     from evidencemap.web.processes import FACTORY, check_processes, settings_environment
 
     check_processes(settings)
     if map_to_serve(settings, sys.stderr) is None:
         return 2
-    gc.collect()  # the map closed here: the processes open it
-    os.environ.update(settings_environment(settings))  # what each process's app factory reads
-    uvicorn.run(FACTORY, factory=True, workers=settings.processes, host=host, port=port, log_level="info")
-    return 0
+    # uvicorn in a fresh interpreter in place of this one (same process id): the supervisor of the app processes
+    # does not keep the memory of the validation; the settings reach each process's app factory in its environment.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--workers", str(settings.processes),
+               "--host", host, "--port", str(port), "--log-level", "info"]
+    os.execve(sys.executable, command, {**os.environ, **settings_environment(settings)})
 
 
 def cmd_push(args: argparse.Namespace) -> int:
