@@ -27,6 +27,7 @@ from evidencemap.web.app import create_app
 RESOURCES = Path(__file__).resolve().parent / "resources" / "second-map"
 SLUG = "school-pa"
 SITE = f"/maps/{SLUG}"
+LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 TITLE = "School-based physical activity for children's mental health: a scoping review"
 
 
@@ -34,7 +35,7 @@ TITLE = "School-based physical activity for children's mental health: a scoping 
 def second_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The map as the guide makes it: ``new``, then the team's own Turtle added to the files ``new`` wrote."""
     folder = tmp_path_factory.mktemp("team") / SLUG
-    assert main(["new", str(folder), "--title", TITLE, "--licence", "https://creativecommons.org/licenses/by/4.0/",
+    assert main(["new", str(folder), "--title", TITLE, "--licence", LICENCE,
                  "--doi", "10.5555/fixture.school-pa", "--review-text", str(RESOURCES / "review.txt")]) == 0
     for name in ("review.ttl", "studies.ttl", "findings.ttl", "claims.ttl"):
         with (folder / name).open("a", encoding="utf-8") as written:
@@ -133,3 +134,15 @@ def test_a_study_page_under_a_maps_site_links_its_json_once_under_that_site(clie
     assert f'href="{SITE}/api/studies/haug-2019"' in page.text
     assert f"{SITE}{SITE}" not in page.text and f"{SITE}{SITE}" not in page.headers["link"]
     assert client.get(f"{SITE}/api/studies/haug-2019").status_code == 200
+
+
+def test_a_map_fresh_from_new_has_no_empty_attribution_or_review_sections(tmp_path: Path) -> None:
+    """Regression: a review without authors or year gave a footer "Data: ." and the review page empty "Eligibility
+    criteria" and "Search" sections (the latter with a lone full stop)."""
+    folder = tmp_path / "fresh"
+    assert main(["new", str(folder), "--title", TITLE, "--licence", LICENCE]) == 0
+    with TestClient(create_app(Settings(data=[folder]))) as fresh:
+        page = fresh.get("/review")
+        assert page.status_code == 200, page.text
+        assert not re.search(r"Data:\s*\.", page.text) and "<cite>School-based physical activity" in page.text
+        assert 'id="criteria-heading"' not in page.text and 'id="search-heading"' not in page.text
