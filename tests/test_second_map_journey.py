@@ -86,6 +86,13 @@ def test_no_page_of_the_second_map_holds_the_bundled_reviews_words(
     assert sorted({m.group(0) for m in bundled_words.finditer(response.text)}) == [], path
 
 
+def test_a_core_concept_is_named_in_neutral_words_on_its_pages(client: httpx.Client) -> None:
+    """Regression: the core's trial was the bundled review's "two-arm parallel-group randomized controlled trial",
+    shown for this map's cluster trial (Souza et al. 2021)."""
+    page = client.get(f"{SITE}/studies/souza-2021").text
+    assert "randomized controlled trial" in page and "two-arm" not in page
+
+
 def test_its_facets_count_its_own_studies(client: httpx.Client) -> None:
     facets = {f["name"]: {v["slug"]: v["count"] for v in f["values"]}
               for f in client.get(f"{SITE}/api/facets").json()["facets"]}
