@@ -153,3 +153,17 @@ def test_a_map_fresh_from_new_has_no_empty_attribution_or_review_sections(tmp_pa
         assert page.status_code == 200, page.text
         assert not re.search(r"Data:\s*\.", page.text) and "<cite>School-based physical activity" in page.text
         assert 'id="criteria-heading"' not in page.text and 'id="search-heading"' not in page.text
+
+
+def test_the_files_new_writes_are_ready_to_copy_and_hold_no_word_of_the_bundled_review(
+    tmp_path: Path, bundled_words: re.Pattern[str]
+) -> None:
+    """Regression: the templates said "SLUG" (with a note below them naming the slug) and carried the bundled review's
+    section title and study count."""
+    folder = tmp_path / "other-review"
+    assert main(["new", str(folder), "--title", TITLE, "--licence", LICENCE]) == 0
+    for path in folder.glob("*.ttl"):
+        text = path.read_text(encoding="utf-8")
+        assert "SLUG" not in text and "Descriptive characteristics" not in text, path.name
+        assert sorted({m.group(0) for m in bundled_words.finditer(text)}) == [], path.name
+    assert "data/review/other-review/passage/online" in (folder / "findings.ttl").read_text(encoding="utf-8")

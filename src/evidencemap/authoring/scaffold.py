@@ -42,12 +42,12 @@ REVIEW_TEMPLATES = """
 #
 # A section of the review (required by every passage and claim):
 # <https://w3id.org/evidencemap/data/review/SLUG/section/3.2> a evm:ReviewSection ;
-#     evm:sectionNumber "3.2" ; dcterms:title "Descriptive characteristics of included studies"@en ;
+#     evm:sectionNumber "3.2" ; dcterms:title "Characteristics of the included studies"@en ;
 #     dcterms:isPartOf <https://w3id.org/evidencemap/data/review/SLUG> .
 #
 # A stage of the PRISMA flow (optional; list it on the review with evm:flowStage):
 # <https://w3id.org/evidencemap/data/review/SLUG/flow/included> a evm:FlowStage ;
-#     rdfs:label "Studies included" ; evm:recordCount 11 ; evm:flowOrder 1 ; evm:flowPhase "included" .
+#     rdfs:label "Studies included" ; evm:recordCount 7 ; evm:flowOrder 1 ; evm:flowPhase "included" .
 """
 
 STUDIES = """# The included studies, their reports and the interventions they evaluated (`evidencemap import-csv` writes
@@ -129,14 +129,15 @@ def write_new_map(folder: Path, record: ReviewRecord, review_text: Path | None =
     if review_text is not None and not review_text.is_file():
         raise DataError(f"Review text {str(review_text)!r} does not exist.")
     folder.mkdir(parents=True, exist_ok=True)
-    slug_note = f"# SLUG in the templates below is this map's slug: {record.slug}\n"
     review = folder / "review.ttl"
     write_turtle(review_graph(record), review, REVIEW_HEADER)
+    # the templates are written with this map's slug, ready to copy
     with review.open("a", encoding="utf-8") as out:
-        out.write(REVIEW_TEMPLATES)
+        out.write(REVIEW_TEMPLATES.replace("SLUG", record.slug))
     written = [review]
     for name, text in (("studies.ttl", STUDIES), ("findings.ttl", FINDINGS), ("claims.ttl", CLAIMS)):
-        (folder / name).write_text(text + slug_note + "\n" + PREFIXES.format(slug=record.slug), encoding="utf-8")
+        (folder / name).write_text(text.replace("SLUG", record.slug) + "\n" + PREFIXES.format(slug=record.slug),
+                                   encoding="utf-8")
         written.append(folder / name)
     if review_text is not None:
         shutil.copyfile(review_text, folder / "review.txt")
