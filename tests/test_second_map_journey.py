@@ -167,3 +167,12 @@ def test_the_files_new_writes_are_ready_to_copy_and_hold_no_word_of_the_bundled_
         assert "SLUG" not in text and "Descriptive characteristics" not in text, path.name
         assert sorted({m.group(0) for m in bundled_words.finditer(text)}) == [], path.name
     assert "data/review/other-review/passage/online" in (folder / "findings.ttl").read_text(encoding="utf-8")
+
+
+def test_the_filter_form_offers_only_topics_with_values(client: httpx.Client) -> None:
+    """Regression: the core's facets the map does not use (components, programme types, schedules, facilitation)
+    were headings with nothing to tick under them."""
+    home = client.get(f"{SITE}/").text
+    assert 'id="facet-activity-type"' in home and 'id="facet-outcome"' in home
+    assert 'id="facet-component"' not in home and 'id="facet-modality"' not in home
+    assert 'id="facet-component"' in client.get("/maps/dufour-2025/").text
