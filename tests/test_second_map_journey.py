@@ -7,6 +7,7 @@ bundled review's words, and its facet counts, questions, claims check and gap ma
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,29 @@ def test_the_filter_form_offers_only_topics_with_values(client: httpx.Client) ->
     assert 'id="facet-activity-type"' in home and 'id="facet-outcome"' in home
     assert 'id="facet-component"' not in home and 'id="facet-modality"' not in home
     assert 'id="facet-component"' in client.get("/maps/dufour-2025/").text
+
+
+def test_an_import_into_the_hand_written_map_refuses_to_replace_its_studies(
+    second_map: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: import-csv into a folder with hand-written studies replaced studies.ttl and findings.ttl, and
+    rewrote the team's vocabulary.ttl (its comments lost, headed "import it again rather than edit")."""
+    folder = tmp_path / SLUG
+    shutil.copytree(second_map, folder)
+    before = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.ttl")}
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("Study ID,Title,Authors,Year,Study design\nextra-2025,Another study,Fixture C,2025,cohort study\n",
+                     encoding="utf-8")
+    assert main(["import-csv", str(sheet), "--out", str(folder)]) == 2
+    assert "holds statements written by hand" in capsys.readouterr().err
+    assert {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.ttl")} == before
+    # as the message says: the team's Turtle moved to files of its own, the import adds the sheet's study
+    for name in ("studies.ttl", "findings.ttl"):
+        (folder / name).rename(folder / f"hand-{name}")
+    sheet.write_text("Reference number,Study ID,Title,Authors,Year,Study design\n"
+                     "8,extra-2025,Another study,Fixture C,2025,cohort study\n", encoding="utf-8")
+    assert main(["import-csv", str(sheet), "--out", str(folder)]) == 0
+    assert (folder / "vocabulary.ttl").read_text(encoding="utf-8") == before["vocabulary.ttl"]
+    studies = EvidenceMap.load(Settings(data=[folder])).select(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/evidencemap/ontology#IncludedStudy> }")
+    assert studies[0]["n"] == 8

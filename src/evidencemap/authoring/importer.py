@@ -198,6 +198,7 @@ def import_sheet(sheet_path: Path, folder: Path, *, mapping: Path | None = None,
                             hint="Run `evidencemap new DIR --title ... --licence ...` first, or give those options.")
         write_new_map(folder, review, review_text)
         record, review_text = review, None
+    _refuse_to_replace_own_turtle(folder)
     if review_text is not None:
         shutil.copyfile(review_text, folder / "review.txt")
     vocabulary = vocabulary_with(folder)
@@ -240,11 +241,30 @@ def import_sheet(sheet_path: Path, folder: Path, *, mapping: Path | None = None,
     header = HEADER.format(sheet=sheet.name)
     write_turtle(studies, folder / "studies.ttl", header)
     write_turtle(findings, folder / "findings.ttl", header)
-    if concepts.made or (folder / VOCABULARY_FILE).is_file():
+    if concepts.made:  # a vocabulary.ttl written by hand stays as it is (comments included) when nothing is added
         write_turtle(concepts.graph, folder / VOCABULARY_FILE,
                      "# New concepts of existing schemes, added by `evidencemap import-csv --add-concepts`.\n"
                      + header)
     return report
+
+
+def _refuse_to_replace_own_turtle(folder: Path) -> None:
+    """An import replaces studies.ttl and findings.ttl: refuse when either holds statements it did not write (a
+    team's hand-written studies, which would be lost), before anything is written."""
+    for name in ("studies.ttl", "findings.ttl"):
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8").startswith(HEADER.split("{", 1)[0]):
+            continue
+        try:
+            statements = len(Graph().parse(path, format="turtle"))
+        except SyntaxError:
+            statements = 1  # a file being written by hand
+        if statements:
+            raise DataError(
+                f"{path} holds statements written by hand, and import-csv replaces studies.ttl and findings.ttl "
+                "with the sheet's studies.",
+                hint="Move your own Turtle to another .ttl file of the map's folder (every .ttl file there is "
+                     "loaded), then import again.")
 
 
 def _facts(row: SheetRow, layout: Layout, record: ReviewRecord, study: StudyRecord, matchers: dict[str, Matcher],
