@@ -33,7 +33,7 @@ from bench_rest import PAGE, THROUGHPUT, Load, at, drive, free_port, map_files, 
 from bench_serve import tree, tree_memory
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.settings import Settings
-from evidencemap.web.processes import FACTORY
+from evidencemap.web.processes import FACTORY, HEALTHCHECK_SECONDS
 
 LIST = THROUGHPUT[0]
 QUESTION = at(THROUGHPUT[1], 0)
@@ -74,7 +74,8 @@ def measure(data: list[Path], cache: Path, processes: int, connections: list[int
                    "--port", str(port), "--processes", str(processes)]
     else:
         command = [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(processes), "--log-level", "warning"]
+                   "--workers", str(processes), "--timeout-worker-healthcheck", str(HEALTHCHECK_SECONDS),
+                   "--log-level", "warning"]
         env["EVIDENCEMAP_DATA"] = os.pathsep.join(str(f) for f in data)
     rows: list[str] = []
     name = f"{processes} process{'es' if processes > 1 else ''}"

@@ -124,7 +124,7 @@ def serve_processes(settings: Settings, host: str, port: int) -> int:
     one port, each opening it (web/processes.py)."""
     import os
 
-    from evidencemap.web.processes import FACTORY, check_processes, settings_environment
+    from evidencemap.web.processes import FACTORY, HEALTHCHECK_SECONDS, check_processes, settings_environment
 
     check_processes(settings)
     if map_to_serve(settings, sys.stderr) is None:
@@ -134,7 +134,8 @@ def serve_processes(settings: Settings, host: str, port: int) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     command = [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--workers", str(settings.processes),
-               "--host", host, "--port", str(port), "--log-level", "info"]
+               "--timeout-worker-healthcheck", str(HEALTHCHECK_SECONDS), "--host", host, "--port", str(port),
+               "--log-level", "info"]
     os.execve(sys.executable, command, {**os.environ, **settings_environment(settings)})
 
 

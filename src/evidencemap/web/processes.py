@@ -26,6 +26,10 @@ from evidencemap.settings import ENV_PREFIX, Settings
 from evidencemap.web.app import create_app
 
 FACTORY = "evidencemap.web.processes:app_from_environment"
+# uvicorn's supervisor kills a process that does not answer its health check in time (5 s by default) and starts
+# another: a process opening a large map on a busy machine (its facet index read, the GIL held by the store) missed
+# it at 10,000 studies and was replaced again and again.
+HEALTHCHECK_SECONDS = 120
 
 
 def check_processes(settings: Settings) -> None:
@@ -87,4 +91,5 @@ def app_from_environment() -> FastAPI:
     return create_app(settings, open_map(settings))
 
 
-__all__ = ["FACTORY", "app_from_environment", "check_processes", "open_map", "settings_environment"]
+__all__ = ["FACTORY", "HEALTHCHECK_SECONDS", "app_from_environment", "check_processes", "open_map",
+           "settings_environment"]
