@@ -220,3 +220,17 @@ def test_every_turtle_example_of_the_guide_parses() -> None:
         ("prov", "http://www.w3.org/ns/prov#"), ("rdfs", "http://www.w3.org/2000/01/rdf-schema#")))
     for block in blocks:
         assert len(Graph().parse(data=prefixes + block, format="turtle")) > 3, block[:80]
+
+
+def test_a_quote_imported_from_a_sheet_is_in_the_section_a_team_writes_by_hand(tmp_path: Path) -> None:
+    """Regression: the import named a quote's section .../section/3-2 where the templates of ``new`` (and the team's
+    own passages and claims) say .../section/3.2: one section of the review became two."""
+    folder = tmp_path / SLUG
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text('Study ID,Title,Authors,Year,Study design,Country,Country quote,Country section\n'
+                     'haug-2019,A study,Haug E,2019,RCT,Norway,"Norway (1, 4)",3.2\n', encoding="utf-8")
+    assert main(["import-csv", str(sheet), "--out", str(folder), "--title", TITLE, "--licence", LICENCE,
+                 "--review-text", str(RESOURCES / "review.txt")]) == 0
+    sections = EvidenceMap.load(Settings(data=[folder])).select(
+        "SELECT ?s WHERE { ?s a <https://w3id.org/evidencemap/ontology#ReviewSection> }")
+    assert [str(r["s"]) for r in sections] == [f"https://w3id.org/evidencemap/data/review/{SLUG}/section/3.2"]

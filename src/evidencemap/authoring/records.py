@@ -45,6 +45,17 @@ def slugify(text: str) -> str:
     return "-".join(re.sub(r"[^a-z0-9 ]+", " ", label_key(text)).split()) or "value"
 
 
+def section_slug(number: str) -> str:
+    """The last segment of a section's IRI, as `evidencemap new`'s templates and the bundled map write it, so that an
+    imported quote's section is the section a team writes by hand: ``"3.2"`` -> ``"3.2"``, ``"Abstract"`` ->
+    ``"abstract"``.
+
+    >>> section_slug("3.3.1"), section_slug("Table 2")
+    ('3.3.1', 'table-2')
+    """
+    return "-".join(re.sub(r"[^a-z0-9.]+", " ", number.strip().lower()).split()).strip(".") or "section"
+
+
 def bare_doi(value: str) -> str:
     """A DOI without its resolver prefix (``https://doi.org/10.1/x`` -> ``10.1/x``)."""
     return re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", value.strip(), flags=re.IGNORECASE)
@@ -205,7 +216,7 @@ def add_finding(graph: Graph, review: ReviewRecord, study: StudyRecord, fact: Ex
 
 def add_passage(graph: Graph, review: ReviewRecord, slug: str, quote: str, section: str) -> URIRef:
     """A passage of the review (its words verbatim, checked against review.txt on validation) in its section."""
-    section_node = review.node("section", slugify(section))
+    section_node = review.node("section", section_slug(section))
     graph.add((section_node, RDF.type, EVM.ReviewSection))
     graph.add((section_node, EVM.sectionNumber, Literal(section)))
     graph.add((section_node, DCTERMS.isPartOf, review.iri))
