@@ -104,3 +104,15 @@ def test_version_iri_serves_the_same_ontology(client: httpx.Client, vocabulary: 
     version = vocabulary.value(URIRef("https://w3id.org/evidencemap/ontology"), OWL.versionInfo)
     versioned = Graph().parse(data=client.get(f"/ontology/{version}.ttl").text, format="turtle")
     assert len(versioned) == len(vocabulary)
+
+
+def test_the_prior_version_iri_answers_gone_naming_its_replacement(client: httpx.Client, vocabulary: Graph) -> None:
+    """The ontology page links owl:priorVersion; the server holds only the current files, so the earlier version is
+    410 Gone (replaced on purpose) naming the version that replaced it, not a bare 404."""
+    ontology = URIRef("https://w3id.org/evidencemap/ontology")
+    prior, current = vocabulary.value(ontology, OWL.priorVersion), vocabulary.value(ontology, OWL.versionIRI)
+    assert prior is not None and current is not None
+    response = client.get(str(prior).removeprefix("https://w3id.org/evidencemap"), headers={"Accept": "text/turtle"})
+    assert response.status_code == 410
+    assert str(current) in response.json()["error"]
+    assert client.get("/ontology/9.9.9", headers={"Accept": "text/turtle"}).status_code == 404

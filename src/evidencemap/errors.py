@@ -45,6 +45,12 @@ class NotFound(EvidenceMapError):
     status = 404
 
 
+class Gone(EvidenceMapError):
+    """A resource that was there and was replaced or withdrawn on purpose (410)."""
+
+    status = 410
+
+
 class NotAcceptable(EvidenceMapError):
     """None of the media types the client accepts can be produced (406)."""
 

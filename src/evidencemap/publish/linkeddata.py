@@ -209,6 +209,14 @@ def ontology_versions(evidence_map: EvidenceMap) -> list[str]:
     return sorted(str(row["v"]) for row in evidence_map.select(query))
 
 
+def superseded_ontology_versions(evidence_map: EvidenceMap) -> dict[str, str]:
+    """Each earlier version the ontologies declare (``owl:priorVersion``) -> the version IRI that replaced it. The
+    server holds only the current version's files, so an earlier one can be named but not served."""
+    query = """PREFIX owl: <http://www.w3.org/2002/07/owl#>
+    SELECT ?prior ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v ; owl:priorVersion ?prior }"""
+    return {str(row["prior"]): str(row["v"]) for row in evidence_map.select(query)}
+
+
 def serialisation_prefixes(evidence_map: EvidenceMap) -> dict[str, str]:
     return {name: evidence_map.iri(iri) for name, iri in SERIALISATION_PREFIXES.items()}
 

@@ -30,7 +30,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, SH
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evidencemap import namespaces as ns
-from evidencemap.errors import NotFound
+from evidencemap.errors import Gone, NotFound
 from evidencemap.graph import validation
 from evidencemap.graph.formats import Format
 from evidencemap.publish import dataset as ds
@@ -137,6 +137,10 @@ def find_document(request: Request, context: AppContext, path: str) -> Document:
     ontology = evidence_map.iri(ns.ONTOLOGY)
     if iri == ontology or iri.startswith(ontology + "/"):
         versions = ld.ontology_versions(evidence_map)
+        replaced_by = ld.superseded_ontology_versions(evidence_map).get(iri)
+        if replaced_by is not None:
+            raise Gone(f"Version <{iri}> of the ontology was replaced by <{replaced_by}>; this server holds only the "
+                       "current version.", hint="CHANGELOG.md's 'Vocabulary' headings say what changed in each.")
         if iri != ontology and iri not in versions:
             raise NotFound(f"No version <{iri}> of the ontology.", hint=f"Versions: {', '.join(versions)}.")
         return _ontology_document(context, path)
