@@ -33,7 +33,7 @@ from evidencemap.graph.push import push_map
 from evidencemap.graph.remote import open_remote
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.validation import validation_report
-from evidencemap.resources import named_queries_dir
+from evidencemap.model.queries import get_named_query
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
 from evidencemap.web.caching import response_cache
@@ -123,7 +123,7 @@ def one_size(size: int, repeat: int, cache: Path) -> None:
                 figures.append(median_ms(uncached, repeat))
             print(f"| {name} | {figures[0]:.1f} ms | {figures[1]:.1f} ms | {figures[1] / figures[0]:.2f}x |",
                   flush=True)
-        query = (named_queries_dir() / "online-studies-burnout.rq").read_text()
+        query = get_named_query("online-studies-burnout").text
         with TestClient(remote) as proxied, httpx.Client() as direct:
             graphs = remote_map.engine.graph_names()  # type: ignore[attr-defined]
             through = median_ms(lambda: proxied.post("/sparql", data={"query": query}, headers=ACCEPT), repeat)

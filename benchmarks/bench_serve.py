@@ -8,9 +8,10 @@ For each size, on a synthetic map (benchmarks/synthetic.py) and an empty store c
 - **memory**: RSS and PSS (``/proc/PID/smaps_rollup``) of the whole process tree (server, zygote, workers) after the
   burnout query has run ``--repeat`` times; against ``oxigraph serve`` in memory holding the same quads (loaded over
   its Graph Store endpoint) and ``oxigraph serve --location`` (on disk, loaded by ``oxigraph load``).
-- **/sparql**: the "online studies that reported burnout" query (``api/queries/online-studies-burnout.rq`` with its
-  default parameters as a VALUES block), sent in turns to evidencemap and to each oxigraph server (paired requests
-  over HTTP, JSON results, the union default graph on both); medians and the median of the paired ratios.
+- **/sparql**: the "online studies that reported burnout" query (the bundled map's
+  ``maps/dufour-2025/queries/online-studies-burnout.rq`` with its default parameters as a VALUES block), sent in
+  turns to evidencemap and to each oxigraph server (paired requests over HTTP, JSON results, the union default graph
+  on both); medians and the median of the paired ratios.
 
 The oxigraph CLI comes from PyPI (``pip install oxigraph``, any environment; never a dependency of the product):
 ``--oxigraph PATH`` or ``oxigraph`` on the PATH. Figures go to standard output, and with ``--out`` between this

@@ -1,9 +1,10 @@
 """Store benchmark: rdflib in memory, raw pyoxigraph in memory and the product's own path, side by side.
 
 For each size, a synthetic map shaped like the real one (``synthetic.py``) is loaded by each candidate in a fresh
-process (so that peak memory is that candidate's alone), then every named query of ``api/queries`` (with its default
-parameters, bound as the product binds them) and the product's facet queries are timed. SHACL validation with the
-project's shapes runs in another fresh process per candidate, and is skipped at larger sizes once it passes its cap.
+process (so that peak memory is that candidate's alone), then every named query of the bundled map (the core
+``api/queries`` and its own ``maps/dufour-2025/queries``, with their default parameters, bound as the product binds
+them) and the product's facet queries are timed. SHACL validation with the project's shapes runs in another fresh
+process per candidate, and is skipped at larger sizes once it passes its cap.
 Finally the time from starting ``evidencemap serve`` to its first successful HTTP response is measured.
 
     python benchmarks/bench_store.py --sizes 1000,10000,100000 --repeat 5 --out docs/benchmarks.md
@@ -269,9 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     if chosen - set(CANDIDATES):
         parser.error(f"unknown candidates {', '.join(sorted(chosen - set(CANDIDATES)))}: use {', '.join(CANDIDATES)}")
 
-    from evidencemap.model.queries import load_named_queries
+    from evidencemap.model.queries import named_queries
 
-    names = [q.name for q in load_named_queries()]
+    names = [q.name for q in named_queries()]
     command = "python benchmarks/bench_store.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     header = ["## Figures", "", *machine(), f"- command: `{command}`", ""]
     print("\n".join(header), flush=True)

@@ -38,7 +38,7 @@ from evidencemap import namespaces as ns
 from evidencemap.graph.loading import MATERIALISE_FINDINGS, build_store
 from evidencemap.graph.store import Binding, EvidenceMap
 from evidencemap.model.facets import Selection, counts_query, facet_counts, select_studies, studies_query
-from evidencemap.model.queries import NamedQuery, load_named_queries
+from evidencemap.model.queries import NamedQuery, named_queries
 from evidencemap.model.vocabulary import Vocabulary, load_vocabulary
 from evidencemap.settings import Settings
 
@@ -171,7 +171,7 @@ def reference() -> tuple[Vocabulary, list[tuple[NamedQuery, dict[str, Binding]]]
     The vocabulary comes from the ontology alone (the bundled map), so no candidate's timing includes it.
     """
     vocabulary = load_vocabulary(EvidenceMap(store=build_store(), settings=Settings()))
-    queries = [(q, q.bindings(vocabulary, {})) for q in load_named_queries()]
+    queries = [(q, q.bindings(vocabulary, {})) for q in named_queries()]
     return vocabulary, queries, Selection.parse(vocabulary, FACET_SELECTION)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from evidencemap import namespaces as ns
 from evidencemap.graph.store import EvidenceMap, to_python, with_values
-from evidencemap.model.queries import load_named_queries
+from evidencemap.model.queries import named_queries
 from evidencemap.model.vocabulary import load_vocabulary
 from evidencemap.settings import Settings
 
@@ -81,7 +81,7 @@ def test_benchmark_prints_every_candidate_query_and_target(synthetic_file: Path,
     ]
     assert f"### {STUDIES} studies" in lines
     labels = [line.split("|")[1].strip() for line in lines if line.startswith("| ") and line.count("|") == 6]
-    expected = [f"query `{q.name}`" for q in load_named_queries()]
+    expected = [f"query `{q.name}`" for q in named_queries()]
     assert expected == [label for label in labels if label.startswith("query `")]
     assert {"load", "SHACL validation", "peak RSS (load + queries)"} <= set(labels)
     assert "### Targets of issue 2" in lines
@@ -120,7 +120,7 @@ def test_values_binding_matches_substitutions_for_every_named_query_and_value() 
     evidence_map = EvidenceMap.load(Settings())
     vocabulary = load_vocabulary(evidence_map)
     checked = 0
-    for query in load_named_queries():
+    for query in named_queries():
         choices: list[dict[str, str]] = [{}]
         for p in query.parameters:
             values = [c.slug for c in vocabulary.facet(p.facet).concepts] if p.facet else ["35", "44", "99"]
@@ -130,7 +130,7 @@ def test_values_binding_matches_substitutions_for_every_named_query_and_value() 
             expected = _canonical(_by_substitution(evidence_map, query.text, bindings))
             assert _canonical(evidence_map.select(query.text, bindings)) == expected, (query.name, choice)
             checked += 1
-    assert checked > len(load_named_queries())
+    assert checked > len(named_queries())
 
 
 def test_values_block_skips_where_in_comments_strings_and_iris() -> None:

@@ -63,7 +63,7 @@ def test_query_named_query_answers_the_burnout_question(capsys: pytest.CaptureFi
 
 
 def test_query_rq_file_with_param(capsys: pytest.CaptureFixture[str]) -> None:
-    path = Path(__file__).resolve().parents[1] / "api" / "queries" / "online-studies-burnout.rq"
+    path = Path(__file__).resolve().parents[1] / "maps" / "dufour-2025" / "queries" / "online-studies-burnout.rq"
     code, out, _ = run(capsys, "query", str(path), "--param", "delivery=in-person", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0

@@ -163,7 +163,8 @@ def _rows(response: httpx.Response) -> list[dict[str, str]]:
 
 
 def test_sparql_through_the_proxy(remote: TestClient, client: TestClient) -> None:
-    query = (Path(__file__).resolve().parents[1] / "api" / "queries" / "online-studies-burnout.rq").read_text()
+    query = (Path(__file__).resolve().parents[1] / "maps" / "dufour-2025" / "queries" / "online-studies-burnout.rq"
+             ).read_text()
     accept = {"Accept": "application/sparql-results+json"}
     answered = remote.post("/sparql", data={"query": query}, headers=accept)
     embedded = client.post("/sparql", data={"query": query}, headers=accept)

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 import pytest
 
 from app_support import app_fixtures
-from evidencemap.model.queries import load_named_queries
+from evidencemap.model.queries import named_queries
 from evidencemap.sparql.guard import engine_syntax_error
 from evidencemap.sparql.syntax import locate
 from evidencemap.web.security import CONTENT_SECURITY_POLICY
@@ -54,7 +54,7 @@ def test_editor_is_served_to_browsers_without_a_query(client: TestClient) -> Non
     response = client.get("/sparql", headers=BROWSER)
     assert response.status_code == 200 and response.template.name == "sparql.html"  # type: ignore[attr-defined]
     page = response.context["page"]  # type: ignore[attr-defined]
-    assert [e.name for e in page.examples] == [q.name for q in load_named_queries()]
+    assert [e.name for e in page.examples] == [q.name for q in named_queries()]
     assert page.result is None and page.error is None
     assert "SELECT" in page.query
     form = FormFields()

@@ -14,7 +14,7 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 
 from app_support import app_fixtures
-from evidencemap.model.queries import get_named_query, load_named_queries
+from evidencemap.model.queries import get_named_query, named_queries
 from evidencemap.sparql.workers import process_alive
 from evidencemap.web.app import create_app
 from evidencemap.web.context import AppContext
@@ -250,7 +250,7 @@ def context(app: FastAPI) -> AppContext:
     return ctx
 
 
-@pytest.mark.parametrize("name", [q.name for q in load_named_queries()])
+@pytest.mark.parametrize("name", [q.name for q in named_queries()])
 def test_sparql_runs_every_named_query(client: TestClient, context: AppContext, name: str) -> None:
     query = get_named_query(name)
     rows = _bindings(client.post("/sparql", data={"query": query.text}))

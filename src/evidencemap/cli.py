@@ -234,8 +234,9 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 0 if result.conforms and not report.unknown_values else 1
 
 
-def _query_text(source: str) -> tuple[str, NamedQuery | None]:
-    """(query text, the named query or .rq file with its parameters, or None) from SPARQL text, a file or a name."""
+def _query_text(source: str, evidence_map: EvidenceMap) -> tuple[str, NamedQuery | None]:
+    """(query text, the named query or .rq file with its parameters, or None) from SPARQL text, a file or the name of
+    a query the map offers (a core one, or one of its own ``queries/``)."""
     from evidencemap.model.queries import get_named_query, parse_named_query
 
     path = Path(source)
@@ -245,7 +246,7 @@ def _query_text(source: str) -> tuple[str, NamedQuery | None]:
         named = parse_named_query(path)
         return named.text, named
     if "{" not in source and " " not in source.strip():
-        named = get_named_query(source.strip())
+        named = get_named_query(source.strip(), evidence_map)
         return named.text, named
     return source, None
 
@@ -275,7 +276,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     from evidencemap.sparql.results import write_solutions, write_triples
 
     evidence_map = _load(args)
-    text, named = _query_text(args.query)
+    text, named = _query_text(args.query, evidence_map)
     bindings = _bindings(args, evidence_map, named)
     try:
         result = evidence_map.query(text, bindings)
@@ -390,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
 
     query = sub.add_parser("query", help="run a SPARQL query, a .rq file or a named query")
-    query.add_argument("query", help="SPARQL text, a .rq file, or the name of a query in api/queries")
+    query.add_argument("query", help="SPARQL text, a .rq file, or the name of a named query (api/queries, or the "
+                                     "map's queries/)")
     query.add_argument("--format", choices=("table", "json", "csv"), default="table")
     query.add_argument("--param", action="append", metavar="NAME=VALUE", help="value of a named query's parameter")
     query.add_argument("--no-defaults", action="store_true", help="leave parameters without a value unbound")

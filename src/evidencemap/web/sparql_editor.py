@@ -1,7 +1,8 @@
-"""The /sparql query editor for browsers: a plain form (it works without JavaScript), the named queries of
-``api/queries`` as examples, and results rendered as an HTML table with the row cap stated when it cut them. When
-scripts run, ``static/sparql-editor.js`` replaces the form with YASGUI (vendored in ``static/yasgui/``), which
-completes the map's terms from ``/sparql/vocabulary.json`` (:mod:`.sparql_vocabulary`).
+"""The /sparql query editor for browsers: a plain form (it works without JavaScript), the named queries the map
+offers as examples (the core ``api/queries`` and the map's own ``queries/``:
+:func:`~evidencemap.model.queries.named_queries`), and results rendered as an HTML table with the row cap stated
+when it cut them. When scripts run, ``static/sparql-editor.js`` replaces the form with YASGUI (vendored in
+``static/yasgui/``), which completes the map's terms from ``/sparql/vocabulary.json`` (:mod:`.sparql_vocabulary`).
 
 The formats offered (the form's choices and the download links of a result) are those the query's form can be
 written in: SELECT results as JSON, XML, CSV or TSV, ASK as JSON or XML, CONSTRUCT and DESCRIBE graphs as Turtle,
@@ -27,7 +28,7 @@ from fastapi.responses import Response
 from evidencemap.errors import EvidenceMapError
 from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS
 from evidencemap.graph.store import Binding
-from evidencemap.model.queries import NamedQuery, load_named_queries
+from evidencemap.model.queries import NamedQuery, named_queries
 from evidencemap.namespaces import PREFIXES
 from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome
 from evidencemap.sparql.guard import SparqlSyntaxError
@@ -95,10 +96,16 @@ def with_trailing_values(text: str, bindings: Mapping[str, Binding]) -> str:
 
 
 def examples(context: AppContext) -> list[Example]:
+    """The named queries the site's map offers (a server of several maps: the core ones and every map's), each
+    anchored by its name, or by its map and name when another query offered has the same name."""
+    queries = named_queries(context.evidence_map)
+    names = [q.name for q in queries]
     out: list[Example] = []
-    for query in load_named_queries():
+    for query in queries:
         out.append(Example(
             name=query.name,
+            map=query.map,
+            anchor=query.name if names.count(query.name) == 1 else query.qualified_name.replace("/", "-"),
             title=query.title,
             description=query.description,
             text=query.text,

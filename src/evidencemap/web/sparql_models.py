@@ -7,9 +7,11 @@ from pydantic import BaseModel, Field
 
 
 class Example(BaseModel):
-    """A named query of ``api/queries``, offered as an example."""
+    """A named query the map offers (the core ``api/queries``, or a map's own ``queries/``), as an example."""
 
     name: str
+    map: str | None = Field(None, description="The slug of the map whose query it is; None for a core query.")
+    anchor: str = Field(description="The fragment naming it in the page (its name; map-name when names clash).")
     title: str
     description: str
     text: str
