@@ -4,6 +4,7 @@ offered for it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,14 @@ from fastapi.testclient import TestClient
 from evidencemap.cli import main
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.queries import get_named_query, load_named_queries, map_query_folders, named_queries
+from evidencemap.model.queries import (
+    get_named_query,
+    load_named_queries,
+    map_query_folders,
+    named_queries,
+    parse_named_query,
+)
+from evidencemap.model.vocabulary import vocabulary_of
 from evidencemap.settings import Settings
 from evidencemap.web.app import create_app
 
@@ -122,3 +130,21 @@ def test_cli_query_names_a_query_of_the_map_given(tmp_path: Path, capsys: pytest
     assert out.splitlines()[0] == "study,outcome" and len(out.splitlines()) == 3  # barr-2022-consumers, kim-2024
     assert main(["query", "online-studies-burnout", "--data", str(folder)]) != 0
     assert "No named query 'online-studies-burnout'" in capsys.readouterr().err
+
+
+def test_the_authoring_guides_example_query_is_a_named_query_that_answers(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = guide.split("## 6. Your map's own example queries", 1)[1]
+    text = re.findall(r"```sparql\n(.*?)```", section, flags=re.S)[0]
+    path = tmp_path / "online-outcomes.rq"
+    path.write_text(text, encoding="utf-8")
+    query = parse_named_query(path)
+    assert query.title.startswith("Online studies") and query.description
+    assert [(p.name, p.facet, p.default) for p in query.parameters] == [("delivery", "delivery", "online")]
+    evidence_map = EvidenceMap.load(Settings())
+    rows = evidence_map.select(query.text, query.bindings(vocabulary_of(evidence_map), {}))
+    online = {int(r["ref"]) for r in evidence_map.select(
+        "PREFIX evm: <https://w3id.org/evidencemap/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        "SELECT ?ref WHERE { ?s evm:referenceNumber ?ref ; evm:evaluates/evm:delivery/skos:broader* "
+        "<https://w3id.org/evidencemap/concept/delivery/online> ; evm:reportsOutcome ?o }")}
+    assert online and {int(r["ref"]) for r in rows} == online
