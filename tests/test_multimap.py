@@ -271,7 +271,8 @@ def test_sparql_sees_every_map_in_its_named_graphs(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     rows = [(b["g"]["value"], int(b["n"]["value"])) for b in response.json()["results"]["bindings"]]
     assert rows == [(ns.map_graph("dufour-2025", "data"), 11), (ns.map_graph("loneliness-2026", "data"), 3)]
-    assert client.get("/maps/loneliness-2026/sparql", follow_redirects=False).headers["location"] == "/sparql"
+    assert client.get("/maps/loneliness-2026/sparql", follow_redirects=False).headers["location"] == (
+        "/sparql?map=loneliness-2026")  # its editor shows the core examples and this map's
 
 
 def test_a_single_map_is_also_served_under_its_slug(single: TestClient) -> None:

@@ -37,6 +37,11 @@ def _mentions_topic(text: str) -> bool:
     return any(word in text.lower() for word in TOPIC)
 
 
+def _examples_section(page: str) -> str:
+    """The editor page's examples, without the rest (the footer of a server of several maps cites every review)."""
+    return page.split('id="sparql-examples-title"', 1)[1].split("</section>", 1)[0]
+
+
 @pytest.fixture(scope="module")
 def both() -> EvidenceMap:
     return EvidenceMap.load(Settings(data=[BUNDLED, SECOND]))
@@ -80,9 +85,22 @@ def test_beside_the_bundled_map_each_map_offers_its_own(both: EvidenceMap) -> No
 def test_server_of_two_maps_labels_each_example_with_its_map(both: EvidenceMap) -> None:
     with TestClient(create_app(Settings(data=[BUNDLED, SECOND]), both)) as client:
         page = client.get("/sparql", headers=BROWSER)
+        # each map's site sends its readers to the server's editor with its own examples only
+        second = client.get("/maps/loneliness-2026/sparql", headers=BROWSER)
+        bundled = client.get("/maps/dufour-2025/sparql", headers=BROWSER)
+        ran = client.get("/maps/loneliness-2026/sparql", params={"query": "ASK {}", "format": "html"}, headers=BROWSER)
     examples = page.context["page"].examples  # type: ignore[attr-defined]
     assert [(e.map, e.name) for e in examples if e.map] == [("dufour-2025", n) for n in OWN]
     assert 'A question of the map <code>dufour-2025</code>.' in page.text
+    assert _mentions_topic(_examples_section(page.text))  # the server's own editor: every map's questions
+    core = [q.name for q in load_named_queries()]
+    assert second.status_code == 200 and str(second.url).endswith("/sparql?map=loneliness-2026")
+    assert [e.name for e in second.context["page"].examples] == core  # type: ignore[attr-defined]
+    assert not _mentions_topic(_examples_section(second.text))
+    assert '<input type="hidden" name="map" value="loneliness-2026">' in second.text  # kept when a query is run
+    assert [e.name for e in bundled.context["page"].examples] == core + OWN  # type: ignore[attr-defined]
+    assert ran.status_code == 200 and ran.context["page"].result.boolean is True  # type: ignore[attr-defined]
+    assert [e.name for e in ran.context["page"].examples] == core  # type: ignore[attr-defined]
 
 
 def test_a_map_site_alone_offers_no_other_maps_queries() -> None:
@@ -92,7 +110,7 @@ def test_a_map_site_alone_offers_no_other_maps_queries() -> None:
     examples = page.context["page"].examples  # type: ignore[attr-defined]
     assert [e.name for e in examples] == [q.name for q in load_named_queries()]
     assert all(e.map is None for e in examples)
-    assert not _mentions_topic(page.text.split('id="sparql-examples-title"', 1)[1])
+    assert not _mentions_topic(_examples_section(page.text))
 
 
 def _map_with_queries(tmp_path: Path) -> Path:

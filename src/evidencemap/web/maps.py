@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import io
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -297,8 +298,10 @@ def moved_data(kind: str, rest: str, request: Request, ctx: Context) -> Response
 
 @site_router.get("/sparql", include_in_schema=False)
 def sparql_of_server(request: Request) -> Response:
-    """A map's site has no SPARQL endpoint of its own: the server's sees every map, each in its named graphs."""
-    query = request.url.query
+    """A map's site has no SPARQL endpoint of its own: the server's sees every map, each in its named graphs (its
+    editor shows the core examples and this map's: ``map={slug}``, ignored by the protocol)."""
+    slug = get_context(request).evidence_map.slug
+    query = "&".join(part for part in (request.url.query, urlencode({"map": slug}) if slug else "") if part)
     return RedirectResponse("/sparql" + (f"?{query}" if query else ""), status_code=307)
 
 

@@ -95,10 +95,13 @@ def with_trailing_values(text: str, bindings: Mapping[str, Binding]) -> str:
     return f"{text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
 
 
-def examples(context: AppContext) -> list[Example]:
-    """The named queries the site's map offers (a server of several maps: the core ones and every map's), each
-    anchored by its name, or by its map and name when another query offered has the same name."""
+def examples(context: AppContext, only: str | None = None) -> list[Example]:
+    """The named queries the site's map offers (a server of several maps: the core ones and every map's, or only the
+    map ``only``'s when it is one of them), each anchored by its name, or by its map and name when another query
+    offered has the same name."""
     queries = named_queries(context.evidence_map)
+    if only is not None:
+        queries = tuple(q for q in queries if q.map in {None, only})
     names = [q.name for q in queries]
     out: list[Example] = []
     for query in queries:
@@ -235,16 +238,19 @@ def json_twin(query: str) -> str:
 
 def editor_page(
     context: AppContext, query: str, fmt: str | None, *, error: EvidenceMapError | None = None,
-    result: ResultView | None = None,
+    result: ResultView | None = None, only: str | None = None,
 ) -> EditorPage:
-    """The editor's page model: the query (a starter query when empty), and its results or error."""
+    """The editor's page model: the query (a starter query when empty), and its results or error; ``only``: the map
+    whose examples alone it shows (ignored when the server has no such map)."""
     settings = context.settings
+    only = only if only in context.evidence_map.map_slugs() else None
     return EditorPage(
         query=query or starter_query(context),
         format=(fmt or "html").lower(),
         formats=format_choices(query or starter_query(context)),
         downloads={form: download_choices(form) for form in FORM_KINDS},
-        examples=examples(context),
+        examples=examples(context, only),
+        map=only,
         limits=Limits(timeout=settings.query_timeout, max_rows=settings.max_rows,
                       max_query_length=settings.max_query_length),
         result=result,
@@ -263,8 +269,9 @@ async def render_editor(
     request: Request, context: AppContext, query: str, fmt: str | None, *, error: EvidenceMapError | None = None,
     result: ResultView | None = None,
 ) -> Response:
-    """The editor page, with the query, and its results or error when there are any."""
-    page = editor_page(context, query, fmt, error=error, result=result)
+    """The editor page, with the query, and its results or error when there are any; ``?map={slug}`` (where a map's
+    site sends its readers) shows that map's examples alone."""
+    page = editor_page(context, query, fmt, error=error, result=result, only=request.query_params.get("map"))
     # /sparql has already chosen the page (its format=json is SPARQL results JSON, not this model as JSON)
     response = await asyncio.to_thread(
         render_page, request, "sparql.html", page, json_url=json_twin(query) if query else None,

@@ -72,6 +72,8 @@ class EditorPage(BaseModel):
                                                         "(SELECT, ASK, CONSTRUCT, DESCRIBE), (format parameter "
                                                         "value, label) of each format it can be downloaded in.")
     examples: list[Example]
+    map: str | None = Field(None, description="The map whose examples alone are shown (a map's site sends its "
+                            "readers to /sparql?map={slug}); None: every map's.")
     limits: Limits
     result: ResultView | None = None
     error: QueryError | None = None
