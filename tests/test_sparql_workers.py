@@ -46,11 +46,14 @@ async def _started(pool: WorkerPool) -> WorkerPool:
 
 
 @contextlib.asynccontextmanager
-async def running_pool(workers: int = 1, store_path: Path | None = None) -> AsyncIterator[WorkerPool]:
+async def running_pool(
+    workers: int = 1, store_path: Path | None = None, query_timeout: float = 2.0
+) -> AsyncIterator[WorkerPool]:
     store = _store(store_path)
     if store_path is not None:
         store.flush()
-    pool = await _started(WorkerPool(store, Settings(sparql_workers=workers, query_timeout=2.0), store_path))
+    settings = Settings(sparql_workers=workers, query_timeout=query_timeout)
+    pool = await _started(WorkerPool(store, settings, store_path))
     try:
         yield pool
     finally:
@@ -154,10 +157,12 @@ def test_pool_recycles_a_worker_whose_memory_grew(monkeypatch: pytest.MonkeyPatc
 
 
 def test_pool_recovers_when_the_zygote_dies_without_failing_queries() -> None:
-    """Issue 9: queries sent after the zygote died (its workers die with it) wait for the new workers; none fails."""
+    """Issue 9: queries sent after the zygote died (its workers die with it) wait for the new workers; none fails.
+    The limit is generous: on a loaded machine the new zygote and its workers can take seconds to start, and what
+    is tested is that no query fails, not how fast they come back."""
 
     async def body() -> None:
-        async with running_pool(workers=2) as pool:
+        async with running_pool(workers=2, query_timeout=15.0) as pool:
             assert pool.zygote.process is not None
             os.kill(pool.zygote.process.pid, signal.SIGKILL)
             outcomes = await asyncio.gather(*(pool.run(ASK) for _ in range(6)))
