@@ -5,7 +5,9 @@ among them (the counts a faceted browser shows next to each checkbox). Web-free:
 A support level (``max_support``: "cited", "derived" or the default, every fact) holds the list and the counts to
 facts at least that strong. A value the review counts studies for without the map naming them (the countries other
 than Australia, 3.2) carries that count (``review_count``, ``review_note``): "the review does not say which" is not
-"none". The count is the review's, for the whole review, whatever the filters.
+"none". The count is the review's, for the whole review, whatever the filters. Likewise a facet the map does not
+record at all (no study has a value of it: model/recorded.py) lists no values with "0 studies": its tally says it is
+not recorded (only values a user chose are kept, so that they can be unticked).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies
+from evidencemap.model.recorded import is_recorded
 from evidencemap.model.review_counts import unattributed_by_value
 from evidencemap.model.studies import StudySummary, study_summaries
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
@@ -35,8 +38,12 @@ class ValueTally:
 
 @dataclass(frozen=True)
 class FacetTally:
+    """A facet with its values' counts; ``recorded`` False when the map records no value of it (then ``values``
+    holds only the chosen ones, and no count means "none")."""
+
     facet: Facet
     values: tuple[ValueTally, ...]
+    recorded: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,12 @@ def facet_tallies(
     for facet in vocabulary.facets:
         counts = facet_counts(evidence_map, facet, selection, max_support)
         choice = chosen.get(facet.name, Choice(facet))
-        if facet.is_concept_facet:
+        recorded = is_recorded(evidence_map, facet)
+        if not recorded:
+            values = tuple(ValueTally(value=c.slug, label=c.pref_label, iri=c.iri, count=0, selected=True)
+                           for c in choice.concepts) + tuple(
+                ValueTally(value=v, label=v, count=0, selected=True) for v in choice.literals)
+        elif facet.is_concept_facet:
             reviews = unattributed_by_value(evidence_map, vocabulary, facet, max_support)
             values = tuple(
                 ValueTally(value=c.slug, label=c.pref_label, iri=c.iri, count=counts.get(c.iri, 0), depth=depth,
@@ -98,7 +110,7 @@ def facet_tallies(
                 ValueTally(value=v, label=v, count=counts.get(v, 0), selected=v in choice.literals)
                 for v in sorted(set(counts) | set(choice.literals))
             )
-        out.append(FacetTally(facet, values))
+        out.append(FacetTally(facet, values, recorded))
     return tuple(out)
 
 

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from evidencemap.errors import NotFound
 from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query, support_terms
+from evidencemap.model.recorded import is_recorded, not_recorded_sentence
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
 from evidencemap.model.search import search_index_of
 from evidencemap.model.studies import StudySummary, find_study, study_detail
@@ -117,7 +118,8 @@ def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] =
 
     return [
         FacetCounts(
-            iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label,
+            iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label, recorded=tally.recorded,
+            note=None if tally.recorded else not_recorded_sentence(tally.facet),
             values=[ValueCount(**_fields(v), toggle_url=toggle_url(tally.facet, v.value))
                     for v in tally.values],
         )
@@ -207,21 +209,23 @@ def build_facets_page(ctx: AppContext, support: str | None = None) -> FacetsPage
     total = len(matching(ctx.evidence_map, Selection()))
     facets = []
     for facet in ctx.vocabulary.facets:
-        counts = facet_counts(ctx.evidence_map, facet, Selection(), level)
-        if facet.is_concept_facet:
+        # A facet the map does not record has no values counted: "not recorded" is not "0 studies".
+        recorded = is_recorded(ctx.evidence_map, facet)
+        counts = facet_counts(ctx.evidence_map, facet, Selection(), level) if recorded else {}
+        values: list[ConceptInfo] = []
+        if recorded and facet.is_concept_facet:
             reviews = unattributed_by_value(ctx.evidence_map, ctx.vocabulary, facet, level)
-            values = []
             for c, depth in hierarchies(ctx)[facet.name]:
                 info = concept_info(facet, c, counts.get(c.iri, 0), depth)
                 if c.iri in reviews:
                     info.review_count, info.review_note = reviews[c.iri].unattributed, reviews[c.iri].sentence
                 values.append(info)
-        else:
+        elif recorded:
             values = [ConceptInfo(slug=v, label=v, count=n) for v, n in sorted(counts.items())]
         facets.append(FacetInfo(
             iri=facet.iri, name=facet.name, label=facet.label, alt_labels=list(facet.alt_labels),
             definition=facet.definition or None, scheme=scheme_slug(facet.scheme) if facet.scheme else None,
-            values=values,
+            recorded=recorded, note=None if recorded else not_recorded_sentence(facet), values=values,
         ))
     return FacetsPage(total=total, facets=facets, support=level)
 

@@ -204,6 +204,12 @@ class StudyDetail(StudyBase):
     support: str = Field("inferred", description=SUPPORT_LEVEL)
 
 
+RECORDED = ("Whether the map records this facet: at least one of its studies has a value of it. When false, no "
+            "value is counted (the map says nothing about it, which is not 'no study'): `values` holds only values "
+            "chosen as filters.")
+RECORDED_NOTE = "Why the facet has no counts, when the map does not record it (null otherwise)."
+
+
 class ValueCount(Model):
     """A facet value with the number of studies that have it."""
 
@@ -229,6 +235,8 @@ class FacetCounts(Model):
     iri: str = Field(description="The facet's IRI.")
     name: str = Field(description="The facet's name: the query parameter.", examples=["delivery"])
     label: str = Field(description="The facet's label.", examples=["delivery"])
+    recorded: bool = Field(True, description=RECORDED)
+    note: str | None = Field(None, description=RECORDED_NOTE, examples=["This map does not record evidence type."])
     values: list[ValueCount]
 
 
@@ -309,7 +317,10 @@ class FacetInfo(Model):
     alt_labels: list[str] = Field(default_factory=list, description="Other words for the facet.")
     definition: str | None = None
     scheme: str | None = Field(None, description="Slug of the facet's concept scheme (null for years).")
-    values: list[ConceptInfo]
+    recorded: bool = Field(True, description=RECORDED)
+    note: str | None = Field(None, description=RECORDED_NOTE, examples=["This map does not record evidence type."])
+    values: list[ConceptInfo] = Field(description="The facet's values with their counts (none when the map does not "
+                                      "record the facet).")
 
 
 class FacetsPage(Model):

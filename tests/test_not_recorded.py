@@ -1,0 +1,72 @@
+"""A facet a map does not record is "not recorded in this map", never "0 studies" (model/recorded.py).
+
+tests/resources/maps/loneliness-2026 records no evidence type, design feature, modality, component, challenge or
+country: its pages, API, gap map, network and answers must say so rather than count every value as none. The bundled
+map records every facet it offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.model.recorded import is_recorded, not_recorded_sentence, recorded_facets
+from evidencemap.model.vocabulary import vocabulary_of
+from evidencemap.settings import Settings
+from evidencemap.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "maps" / "dufour-2025"
+LONELY = ROOT / "tests" / "resources" / "maps" / "loneliness-2026"
+UNRECORDED = {"design-feature", "evidence-type", "modality", "component", "schedule", "facilitation", "challenge",
+              "country"}
+
+
+@pytest.fixture(scope="module")
+def lonely() -> EvidenceMap:
+    return EvidenceMap.load(Settings(data=[LONELY]))
+
+
+@pytest.fixture(scope="module")
+def client(lonely: EvidenceMap) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data=[LONELY]), lonely)) as served:
+        yield served
+
+
+def test_a_facet_is_recorded_when_a_study_has_a_value_of_it(lonely: EvidenceMap) -> None:
+    vocabulary = vocabulary_of(lonely)
+    assert {f.name for f in vocabulary.facets if not is_recorded(lonely, f)} == UNRECORDED
+    bundled = EvidenceMap.load(Settings(data=[BUNDLED]))
+    assert recorded_facets(bundled, vocabulary_of(bundled).facets) == vocabulary_of(bundled).facets
+    assert not_recorded_sentence(vocabulary.facet("evidence-type")) == "This map does not record evidence type."
+
+
+def test_api_facets_says_not_recorded_with_no_zero_counts(client: TestClient) -> None:
+    facets = {f["name"]: f for f in client.get("/api/facets").json()["facets"]}
+    evidence = facets["evidence-type"]
+    assert evidence["recorded"] is False and evidence["values"] == []
+    assert evidence["note"] == "This map does not record evidence type."
+    assert facets["design"]["recorded"] is True and facets["design"]["note"] is None
+    assert [v["count"] for v in facets["design"]["values"] if v["slug"] == "qualitative-study"] == [3]
+
+
+def test_api_studies_facet_counts_say_not_recorded(client: TestClient) -> None:
+    facets = {f["name"]: f for f in client.get("/api/studies").json()["facets"]}
+    assert {n for n, f in facets.items() if not f["recorded"]} == UNRECORDED
+    assert all(f["values"] == [] and f["note"].startswith("This map does not record") for n, f in facets.items()
+               if n in UNRECORDED)
+    chosen = {f["name"]: f for f in client.get("/api/studies?evidence-type=quantitative").json()["facets"]}
+    assert [v["value"] for v in chosen["evidence-type"]["values"]] == ["quantitative"]  # still there to untick
+
+
+def test_the_filter_form_offers_no_unrecorded_facet(client: TestClient) -> None:
+    for path in ("/", "/studies"):
+        page = client.get(path).text
+        assert 'id="facet-design"' in page and 'id="facet-evidence-type"' not in page, path
+        assert 'name="evidence-type"' not in page and 'name="country"' not in page, path
+    chosen = client.get("/studies?evidence-type=quantitative").text
+    assert "This map does not record evidence type." in chosen and "(not recorded)" in chosen
