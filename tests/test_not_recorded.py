@@ -70,3 +70,17 @@ def test_the_filter_form_offers_no_unrecorded_facet(client: TestClient) -> None:
         assert 'name="evidence-type"' not in page and 'name="country"' not in page, path
     chosen = client.get("/studies?evidence-type=quantitative").text
     assert "This map does not record evidence type." in chosen and "(not recorded)" in chosen
+
+
+def test_the_gap_map_offers_and_draws_only_recorded_facets(client: TestClient) -> None:
+    body = client.get("/api/gapmap").json()
+    assert [f["name"] for f in body["rows"]["facets"]] == ["design"]  # modality and component: not recorded
+    assert [f["name"] for f in body["breakdown_facets"]] == ["design"]  # not evidence type, all "not stated"
+    page = client.get("/gapmap").text
+    assert page.count('<option value="evidence-type"') == 0 and page.count('<option value="design"') == 3
+    assert 'name="country"' not in page and 'name="delivery"' in page  # the filters too
+    for params in ("rows=evidence-type", "cols=component", "breakdown=evidence-type", "colour=evidence-type"):
+        refused = client.get(f"/api/gapmap?{params}")
+        assert refused.status_code == 400, params
+        error = refused.json()
+        assert error["error"].startswith("This map does not record") and "design" in error["allowed"], (params, error)

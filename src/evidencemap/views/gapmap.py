@@ -38,6 +38,7 @@ from evidencemap.graph.loading import build_vocabulary_store
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facet_index import Mask, direct_values_query, index_of
 from evidencemap.model.facets import Selection
+from evidencemap.model.recorded import not_recorded_sentence, recorded_facets, unrecorded_facets
 from evidencemap.model.review_counts import ReviewCount, unattributed_by_value
 from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value, value_path
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, load_vocabulary
@@ -504,12 +505,15 @@ def build_gap_map(
     studies, so every cell's count is one matrix product, and each breakdown value one more; the cost follows the
     number of cells and studies, not a query per cell. The studies of a cell are read only when asked for.
 
-    :raises InvalidParameter: for an unknown facet name.
+    A facet the map does not record (no study has a value of it: model/recorded.py) is no axis or breakdown: the
+    defaults leave it out, and naming it is refused.
+
+    :raises InvalidParameter: for an unknown facet name, or one the map does not record.
     """
     selection = selection or Selection()
-    row_axis = build_axis(evidence_map, parse_facets(vocabulary, rows, _defaults(vocabulary, ROWS, 0)))
-    col_axis = build_axis(evidence_map, parse_facets(vocabulary, cols, _defaults(vocabulary, COLUMNS, -1)))
-    wanted = parse_facets(vocabulary, breakdown, _defaults(vocabulary, COLOUR, None))
+    row_axis = build_axis(evidence_map, _recorded(evidence_map, vocabulary, rows, ROWS, 0))
+    col_axis = build_axis(evidence_map, _recorded(evidence_map, vocabulary, cols, COLUMNS, -1))
+    wanted = _recorded(evidence_map, vocabulary, breakdown, COLOUR, None)
     breakdown_facets = tuple(f for f in wanted if f.is_concept_facet)
     index = index_of(evidence_map)
     chosen = np.flatnonzero(selection.mask(index, max_support) & index.listed)
@@ -561,7 +565,7 @@ def build_gap_map(
         row_reviews=row_reviews,
         col_reviews=col_reviews,
         breakdown_totals=tallies,
-        colour_facets=tuple(vocabulary.facets_in_role(COLOUR)),
+        colour_facets=recorded_facets(evidence_map, vocabulary.facets_in_role(COLOUR)),
         members=members(np.ones(len(chosen), dtype=bool)),
     )
 
@@ -589,9 +593,35 @@ def _larger(first: ReviewCount | None, second: ReviewCount | None) -> ReviewCoun
     return second if second.unattributed > first.unattributed else first
 
 
-def _defaults(vocabulary: Vocabulary, role: str, fallback: int | None) -> list[str]:
-    """The facets of ``role`` in this vocabulary; else its first (0) or last (-1) concept facet, or none."""
-    known = list(default_facets(vocabulary, role))
-    if known or fallback is None or not vocabulary.concept_facets:
+def _defaults(
+    vocabulary: Vocabulary, role: str, fallback: int | None, evidence_map: EvidenceMap | None = None
+) -> list[str]:
+    """The facets of ``role`` in this vocabulary; else its first (0) or last (-1) concept facet, or none. Given
+    ``evidence_map``, only the facets that map records (so a map recording no modality or component still gets rows).
+    """
+    def kept(facets: Sequence[Facet]) -> list[Facet]:
+        return list(facets) if evidence_map is None else list(recorded_facets(evidence_map, facets))
+
+    known = [f.name for f in kept(vocabulary.facets_in_role(role))]
+    candidates = kept(vocabulary.concept_facets)
+    if known or fallback is None or not candidates:
         return known
-    return [vocabulary.concept_facets[fallback].name]
+    return [candidates[fallback].name]
+
+
+def _recorded(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, names: str | Sequence[str] | None, role: str,
+    fallback: int | None,
+) -> tuple[Facet, ...]:
+    """The facets ``names`` names (:func:`parse_facets`), or by default those of ``role`` the map records.
+
+    :raises InvalidParameter: for a named facet the map does not record, listing those it records.
+    """
+    facets = parse_facets(vocabulary, names, _defaults(vocabulary, role, fallback, evidence_map))
+    missing = unrecorded_facets(evidence_map, facets)
+    if missing:
+        raise InvalidParameter(
+            f"{not_recorded_sentence(missing[0])[:-1]} (facet {missing[0].name!r}): no study has a value of it.",
+            hint=f"Use one of: {', '.join(f.name for f in recorded_facets(evidence_map, vocabulary.facets))}.",
+        )
+    return facets

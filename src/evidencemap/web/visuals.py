@@ -8,6 +8,7 @@ screen readers and keyboards.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
+from evidencemap.errors import BadRequest
 from evidencemap.model.facets import Selection
+from evidencemap.model.recorded import is_recorded, not_recorded_sentence, recorded_facets
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Facet, Vocabulary
 from evidencemap.publish.linkeddata import path_for_iri
@@ -89,9 +92,24 @@ def _query(*names: str) -> list[dict[str, Any]]:
 # -- parameters ------------------------------------------------------------------------------------------------
 
 
-def _colour_facet(vocabulary: Vocabulary, value: str | None) -> Facet | None:
-    names = [f.name for f in vocabulary.concept_facets]
+def _recorded_names(context: AppContext, facets: Sequence[Facet]) -> list[str]:
+    """The names of the facets of ``facets`` the map records (model/recorded.py): the only ones offered."""
+    return [f.name for f in recorded_facets(context.evidence_map, facets)]
+
+
+def _refuse_unrecorded(context: AppContext, name: str, allowed: Sequence[str]) -> None:
+    """:raises BadRequest: when ``name`` is a facet the map does not record (rather than "unknown")."""
+    found = next((f for f in context.vocabulary.facets if f.name == name), None)
+    if found is not None and not is_recorded(context.evidence_map, found):
+        raise BadRequest(f"{not_recorded_sentence(found)[:-1]} (facet {name!r}): no study has a value of it.",
+                         hint=f"Use one of: {', '.join(allowed)}.", allowed=allowed)
+
+
+def _colour_facet(context: AppContext, value: str | None) -> Facet | None:
+    vocabulary = context.vocabulary
+    names = _recorded_names(context, vocabulary.concept_facets)
     default = next((n for n in gapmap.default_facets(vocabulary, gapmap.COLOUR) if n in names), "none")
+    _refuse_unrecorded(context, (value or "").strip(), [*names, "none"])
     chosen = inputs.choice(value, [*names, "none"], "colour", default)
     return None if chosen == "none" else vocabulary.facet(chosen)
 
@@ -99,13 +117,14 @@ def _colour_facet(vocabulary: Vocabulary, value: str | None) -> Facet | None:
 def _gap_map(request: Request, context: AppContext) -> tuple[GapMap, Facet | None, Cell | None]:
     vocabulary = context.vocabulary
     selection = inputs.selection(vocabulary, request.query_params.multi_items(), GAPMAP_PARAMS)
-    colour = _colour_facet(vocabulary, inputs.one(request, "colour"))
-    names = [f.name for f in vocabulary.concept_facets]
+    colour = _colour_facet(context, inputs.one(request, "colour"))
+    names = _recorded_names(context, vocabulary.concept_facets)
     asked = [n.strip() for n in (inputs.one(request, "breakdown") or "").split(",") if n.strip()]
     for name in asked:
+        _refuse_unrecorded(context, name, names)
         inputs.choice(name, names, "breakdown facet", name)
     breakdown = [n for n in names if n in asked]
-    breakdown = breakdown or [n for n in gapmap.default_facets(vocabulary, gapmap.COLOUR) if _has(vocabulary, n)]
+    breakdown = breakdown or [n for n in gapmap.default_facets(vocabulary, gapmap.COLOUR) if n in names]
     if colour is not None and colour.name not in breakdown:
         breakdown.append(colour.name)
     cell_key = inputs.one(request, "cell")
@@ -266,6 +285,7 @@ def gapmap_page(request: Request, context: Context) -> Response:
     legend = [(label, n, Markup(legend_swatch(colours.get(slug, "#bdbdbd"))))
               for slug, label, n in legend_values(gap_map, colour)]
     vocabulary = context.vocabulary
+    chosen = {c.facet.name: {x.slug for x in c.concepts} | set(c.literals) for c in gap_map.selection.choices}
     return render_page(
         request, "gapmap.html", page, json_url=_url("/api/gapmap", params),
         gap_map=gap_map,
@@ -276,26 +296,23 @@ def gapmap_page(request: Request, context: Context) -> Response:
         unattributed_swatch=Markup(legend_swatch("#ffffff", unattributed=True)),
         colour=colour.name if colour else "none",
         colour_label=colour.label if colour else None,
-        colour_choices=[(n, vocabulary.facet(n).label) for n in gapmap.default_facets(vocabulary, gapmap.COLOUR)
-                        if _has(vocabulary, n)],
+        colour_choices=[(f.name, f.label) for f in gap_map.colour_facets],
         support_levels=support_levels(context.evidence_map).kinds,
-        facets=vocabulary.facets,
-        axis_choices=_axis_choices(vocabulary),
-        chosen={c.facet.name: {x.slug for x in c.concepts} | set(c.literals) for c in gap_map.selection.choices},
+        facets=[f for f in vocabulary.facets if is_recorded(context.evidence_map, f) or f.name in chosen],
+        axis_choices=_axis_choices(context),
+        chosen=chosen,
     )
 
 
-def _has(vocabulary: Vocabulary, name: str) -> bool:
-    return any(f.name == name for f in vocabulary.facets)
-
-
-def _axis_choices(vocabulary: Vocabulary) -> list[tuple[str, str]]:
-    """Axis options for the form: the default row pair, then every facet alone."""
+def _axis_choices(context: AppContext) -> list[tuple[str, str]]:
+    """Axis options for the form: the default row pair, then every facet alone; only facets the map records."""
+    vocabulary = context.vocabulary
+    recorded = _recorded_names(context, vocabulary.facets)
     choices: list[tuple[str, str]] = []
     rows = gapmap.default_facets(vocabulary, gapmap.ROWS)
-    if all(_has(vocabulary, n) for n in rows) and len(rows) > 1:
+    if all(n in recorded for n in rows) and len(rows) > 1:
         choices.append((",".join(rows), " and ".join(vocabulary.facet(n).label for n in rows)))
-    return choices + [(f.name, f.label) for f in vocabulary.facets]
+    return choices + [(f.name, f.label) for f in vocabulary.facets if f.name in recorded]
 
 
 # -- PRISMA ----------------------------------------------------------------------------------------------------
