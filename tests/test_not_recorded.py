@@ -84,3 +84,13 @@ def test_the_gap_map_offers_and_draws_only_recorded_facets(client: TestClient) -
         assert refused.status_code == 400, params
         error = refused.json()
         assert error["error"].startswith("This map does not record") and "design" in error["allowed"], (params, error)
+
+
+def test_the_network_offers_only_recorded_facets(client: TestClient) -> None:
+    kinds = [k["kind"] for k in client.get("/api/network").json()["kinds"]]
+    assert "design-cooccurrence" in kinds and "evidence-type-cooccurrence" not in kinds
+    refused = client.get("/api/network/evidence-type-cooccurrence")
+    assert refused.status_code == 404 and refused.json()["error"].startswith("This map does not record evidence type")
+    page = client.get("/network").text
+    assert 'value="evidence-type-cooccurrence"' not in page and 'value="design-cooccurrence"' in page
+    assert 'id="pairs-heading"' not in page and 'Concepts reported together' in page  # no challenge recorded

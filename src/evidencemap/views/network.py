@@ -28,6 +28,7 @@ from evidencemap import namespaces as ns
 from evidencemap.errors import BadRequest, NotFound
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
+from evidencemap.model.recorded import not_recorded_sentence, recorded_facets, unrecorded_facets
 from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_direct_value
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
@@ -45,9 +46,13 @@ BETWEENNESS_SAMPLES = 32
 MAX_SIMILARITY_STUDIES = 500
 
 
-def network_kinds(vocabulary: Vocabulary) -> list[str]:
-    """The graphs that can be built: the bipartite graph, one co-occurrence graph per concept facet, similarity."""
-    return [STUDY_CONCEPT, *(f.name + COOCCURRENCE for f in vocabulary.concept_facets), STUDY_SIMILARITY]
+def network_kinds(vocabulary: Vocabulary, evidence_map: EvidenceMap | None = None) -> list[str]:
+    """The graphs that can be built: the bipartite graph, one co-occurrence graph per concept facet (given
+    ``evidence_map``, per concept facet it records: model/recorded.py), similarity."""
+    facets = vocabulary.concept_facets
+    if evidence_map is not None:
+        facets = recorded_facets(evidence_map, facets)
+    return [STUDY_CONCEPT, *(f.name + COOCCURRENCE for f in facets), STUDY_SIMILARITY]
 
 
 def bipartite_query(facets: Sequence[Facet], selection: Selection) -> str:
@@ -246,11 +251,17 @@ def build_network(
 ) -> Graph:
     """The graph of that ``kind`` (see :func:`network_kinds`) over the studies matching ``selection``.
 
-    :raises NotFound: for an unknown kind, listing the kinds.
+    :raises NotFound: for an unknown kind, or the co-occurrence of a facet the map does not record, listing the
+        kinds.
     """
-    kinds = network_kinds(vocabulary)
+    kinds = network_kinds(vocabulary, evidence_map)
     if kind not in kinds:
-        raise NotFound(f"No network {kind!r}.", hint=f"Use one of: {', '.join(kinds)}.")
+        unrecorded = unrecorded_facets(evidence_map, vocabulary.concept_facets)
+        missing = [f for f in unrecorded if kind == f.name + COOCCURRENCE]
+        said = f"No network {kind!r}."
+        if missing:
+            said = f"{not_recorded_sentence(missing[0])[:-1]}: no network {kind!r}."
+        raise NotFound(said, hint=f"Use one of: {', '.join(kinds)}.")
     bipartite = study_concept_graph(evidence_map, vocabulary, selection)
     if kind == STUDY_CONCEPT:
         for item in central_concepts(bipartite):

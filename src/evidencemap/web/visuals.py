@@ -20,7 +20,7 @@ from evidencemap.errors import BadRequest
 from evidencemap.model.facets import Selection
 from evidencemap.model.recorded import is_recorded, not_recorded_sentence, recorded_facets
 from evidencemap.model.support import support_levels
-from evidencemap.model.vocabulary import Facet, Vocabulary
+from evidencemap.model.vocabulary import Facet
 from evidencemap.publish.linkeddata import path_for_iri
 from evidencemap.render.prisma import prisma_svg
 from evidencemap.render.raster import png_from_svg
@@ -339,7 +339,7 @@ def review_prisma(request: Request, context: Context) -> Response:
             response_model=NetworkKinds, responses=ERRORS, openapi_extra={"parameters": _query("format")})
 def api_networks(request: Request, context: Context) -> Response:
     inputs.media_type(request, JSON_ONLY, inputs.one(request, "format"))
-    kinds = net.network_kinds(context.vocabulary)
+    kinds = net.network_kinds(context.vocabulary, context.evidence_map)
     body = NetworkKinds(count=len(kinds), kinds=[NetworkKind(kind=k, url=rooted(f"/api/network/{k}")) for k in kinds])
     return JSONResponse(body.model_dump(mode="json"))
 
@@ -361,11 +361,12 @@ def api_network(kind: str, request: Request, context: Context) -> Response:
     return JSONResponse(net.node_link(graph))
 
 
-def pair_facets(vocabulary: Vocabulary) -> tuple[Facet, Facet] | None:
+def pair_facets(context: AppContext) -> tuple[Facet, Facet] | None:
     """The two facets the network page pairs ("which outcome goes with which challenge"): the first facet the
-    ontology gives the gap map's "alternative columns" role (left) and the first of its "columns" (right)."""
-    left = vocabulary.facets_in_role(gapmap.ALTERNATIVE_COLUMNS)
-    right = vocabulary.facets_in_role(gapmap.COLUMNS)
+    ontology gives the gap map's "alternative columns" role (left) and the first of its "columns" (right), of those
+    the map records (none when it records neither)."""
+    left = recorded_facets(context.evidence_map, context.vocabulary.facets_in_role(gapmap.ALTERNATIVE_COLUMNS))
+    right = recorded_facets(context.evidence_map, context.vocabulary.facets_in_role(gapmap.COLUMNS))
     return (left[0], right[0]) if left and right and left[0] != right[0] else None
 
 
@@ -399,11 +400,11 @@ def _concept_url(context: AppContext, iri: str) -> str:
 def network_page_model(context: AppContext, kind: str, method: str, selection: Selection) -> tuple[NetworkPage, Any]:
     """The network page's model and the drawing's graph (with its layout) of ``kind`` over ``selection``."""
     vocabulary = context.vocabulary
-    kinds = [k for k in net.network_kinds(vocabulary) if k.endswith(net.COOCCURRENCE)]
+    kinds = [k for k in net.network_kinds(vocabulary, context.evidence_map) if k.endswith(net.COOCCURRENCE)]
     bipartite = net.study_concept_graph(context.evidence_map, vocabulary, selection)
     graph = net.cooccurrence_graph(bipartite, vocabulary.facet(kind.removesuffix(net.COOCCURRENCE)))
     filters = selection.as_params()
-    paired = pair_facets(vocabulary)
+    paired = pair_facets(context)
     page = NetworkPage(
         kind=kind,
         kinds=[Option(value=k, label=vocabulary.facet(k.removesuffix(net.COOCCURRENCE)).label) for k in kinds],
@@ -435,7 +436,7 @@ def network_page_model(context: AppContext, kind: str, method: str, selection: S
 def network_page(request: Request, context: Context) -> Response:
     vocabulary = context.vocabulary
     selection = inputs.selection(vocabulary, request.query_params.multi_items(), NETWORK_PAGE_PARAMS)
-    kinds = [k for k in net.network_kinds(vocabulary) if k.endswith(net.COOCCURRENCE)]
+    kinds = [k for k in net.network_kinds(vocabulary, context.evidence_map) if k.endswith(net.COOCCURRENCE)]
     alternative = gapmap.default_facets(context.vocabulary, gapmap.ALTERNATIVE_COLUMNS)
     default = next((k for k in (n + net.COOCCURRENCE for n in alternative) if k in kinds), kinds[0])
     kind = inputs.choice(inputs.one(request, "kind"), kinds, "kind", default)
@@ -443,7 +444,7 @@ def network_page(request: Request, context: Context) -> Response:
     page, graph = network_page_model(context, kind, method, selection)
     json_url = _url("/network", {**page.filters, "kind": kind, "layout": method, "format": "json"})
     drawing = network_drawing(graph, net.layout(graph, method), page.title)
-    paired = pair_facets(vocabulary)
+    paired = pair_facets(context)
     pairs_svg = None
     if paired:
         pairs = net.pair_graph(net.study_concept_graph(context.evidence_map, vocabulary, selection), *paired)
