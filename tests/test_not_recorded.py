@@ -94,3 +94,28 @@ def test_the_network_offers_only_recorded_facets(client: TestClient) -> None:
     page = client.get("/network").text
     assert 'value="evidence-type-cooccurrence"' not in page and 'value="design-cooccurrence"' in page
     assert 'id="pairs-heading"' not in page and 'Concepts reported together' in page  # no challenge recorded
+
+
+@pytest.mark.parametrize(("question", "facet"), [
+    ("how many studies used quantitative data", "evidence-type"),
+    ("which studies used qualitative data", "evidence-type"),
+    ("studies without quantitative data", "evidence-type"),
+    ("what evidence types did the studies use", "evidence-type"),
+    ("how many studies by country", "country"),
+])
+def test_a_question_about_an_unrecorded_facet_is_answered_not_recorded(
+    client: TestClient, question: str, facet: str
+) -> None:
+    answer = client.get("/api/ask", params={"q": question}).json()
+    assert answer["understanding"] == "not recorded" and answer["not_recorded"] == [facet], answer
+    assert answer["headline"] is None and answer["studies"] == [] and answer["values"] == []
+    assert answer["studies_url"] is None and answer["sparql"] is None
+    assert answer["message"].startswith(f"This map does not record {facet.replace('-', ' ')}.")
+    page = client.get("/ask", params={"q": question}).text
+    assert 'id="not-recorded"' in page and "This map does not record" in page
+    assert 'id="answer-count"' not in page and 'id="answer-values"' not in page
+
+
+def test_a_question_about_a_recorded_facet_is_still_counted(client: TestClient) -> None:
+    answer = client.get("/api/ask", params={"q": "how many qualitative studies"}).json()
+    assert answer["understanding"] == "understood" and answer["not_recorded"] == [] and answer["headline"] == 3

@@ -48,6 +48,7 @@ from evidencemap.model.facets import (
     select_studies,
     studies_query,
 )
+from evidencemap.model.recorded import not_recorded_sentence, unrecorded_facets
 from evidencemap.model.review_counts import ReviewCount, review_counts
 from evidencemap.model.search import SearchIndex, normalise, search_index_of, within_one_edit
 from evidencemap.model.study_query import StudyQuery, value_path
@@ -56,6 +57,8 @@ from evidencemap.views.question_years import YearRange, read_years, spell_ranges
 
 MAX_QUESTION_LENGTH = 500
 UNDERSTOOD, PARTLY, NOT_UNDERSTOOD = "understood", "partly", "not"
+# Read, but about a facet the map does not record (model/recorded.py): no count, no list, never "0 studies".
+NOT_RECORDED = "not recorded"
 
 
 def singular(word: str) -> str:
@@ -288,7 +291,8 @@ class Answer:
     values_sparql: str | None = None
     message: str = ""
     suggestions: list[Suggestion] = field(default_factory=list)
-    understanding: str = UNDERSTOOD  # "understood" | "partly" | "not"
+    understanding: str = UNDERSTOOD  # "understood" | "partly" | "not" | "not recorded"
+    not_recorded: list[Facet] = field(default_factory=list)  # facets asked about that the map does not record
     years: list[YearReading] = field(default_factory=list)
     search_words: list[str] = field(default_factory=list)  # words found by the study search
     topic: list[str] = field(default_factory=list)  # words of the review's topic (they narrow nothing)
@@ -312,7 +316,7 @@ class Answer:
     @property
     def headline_count(self) -> int | None:
         """The number an answer states: the matching studies, or the review's count when the map can name none of
-        them; none for an answer not fully understood."""
+        them; none for an answer not fully understood or about a facet the map does not record."""
         if self.understanding != UNDERSTOOD:
             return None
         if not self.study_iris and self.review_count:
@@ -798,6 +802,9 @@ def ask(
     answer = interpret(question, vocabulary, index or index_for(evidence_map, vocabulary))
     if not answer.understood:
         return answer
+    missing = unrecorded_facets(evidence_map, asked_facets(answer))
+    if missing:
+        return not_recorded(answer, missing)
     # The studies and counts come from the facet index (model/facet_index.py: milliseconds, whatever the map's size),
     # which tests/test_facet_index.py holds to the same answers as the SPARQL the answer shows.
     answer.sparql = studies_query(answer.selection)
@@ -829,6 +836,26 @@ def ask(
         answer.review_counts = review_counts_for(evidence_map, vocabulary, answer.selection)
     if answer.review_counts and answer.understanding == UNDERSTOOD:
         answer.message = " ".join(filter(None, [answer.message, review_count_sentence(answer)]))
+    return answer
+
+
+def asked_facets(answer: Answer) -> list[Facet]:
+    """The facets an answer filters, excludes or counts by, each once, in that order."""
+    facets = [c.facet for c in (*answer.selection.choices, *answer.selection.exclusions)]
+    if answer.values_facet is not None:
+        facets.append(answer.values_facet)
+    return list({f.name: f for f in facets}.values())
+
+
+def not_recorded(answer: Answer, missing: Sequence[Facet]) -> Answer:
+    """``answer`` as one about facets the map does not record: it says so, and states no count and no studies
+    (nothing is run: any count would read as "none" where the map says nothing)."""
+    answer.understanding = NOT_RECORDED
+    answer.not_recorded = list(missing)
+    labels = " or ".join(f.label for f in missing)
+    answer.message = (" ".join(not_recorded_sentence(f) for f in missing) +
+                      f" It cannot say which or how many of its studies have a given {labels}: "
+                      "not recorded is not none.")
     return answer
 
 

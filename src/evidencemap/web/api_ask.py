@@ -78,7 +78,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
     size, offset = paged.size, paged.offset
     summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
-    linkable = answer.selection.as_url
+    linkable = answer.selection.as_url and answer.understanding != asking.NOT_RECORDED  # no list of "none"
     values, groups, review_values = [], [], []
     if answer.values_facet is not None:
         facet = answer.values_facet
@@ -124,7 +124,8 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
         suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
                                 facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],
         studies_url=url("/api/studies", canonical_params(answer.selection)) if answer.understood and linkable else None,
-        understanding=answer.understanding, headline=answer.headline_count, can_answer=answer.can_answer,
+        understanding=answer.understanding, not_recorded=[f.name for f in answer.not_recorded],
+        headline=answer.headline_count, can_answer=answer.can_answer,
         breakdown=answer.breakdown, groups=groups, groups_sparql=answer.groups_sparql,
         review_count=answer.review_count, review_values=review_values,
         review_counts=[ReviewCountInfo(claim=c.claim, label=c.label, stated=c.stated, section=c.section, quote=c.quote,

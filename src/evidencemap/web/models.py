@@ -554,7 +554,12 @@ class AskAnswer(Model):
     understood: bool = Field(description="False when no concept was recognised: nothing was searched.")
     understanding: str = Field("understood", description="'understood'; 'partly' (content words matched nothing: "
                                "they are named in unknown, and no headline count is given); 'not' (nothing was "
-                               "recognised, nothing searched).", examples=["understood"])
+                               "recognised, nothing searched); 'not recorded' (the question is about a facet the "
+                               "map does not record, named in not_recorded: no count, no studies, as 'not recorded' "
+                               "is not 'none').", examples=["understood"])
+    not_recorded: list[str] = Field(default_factory=list, description="The facets the question is about that the "
+                                    "map does not record (no study has a value of them).",
+                                    examples=[["evidence-type"]])
     headline: int | None = Field(None, description="The number the answer states: the matching studies, or the "
                                  "review's count when the map can name none of them; none unless understood.")
     can_answer: str = Field("", description="What the map can answer, when words of the question were left out.")
