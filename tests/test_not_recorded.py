@@ -119,3 +119,16 @@ def test_a_question_about_an_unrecorded_facet_is_answered_not_recorded(
 def test_a_question_about_a_recorded_facet_is_still_counted(client: TestClient) -> None:
     answer = client.get("/api/ask", params={"q": "how many qualitative studies"}).json()
     assert answer["understanding"] == "understood" and answer["not_recorded"] == [] and answer["headline"] == 3
+
+
+def test_beside_the_bundled_map_each_map_says_what_it_records() -> None:
+    with TestClient(create_app(Settings(data=[BUNDLED, LONELY]))) as both:
+        def evidence_type(slug: str) -> dict[str, object]:
+            facets = both.get(f"/maps/{slug}/api/facets").json()["facets"]
+            return next(f for f in facets if f["name"] == "evidence-type")
+
+        assert evidence_type("loneliness-2026")["recorded"] is False
+        bundled = evidence_type("dufour-2025")
+        assert bundled["recorded"] is True and bundled["note"] is None and len(bundled["values"]) == 2
+        answer = both.get("/maps/dufour-2025/api/ask", params={"q": "how many studies used quantitative data"}).json()
+        assert answer["understanding"] == "understood" and answer["headline"] == 3
