@@ -59,8 +59,10 @@ def test_api_studies_facet_counts_say_not_recorded(client: TestClient) -> None:
     assert {n for n, f in facets.items() if not f["recorded"]} == UNRECORDED
     assert all(f["values"] == [] and f["note"].startswith("This map does not record") for n, f in facets.items()
                if n in UNRECORDED)
-    chosen = {f["name"]: f for f in client.get("/api/studies?evidence-type=quantitative").json()["facets"]}
-    assert [v["value"] for v in chosen["evidence-type"]["values"]] == ["quantitative"]  # still there to untick
+    refused = client.get("/api/studies?evidence-type=quantitative")  # not "total 0": the map does not say
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith("This map does not record evidence type.")
+    assert "evidence-type" not in refused.json()["allowed"] and "design" in refused.json()["allowed"]
 
 
 def test_the_filter_form_offers_no_unrecorded_facet(client: TestClient) -> None:
@@ -68,8 +70,12 @@ def test_the_filter_form_offers_no_unrecorded_facet(client: TestClient) -> None:
         page = client.get(path).text
         assert 'id="facet-design"' in page and 'id="facet-evidence-type"' not in page, path
         assert 'name="evidence-type"' not in page and 'name="country"' not in page, path
-    chosen = client.get("/studies?evidence-type=quantitative").text
-    assert "This map does not record evidence type." in chosen and "(not recorded)" in chosen
+    chosen = client.get("/studies?evidence-type=quantitative")  # a link made on another map
+    assert chosen.status_code == 400 and "This map does not record evidence type." in chosen.text
+    for path in ("/api/cite/studies?evidence-type=quantitative&format=ris",
+                 "/api/studies.atom?evidence-type=quantitative", "/api/gapmap?evidence-type=quantitative",
+                 "/network?evidence-type=quantitative"):
+        assert client.get(path).status_code == 400, path
 
 
 def test_the_gap_map_offers_and_draws_only_recorded_facets(client: TestClient) -> None:

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from evidencemap.errors import NotFound
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query, support_terms
 from evidencemap.model.recorded import is_recorded, not_recorded_sentence
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
@@ -85,9 +86,12 @@ FacetFilters = {
 # -- filters -------------------------------------------------------------------------------------------------------
 
 
-def parse_selection(vocabulary: Vocabulary, items: Sequence[tuple[str, str]]) -> Selection:
-    """The facet parameters of a study-list request (web/inputs.py: 400 for an unknown facet or value)."""
-    return inputs.selection(vocabulary, items, RESERVED)
+def parse_selection(
+    vocabulary: Vocabulary, items: Sequence[tuple[str, str]], evidence_map: EvidenceMap | None = None
+) -> Selection:
+    """The facet parameters of a study-list request (web/inputs.py: 400 for an unknown facet or value, or a facet
+    ``evidence_map`` does not record)."""
+    return inputs.selection(vocabulary, items, RESERVED, evidence_map)
 
 
 def toggled(
@@ -251,7 +255,7 @@ def get_studies(
     values among them, by facts at least as strong as `support` (cited, derived or inferred, the default: every
     fact). A value the review counts studies for without naming them carries `review_count` and `review_note`.
     `Accept: text/csv` or `format=csv` gives one row per study with its facets joined."""
-    selection = parse_selection(ctx.vocabulary, request.query_params.multi_items())
+    selection = parse_selection(ctx.vocabulary, request.query_params.multi_items(), ctx.evidence_map)
     level = inputs.support_level(ctx.evidence_map, support)
     page = inputs.page(ctx.settings, limit, offset)
     media = inputs.media_type(request, STUDIES_FORMATS, format)

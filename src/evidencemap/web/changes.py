@@ -174,7 +174,7 @@ def changes_feed(request: Request, ctx: Annotated[AppContext, Depends(get_contex
 def studies_feed(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> Response:
     """The changes that add, update or retract a study matching the facet parameters (as for `/api/studies`)
     before or after the change: follow a question ("new online studies reporting burnout")."""
-    selection = parse_selection(ctx.vocabulary, request.query_params.multi_items())
+    selection = parse_selection(ctx.vocabulary, request.query_params.multi_items(), ctx.evidence_map)
     chosen = [r for r in _records(request) if affects(ctx.vocabulary, selection, r)]
     query = request.url.query
     return _feed(request, ctx, chosen[-100:], "Changes to studies" + (f" ({query})" if query else ""),

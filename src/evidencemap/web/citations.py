@@ -72,7 +72,7 @@ def cite_studies(
 ) -> Response:
     """Every study matching the facet parameters, the free-text search `q` and the support level, as on
     /api/studies (all of them, not one page), as RIS, BibTeX or CSL-JSON: one record per study's report."""
-    selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), RESERVED)
+    selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), RESERVED, ctx.evidence_map)
     level = inputs.support_level(ctx.evidence_map, support)
     inputs.media_type(request, CITE_FORMATS, format)  # an unknown format is refused before the studies are read
     narrowed = searched(ctx, selection, q)[0]

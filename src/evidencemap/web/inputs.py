@@ -28,6 +28,7 @@ from evidencemap.errors import BadRequest, InvalidParameter, NotAcceptable, NotF
 from evidencemap.graph.formats import FILE_FORMATS, RDF_FORMATS, Format
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
+from evidencemap.model.recorded import is_recorded, not_recorded_sentence, recorded_facets
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Vocabulary
 from evidencemap.settings import Settings
@@ -128,11 +129,17 @@ def support_params(evidence_map: EvidenceMap, level: str | None) -> list[tuple[s
 # -- facet filters -------------------------------------------------------------------------------------------------
 
 
-def selection(vocabulary: Vocabulary, items: Iterable[tuple[str, str]], reserved: Sequence[str]) -> Selection:
+def selection(
+    vocabulary: Vocabulary,
+    items: Iterable[tuple[str, str]],
+    reserved: Sequence[str],
+    evidence_map: EvidenceMap | None = None,
+) -> Selection:
     """The facet filters among the query parameters: every parameter not in ``reserved`` names a facet.
 
     :raises BadRequest: for an unknown parameter (neither reserved nor a facet) or an unknown value, with the
-        valid ones in ``allowed``;
+        valid ones in ``allowed``; for a facet ``evidence_map`` (when given) does not record, whose filter would
+        answer "0 studies" where the truth is "this map does not say" (model/recorded.py);
     :raises InvalidParameter: for a value of the wrong type (a year that is not a number).
     """
     grouped: dict[str, list[str]] = {}
@@ -144,6 +151,10 @@ def selection(vocabulary: Vocabulary, items: Iterable[tuple[str, str]], reserved
         if name not in names:
             raise unknown_choice(f"Unknown facet {name!r}.", [*names, *reserved])
         facet = vocabulary.facet(name)
+        if evidence_map is not None and not is_recorded(evidence_map, facet):
+            recorded = [f.name for f in recorded_facets(evidence_map, vocabulary.facets)]
+            raise BadRequest(f"{not_recorded_sentence(facet)} No study of it can be chosen by {facet.label}.",
+                             hint="Filter by what the map records.", allowed=recorded)
         if facet.is_concept_facet:
             slugs = [c.slug for c in facet.concepts]
             for value in (v.strip() for raw in values for v in raw.split(",")):

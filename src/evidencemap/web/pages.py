@@ -71,7 +71,7 @@ def _listed(ctx: AppContext, studies_url: str | None) -> tuple[Selection | None,
     if not studies_url:
         return None, None
     items = parse_qsl(urlsplit(studies_url).query)
-    selection = inputs.selection(ctx.vocabulary, items, STUDIES_RESERVED)
+    selection = inputs.selection(ctx.vocabulary, items, STUDIES_RESERVED, ctx.evidence_map)
     params = dict(items)
     narrowed, _ = searched(ctx, selection, params.get("q"))
     return narrowed, inputs.support_level(ctx.evidence_map, params.get("support"))
@@ -102,7 +102,8 @@ def studies_page(
     request: Request, ctx: Context, limit: Limit = None, offset: Offset = 0, support: SupportLevel = None,
     q: Search = None,
 ) -> Response:
-    selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), STUDIES_RESERVED)
+    selection = inputs.selection(ctx.vocabulary, request.query_params.multi_items(), STUDIES_RESERVED,
+                                 ctx.evidence_map)
     level = inputs.support_level(ctx.evidence_map, support)
     kept = [*inputs.support_params(ctx.evidence_map, level), *([("q", q.strip())] if q and q.strip() else [])]
     page = build_study_list(ctx, selection, inputs.page(ctx.settings, limit, offset), level, q)

@@ -116,7 +116,7 @@ def _colour_facet(context: AppContext, value: str | None) -> Facet | None:
 
 def _gap_map(request: Request, context: AppContext) -> tuple[GapMap, Facet | None, Cell | None]:
     vocabulary = context.vocabulary
-    selection = inputs.selection(vocabulary, request.query_params.multi_items(), GAPMAP_PARAMS)
+    selection = inputs.selection(vocabulary, request.query_params.multi_items(), GAPMAP_PARAMS, context.evidence_map)
     colour = _colour_facet(context, inputs.one(request, "colour"))
     names = _recorded_names(context, vocabulary.concept_facets)
     asked = [n.strip() for n in (inputs.one(request, "breakdown") or "").split(",") if n.strip()]
@@ -351,7 +351,8 @@ def api_networks(request: Request, context: Context) -> Response:
 def api_network(kind: str, request: Request, context: Context) -> Response:
     """``study-concept`` (bipartite), ``<facet>-cooccurrence`` (e.g. challenge-cooccurrence; edge weight = studies
     sharing both) or ``study-similarity``; facet filters restrict the studies; ``format=graphml|gexf`` downloads."""
-    selection = inputs.selection(context.vocabulary, request.query_params.multi_items(), NETWORK_PARAMS)
+    selection = inputs.selection(context.vocabulary, request.query_params.multi_items(), NETWORK_PARAMS,
+                                 context.evidence_map)
     media = inputs.media_type(request, NETWORK_FORMATS, inputs.one(request, "format"))
     graph = net.build_network(context.evidence_map, context.vocabulary, kind, selection)
     if media in EXPORTS:
@@ -435,7 +436,8 @@ def network_page_model(context: AppContext, kind: str, method: str, selection: S
 @router.get("/network", include_in_schema=False)
 def network_page(request: Request, context: Context) -> Response:
     vocabulary = context.vocabulary
-    selection = inputs.selection(vocabulary, request.query_params.multi_items(), NETWORK_PAGE_PARAMS)
+    selection = inputs.selection(vocabulary, request.query_params.multi_items(), NETWORK_PAGE_PARAMS,
+                                 context.evidence_map)
     kinds = [k for k in net.network_kinds(vocabulary, context.evidence_map) if k.endswith(net.COOCCURRENCE)]
     alternative = gapmap.default_facets(context.vocabulary, gapmap.ALTERNATIVE_COLUMNS)
     default = next((k for k in (n + net.COOCCURRENCE for n in alternative) if k in kinds), kinds[0])
