@@ -110,6 +110,8 @@ def validate_map(evidence_map: EvidenceMap) -> ValidationResult:
     result has severity Violation. Duplicates ("used twice") come first among the violations: they explain the
     cascade of other results a copied block causes."""
     data = map_as_graph(evidence_map)
+    # inplace: the graph is this call's own copy and the shapes have no sh:rule, so pySHACL need not clone it
+    # (in advanced mode it otherwise copies every triple once more: about a tenth of the time at 2,000 studies).
     _, report_graph, report_text = validate(
         data,
         shacl_graph=shapes_graph(),
@@ -117,6 +119,7 @@ def validate_map(evidence_map: EvidenceMap) -> ValidationResult:
         allow_warnings=True,
         allow_infos=True,
         advanced=True,
+        inplace=True,
     )
     added = add_quote_results(report_graph, evidence_map)
     violations = []
