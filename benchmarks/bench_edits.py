@@ -22,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from evidencemap.graph.change_checks import check_subgraph
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.tokens import TokenStore
-from evidencemap.graph.writes import LivingMap, check_subgraph
+from evidencemap.graph.writes import LivingMap
 from evidencemap.model import changes, edits
 from evidencemap.model.facet_index import index_of
 from evidencemap.model.facets import Selection, facet_counts, select_studies

@@ -1,4 +1,4 @@
-"""The incremental check of a change (graph/writes.py check_subgraph) against the whole map's validation: every
+"""The incremental check of a change (graph/change_checks.py check_subgraph) against the whole map's validation: every
 study of the bundled map, checked alone on its own description, conforms as the whole map does; the same study with
 a broken fact, a value outside its scheme or a missing record does not, with the shapes' own messages."""
 
@@ -10,8 +10,9 @@ import pyoxigraph as ox
 import pytest
 
 from evidencemap import namespaces as ns
+from evidencemap.graph.change_checks import check_subgraph
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.graph.writes import LivingMap, check_subgraph
+from evidencemap.graph.writes import LivingMap
 from evidencemap.model import edits
 from evidencemap.settings import Settings
 

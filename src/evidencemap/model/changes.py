@@ -24,12 +24,13 @@ import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
+from evidencemap.graph.change_checks import check_subgraph
 from evidencemap.graph.iris import IriSpace
 from evidencemap.graph.journal import Record, apply, nquads, rebased
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.tokens import TokenEntry
 from evidencemap.graph.values import Values
-from evidencemap.graph.writes import DCAT, LivingMap, Problem, canonical_quads, check_subgraph
+from evidencemap.graph.writes import DCAT, LivingMap, Problem, canonical_quads
 from evidencemap.model.claims import AGREES, DISAGREES, check_claims
 from evidencemap.model.edits import Edit, description
 from evidencemap.model.facets import Selection

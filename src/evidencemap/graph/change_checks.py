@@ -1,0 +1,180 @@
+"""The check of one change to a living map, on the subgraph it touches (incremental, not the whole map).
+
+:func:`check_subgraph` is what :mod:`evidencemap.model.changes` runs before a change is journalled: SHACL with the
+map's shapes on the changed resources, their vocabulary and the types of what they point to; the quotes of new
+passages against the review's text; slugs and reference numbers unique in the whole map (index lookups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+import pyoxigraph as ox
+from pyshacl import validate
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+
+from evidencemap import namespaces as ns
+from evidencemap.graph.journal import rebased
+from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.validation import SH, normalised, review_texts, shapes_graph
+from evidencemap.graph.writes import LivingMap, Problem, canonical_quads
+
+
+class PreparedQueriesGraph(Graph):
+    """A graph whose SPARQL queries are parsed once per process: pySHACL runs the shapes' SPARQL targets and
+    constraints as text at every validation, and parsing them with rdflib costs about 40 ms each, most of a small
+    change's check. The parsed query (:func:`rdflib.plugins.sparql.prepareQuery`, with the graph's namespaces, as
+    :meth:`Graph.query` would use them) is the same for the same text, so it is kept."""
+
+    def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
+              initNs: Any = None, initBindings: Any = None, use_store_provided: bool = True,
+              **kwargs: Any) -> Any:
+        if isinstance(query_object, str):
+            namespaces = tuple(sorted((str(k), str(v)) for k, v in (initNs or dict(self.namespaces())).items()))
+            query_object = _prepared(query_object, namespaces)
+        return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
+
+
+@lru_cache(maxsize=512)
+def _prepared(text: str, namespaces: tuple[tuple[str, str], ...]) -> Query:
+    return prepareQuery(text, initNs=dict(namespaces))
+
+
+SMALL_DESCRIPTION = 50
+# From what the change points to, what their own descriptions point to through these (the class hierarchy, a
+# concept's scheme and broader concepts), so that sh:class and the value-in-scheme checks see what they read.
+SECOND_HOP = {ns.RDF + "type", ns.RDFS + "subClassOf", ns.SKOS + "inScheme", ns.SKOS + "broader"}
+
+
+
+XSD_STRING = ns.XSD + "string"
+
+
+def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> URIRef | BNode | Literal:
+    """A pyoxigraph term as rdflib's (term by term: faster than writing and parsing N-Triples)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:  # as rdflib reads a plain literal, which the shapes compare with
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise ValueError("a change holds no quoted triples")
+
+
+def _context(evidence_map: EvidenceMap, triples: Sequence[ox.Triple]) -> list[ox.Triple]:
+    """The descriptions of what the changed resources point to (objects and predicates: passages, concepts, fact
+    properties, classes) and, one step further, of their classes, schemes and broader concepts: only what the
+    shapes read about them, never the whole vocabulary (whose own nodes the shapes would otherwise check again at
+    every change). A description of more than SMALL_DESCRIPTION triples (a review's links to its thousands of
+    studies) is reduced to its types."""
+    seen = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    frontier = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    frontier |= {t.predicate.value for t in triples}
+    context: list[ox.Triple] = []
+    for hop in range(2):
+        frontier -= seen
+        seen |= frontier
+        found: set[str] = set()
+        for iri in sorted(frontier):
+            node = ox.NamedNode(evidence_map.iri(iri))
+            # Read lazily from the store (the graph layer's own write path), so that a node with thousands of
+            # triples is not read whole to learn that it has many.
+            own = list(islice(evidence_map.store.quads_for_pattern(node, None, None, None), SMALL_DESCRIPTION + 1))
+            if len(own) > SMALL_DESCRIPTION:
+                own = evidence_map.quads(node, ox.NamedNode(evidence_map.iri(ns.RDF + "type")))
+            for quad in canonical_quads(evidence_map, own):
+                context.append(ox.Triple(quad.subject, quad.predicate, quad.object))
+                if hop == 0 and quad.predicate.value in SECOND_HOP and isinstance(quad.object, ox.NamedNode):
+                    found.add(quad.object.value)
+        frontier = found
+    return context
+
+
+def check_subgraph(
+    living: LivingMap, focus: Sequence[str], added: Sequence[ox.Quad], removed: Sequence[ox.Quad]
+) -> list[Problem]:
+    """What is wrong with the resources ``focus`` (canonical IRIs) as the change leaves them: SHACL with the map's
+    shapes on their triples, the vocabulary and the types of what they point to; the quotes of new passages
+    against the review's text; a slug or reference number another study of the map already has. Incremental: the
+    cost grows with the change, not with the map (the uniqueness checks are index lookups)."""
+    evidence_map = living.map
+    focus_set = set(focus)
+    gone = {(q.subject, q.predicate, q.object) for q in removed}
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in added]
+    # The focus nodes' triples that the change keeps (an update may change only some of them).
+    for iri in focus_set:
+        for quad in evidence_map.quads(subject=ox.NamedNode(evidence_map.iri(iri))):
+            triple = (quad.subject, quad.predicate, quad.object)
+            canonical = rebased(quad, evidence_map.canonical)
+            if triple not in gone and (canonical.subject, canonical.predicate, canonical.object) not in gone:
+                triples.append(ox.Triple(canonical.subject, canonical.predicate, canonical.object))
+    data = PreparedQueriesGraph()
+    data.addN((*(_rdflib(t) for t in (q.subject, q.predicate, q.object)), data)  # type: ignore[misc]
+              for q in (*triples, *_context(evidence_map, triples)))
+    changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    # Only the changed resources are focus nodes: the shapes' targets (SPARQL ones included) select among them.
+    _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
+                            advanced=True, inplace=True, focus_nodes=sorted(changed))
+    problems = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        if str(report.value(result, SH.resultSeverity)) != str(SH.Violation):
+            continue
+        node = str(report.value(result, SH.focusNode))
+        if node not in changed:
+            continue  # a result about the vocabulary or a node the change points to is not the change's
+        path = report.value(result, SH.resultPath)
+        problems.append(Problem(node, str(report.value(result, SH.resultMessage) or ""),
+                                str(path) if isinstance(path, URIRef) else None))
+    problems.extend(_quote_problems(living, triples))
+    problems.extend(_uniqueness_problems(living, triples))
+    return sorted(set(problems), key=lambda p: (p.focus, p.message))
+
+
+OA_EXACT = ns.OA + "exact"
+
+
+def _quote_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Problem]:
+    quotes = [(t.subject.value if isinstance(t.subject, ox.NamedNode) else str(t.subject), t.object.value)
+              for t in triples if t.predicate.value == OA_EXACT and isinstance(t.object, ox.Literal)]
+    if not quotes:
+        return []
+    texts = review_texts(living.map.sources)
+    text = " ".join(normalised(p.read_text(encoding="utf-8")) for p in texts)
+    return [Problem(node, f"The quote \"{quote}\" is not in the review's text: copy the review's words verbatim "
+                          "(only spacing and line breaks may differ).")
+            for node, quote in quotes if normalised(quote) not in text]
+
+
+def _uniqueness_problems(living: LivingMap, triples: Sequence[ox.Triple]) -> list[Problem]:
+    evidence_map = living.map
+    studies = {t.subject for t in triples if t.predicate.value == ns.RDF + "type"
+               and isinstance(t.object, ox.NamedNode) and t.object.value == ns.EVM + "IncludedStudy"}
+    problems = []
+    for t in triples:
+        subject, value = t.subject, t.object
+        if not isinstance(subject, ox.NamedNode) or not isinstance(value, ox.Literal) or subject not in studies:
+            continue
+        if t.predicate.value in (ns.EVM + "slug", ns.EVM + "referenceNumber"):
+            this = ox.NamedNode(evidence_map.iri(subject.value))
+            study_type = ox.NamedNode(evidence_map.iri(ns.EVM + "IncludedStudy"))
+            rdf_type = ox.NamedNode(evidence_map.iri(ns.RDF + "type"))
+            key = ox.NamedNode(evidence_map.iri(t.predicate.value))
+            # An index lookup of the value, then the type of each holder (never a scan of the studies).
+            others = sorted({q.subject.value for q in evidence_map.quads(None, key, value)
+                             if q.subject != this and isinstance(q.subject, ox.NamedNode)
+                             and evidence_map.quads(q.subject, rdf_type, study_type)})
+            for other in others:
+                what = "Slug" if t.predicate.value.endswith("slug") else "Reference number"
+                problems.append(Problem(subject.value, f"{what} {value.value} is used twice: by {subject.value} "
+                                        f"and by {evidence_map.canonical(other)}. Give each study its own."))
+    return problems
