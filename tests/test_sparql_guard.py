@@ -130,3 +130,26 @@ def test_engine_syntax_error_reads_oxigraph_positions() -> None:
     error = engine_syntax_error("error at 2:3: expected OPTIONAL", "SELECT *\nWHERE {\n}")
     assert (error.line, error.column) == (2, 3)
     assert error.excerpt == "WHERE {\n  ^"
+
+
+NESTED = {
+    "groups": "SELECT * WHERE {" + "{" * 3000 + " ?s ?p ?o " + "}" * 3000 + "}",
+    "collections": "SELECT * WHERE { ?s ?p " + "(" * 400 + " 1 " + ")" * 400 + " }",
+    "blank nodes": "SELECT * WHERE { ?s ?p " + "[ <x:a> " * 500 + "1" + " ]" * 500 + " }",
+    "expressions": "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }",
+}
+
+
+@pytest.mark.parametrize("query", NESTED.values(), ids=NESTED.keys())
+def test_inspect_query_refuses_nesting_that_would_exhaust_the_engine_stack(query: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        inspect_query(query)
+    assert "levels deep" in caught.value.message and "at most 100" in caught.value.message
+
+
+def test_inspect_query_counts_brackets_of_the_code_only() -> None:
+    """Brackets in strings, IRIs and comments are not nesting; a query 100 levels deep is still read."""
+    brackets_in_text = 'SELECT * WHERE { ?s ?p "' + "{" * 500 + '" # ' + "(" * 500 + "\n}"
+    assert inspect_query(brackets_in_text).form == "SELECT"
+    deep_but_allowed = "SELECT * WHERE " + "{" * 100 + " ?s ?p ?o " + "}" * 100
+    assert inspect_query(deep_but_allowed).form == "SELECT"

@@ -55,6 +55,7 @@ class Reading:
     words: list[str] = field(default_factory=list)  # the code's words, lower case, in order
     prefixes: dict[str, str] = field(default_factory=dict)  # PREFIX declarations
     ambiguous: str = ""  # an IRI-like run with an apostrophe, which the engine may read two ways
+    depth: int = 0  # the deepest nesting of brackets ( { [ in the code
 
     @property
     def form(self) -> str | None:
@@ -119,6 +120,7 @@ def _scan_once(text: str) -> Reading:
     prefixes: dict[str, str] = {}
     i, n = 0, len(text)
     pending_prefix: str | None = None  # after PREFIX name:, waiting for its IRI
+    level = depth = 0  # brackets open now; the most open at once
     while i < n:
         c = text[i]
         if c in " \t\n\r":
@@ -170,11 +172,16 @@ def _scan_once(text: str) -> Reading:
             i = local.end() if local else i + 1
             code.append(" ")
         else:
+            if c in "({[":
+                level += 1
+                depth = max(depth, level)
+            elif c in ")}]":
+                level -= 1
             code.append(c)
             i += 1
     joined = "".join(code)
     at = joined.lower().find("service")
-    return Reading(joined, at, _called(text, starts, at) if at >= 0 else "", words, prefixes, ambiguous)
+    return Reading(joined, at, _called(text, starts, at) if at >= 0 else "", words, prefixes, ambiguous, depth)
 
 
 def _called(text: str, starts: list[tuple[int, int]], at: int) -> str:
