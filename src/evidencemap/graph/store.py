@@ -5,11 +5,13 @@ Everything above this layer speaks SPARQL to :meth:`EvidenceMap.query` (or its t
 :class:`~evidencemap.graph.engine.QueryEngine` (the embedded pyoxigraph store today). Internal queries are written
 with the canonical IRIs and rebased here (:class:`~evidencemap.graph.iris.IriSpace`); bound terms go into a VALUES
 block (:mod:`evidencemap.graph.values`). Structures derived from the graph are kept here too (:meth:`derive`), keyed
-by the map's :attr:`version`, which a write bumps with :meth:`changed`.
+by the map's :attr:`version`, which a write bumps with :meth:`changed`; a structure that can follow a change (the
+facet index) is carried to the new version by its ``follow`` function instead of being built again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,12 +40,30 @@ from evidencemap.graph.values import Values, with_values
 from evidencemap.resources import bundled_map_dir, vocabulary_files
 from evidencemap.settings import Settings
 
-__all__ = ["Binding", "EvidenceMap", "Row", "Solutions", "Values", "to_python", "with_values"]
+__all__ = ["Binding", "Delta", "EvidenceMap", "Row", "Solutions", "Values", "to_python", "with_values"]
+
+log = logging.getLogger("evidencemap.store")
 
 # A row's values are str, int, float or bool (PythonValue); typed Any so that callers index the columns they know
 # without a cast at every use.
 Row = dict[str, Any]
 Built = TypeVar("Built")
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one write changed in the store: the quads it removed and added, with the IRIs the map is served under
+    (graph/writes.py makes it from the journal's record). Derived structures that can follow a change read it."""
+
+    added: tuple[ox.Quad, ...] = ()
+    removed: tuple[ox.Quad, ...] = ()
+
+    @property
+    def quads(self) -> tuple[ox.Quad, ...]:
+        return self.removed + self.added
+
+
+Follow = Callable[[Any, Delta], Any]
 
 
 @dataclass
@@ -64,6 +84,8 @@ class EvidenceMap:
     slug: str | None = None
     _views: dict[str, EvidenceMap] = field(default_factory=dict, repr=False, compare=False)
     _derived: dict[str, tuple[int, object]] = field(default_factory=dict, repr=False, compare=False)
+    # How a derived structure follows a change (:meth:`derive`'s ``follow``), by key.
+    _followers: dict[str, Follow] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -162,9 +184,11 @@ class EvidenceMap:
                 raise TypeError(f"{type(self.engine).__name__} cannot show one map of several")
             graphs = [ox.NamedNode(self.iri(g)) for g in (ns.GRAPH_VOCABULARY, *map_graphs(slug))]
             own = next((m.files for m in find_maps(self.settings.data or [bundled_map_dir()]) if m.slug == slug), ())
+            # The view shares this map's lock: its structures are built, and follow a change, under the lock a
+            # write holds from its store update to :meth:`changed`, so none is built from half a change.
             view = EvidenceMap(store=self.store, settings=self.settings, sources=[p for p in self.sources if p in own],
                                loaded_at=self.loaded_at, load_seconds=self.load_seconds,
-                               query_engine=self.engine.scoped(graphs), parent=self, slug=slug)
+                               query_engine=self.engine.scoped(graphs), parent=self, slug=slug, _lock=self._lock)
             self._views[slug] = view
             return view
 
@@ -175,10 +199,17 @@ class EvidenceMap:
         """The version derived structures are keyed by: the map's own, or a view's parent's."""
         return self.parent.current_version if self.parent is not None else self.version
 
-    def derive(self, key: str, build: Callable[[], Built]) -> Built:
+    def derive(self, key: str, build: Callable[[], Built],
+               follow: Callable[[Built, Delta], Built | None] | None = None) -> Built:
         """The structure ``key`` derived from the map as it is now: built by ``build`` on first use, and again after
-        :meth:`changed`. Built under a lock, so concurrent first uses build it once."""
+        :meth:`changed`. Built under a lock, so concurrent first uses build it once.
+
+        ``follow(value, delta)``, when given, makes the structure of the next version from this version's and the
+        change (:meth:`changed` calls it, after the store holds the change): a new value (the old one is left as it
+        was, for readers that still hold it), or None to build it again on its next use."""
         with self._lock:
+            if follow is not None:
+                self._followers[key] = follow
             version = self.current_version
             found = self._derived.get(key)
             if found is not None and found[0] == version:
@@ -192,16 +223,43 @@ class EvidenceMap:
         with self._lock:
             self._derived.pop(key, None)
 
-    def changed(self) -> None:
-        """Record a change to the graph: every derived structure (every view's too) is rebuilt on its next use."""
+    def changed(self, delta: Delta | None = None) -> None:
+        """Record a change to the graph (already in the store): every derived structure (every view's too) is
+        rebuilt on its next use, except those that follow ``delta`` (:meth:`derive`'s ``follow``), which are made
+        for the new version here. Under the map's lock, so a reader gets the structures of one version: the old
+        ones until the new version is published with them, then the new ones.
+
+        Without ``delta`` (a journal replayed at start, a change not described) nothing follows."""
         if self.parent is not None:
-            self.parent.changed()
+            self.parent.changed(delta)
             return
         with self._lock:
             if self.cache is not None and self.version == 0:
                 self.cache.mark_modified()  # the on-disk store no longer holds only its files (persistence.py)
-            self.version += 1
-            self._derived.clear()
+            version = self.version
+            followed = {id(m): m._followed(version, delta) for m in (self, *self._views.values())}
+            self.version = version + 1
+            for evidence_map in (self, *self._views.values()):
+                evidence_map._derived = {key: (version + 1, value)
+                                         for key, value in followed[id(evidence_map)].items()}
+
+    def _followed(self, version: int, delta: Delta | None) -> dict[str, object]:
+        """This map's structures of ``version`` that follow ``delta``, made for the next version (under the lock)."""
+        if delta is None:
+            return {}
+        out: dict[str, object] = {}
+        for key, (built_at, value) in self._derived.items():
+            follow = self._followers.get(key)
+            if follow is None or built_at != version:
+                continue
+            try:
+                new = follow(value, delta)
+            except Exception:  # the store already holds the change: the version must move on whatever happens here
+                log.exception("%s could not follow a change; it is built again on its next use", key)
+                continue
+            if new is not None:
+                out[key] = new
+        return out
 
     def derive_saved(self, key: str, build: Callable[[], Built]) -> Built:
         """:meth:`derive`, also kept in the store cache's entry (:meth:`saved`, :meth:`save`): the next start reads

@@ -8,7 +8,8 @@ and commits a change in this order, under one lock:
    check), with the store as it is;
 2. the record is appended to the journal and fsynced (from here the change survives a crash);
 3. the quads are applied to the store in one transaction (readers see the map before or after, never between);
-4. :meth:`EvidenceMap.changed` drops every derived structure (web/edits.py then refreshes the /sparql workers).
+4. :meth:`EvidenceMap.changed` gets the change: the facet index follows it, every other derived structure is
+   dropped (web/edits.py then refreshes the /sparql workers).
 
 A second process cannot write the same map: the state folder is locked (``fcntl.flock``) while a map is open for
 writing, and the lock is released by the kernel when the process ends, even by ``kill -9``.
@@ -28,7 +29,7 @@ import pyoxigraph as ox
 from evidencemap import namespaces as ns
 from evidencemap.errors import DataError
 from evidencemap.graph.journal import Journal, Record, rebased, replay, update_text
-from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.store import Delta, EvidenceMap
 from evidencemap.graph.tokens import TokenStore
 
 DCAT = "http://www.w3.org/ns/dcat#"
@@ -120,16 +121,18 @@ class LivingMap:
         caller holds :attr:`lock` from its checks to here."""
         with self.lock:
             base = self.map.settings.base_iri
+            added, removed = record.added_quads(base), record.removed_quads(base)
             # The update is written (and so known to be writable) before the record is journalled.
-            update = update_text(record.added_quads(base), record.removed_quads(base))
+            update = update_text(added, removed)
             self.journal.append(record)
             # Under the lock derived structures are built under: each (facet index, gap map, search...) is built
-            # wholly before the change or wholly after it, never from a mix of both.
+            # wholly before the change or wholly after it, never from a mix of both; the facet index follows the
+            # change (model/facet_index.py) before the new version is published.
             root = self.map.parent or self.map
             with root._lock:
                 if update:
                     self.map.store.update(update)
-                self.map.changed()
+                self.map.changed(Delta(tuple(added), tuple(removed)))
 
 
 def canonical_quads(evidence_map: EvidenceMap, quads: Iterable[ox.Quad]) -> list[ox.Quad]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +27,6 @@ from evidencemap.graph.tokens import TokenEntry
 from evidencemap.graph.writes import LivingMap
 from evidencemap.model import edits
 from evidencemap.model.changes import Refused, as_dict, change_info, retraction_of, submit
-from evidencemap.model.facet_index import index_of
 from evidencemap.model.studies import find_study
 from evidencemap.model.vocabulary import Vocabulary, vocabulary_of
 from evidencemap.namespaces import last_segment
@@ -92,28 +90,6 @@ class RetractedStudies:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-WARM_AFTER_SECONDS = 1.0
-_warmers: dict[int, threading.Timer] = {}
-
-
-def warm_in_background(living: LivingMap) -> None:
-    """Rebuild the facet index for the map's new version in a thread, as the server does at start, so that the next
-    reader of a large map does not wait for it (seconds at 100,000 studies); a second after the last of a burst of
-    changes, not after each (a build holds the map's lock, which the next change's commit waits for)."""
-    evidence_map = living.map
-
-    def warm() -> None:
-        index_of(evidence_map).warm(vocabulary_of(evidence_map).facets)
-
-    previous = _warmers.pop(id(living), None)
-    if previous is not None:
-        previous.cancel()
-    timer = threading.Timer(WARM_AFTER_SECONDS, warm)
-    timer.daemon = True
-    _warmers[id(living)] = timer
-    timer.start()
 
 
 async def refresh_sparql(app: FastAPI) -> None:
@@ -213,10 +189,10 @@ async def _change(request: Request, ctx: AppContext, kind: str, message: str, sl
             return JSONResponse({"ok": True, "change": info}, status_code=201 if kind == "add" else 200,
                                 headers={"Location": f"/api/changes/{record.number}"})
 
+        # The facet index of the new version was made from the previous one in the commit (model/facet_index.py):
+        # no reader waits for a whole build after a write.
         response = await run_in_threadpool(work)
         await refresh_sparql(request.app)
-        if response.status_code < 300:
-            warm_in_background(living)
         return response
     except EvidenceMapError as exc:
         if isinstance(exc, NotFound) and study:
