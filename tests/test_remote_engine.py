@@ -306,13 +306,10 @@ def test_the_sparql_editor_shows_the_engines_results(remote: TestClient) -> None
     assert "A clinical trial of a psychoeducation group intervention" in page.text
 
 
-def test_push_and_serve_from_the_command_line(oxigraph: str, capsys: pytest.CaptureFixture[str],
-                                              tmp_path: Path) -> None:
+def test_push_and_serve_from_the_command_line(oxigraph: str, capsys: pytest.CaptureFixture[str]) -> None:
     from evidencemap.cli import main
 
     assert main(["push", "--graph-store", f"{oxigraph}/store", "--endpoint", f"{oxigraph}/query"]) == 0
     out = capsys.readouterr().out
     assert "graphs with the Graph Store Protocol" in out
     assert f"evidencemap serve --endpoint {oxigraph}/query" in out
-    assert main(["serve", "--endpoint", f"{oxigraph}/query", "--state", str(tmp_path)]) == 2
-    assert "with --endpoint the server is read-only" in capsys.readouterr().err

@@ -86,9 +86,6 @@ def map_to_serve(settings: Settings, err: TextIO) -> EvidenceMap | None:
     from evidencemap.graph.validation import validation_report
     from evidencemap.web.processes import open_map
 
-    if settings.endpoint and settings.state:
-        raise BadRequest("A living map (--state) is kept in the embedded store; with --endpoint the server is "
-                         "read-only.", hint="Apply changes to the engine's data, then push the map again.")
     evidence_map = open_map(settings)
     result = validation_report(evidence_map)  # kept on the map: the app's /validation reuses it
     if not result.conforms:
@@ -373,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(docs/living-map.md); without it the server is read-only")
     serve.add_argument("--endpoint", metavar="URL", help="read the map from this SPARQL 1.1 query endpoint "
                        "(loaded with evidencemap push) instead of an embedded store (docs/deploy.md)")
+    serve.add_argument("--update-endpoint", metavar="URL", help="with --endpoint and --state: the engine's SPARQL "
+                       "1.1 Update endpoint, where each change is sent (default: the --endpoint URL)")
     serve.set_defaults(func=cmd_serve)
 
     push = sub.add_parser("push", help="load the map into a remote SPARQL engine, one named graph at a time")

@@ -15,6 +15,10 @@ part of the data, and the /sparql proxy (:mod:`evidencemap.sparql.proxy`) says s
 
 Blank nodes cannot be sent back: a label in one response names nothing in the next request. A read bound to a
 blank node raises :class:`BlankNodeAcrossRequests`.
+
+A living map on the engine (``serve --endpoint URL [--update-endpoint URL] --state DIR``; graph/writes.py) sends each
+change as one SPARQL 1.1 Update request to the update endpoint (:meth:`RemoteEngine.update`); the server opens no
+connection to anything else.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ GRAPH_PARSERS = {
 }
 MAX_ROWS_HEADER = "x-sparql-maxrows"  # Virtuoso: the row limit a result was cut at
 ENGINE_HINT = "Check that the SPARQL engine is running and reachable, or start the server without --endpoint."
+SPARQL_UPDATE = "application/sparql-update"
 
 QUADS = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -166,6 +171,28 @@ class Endpoint:
             log.error("the engine at %s cannot be reached: %s", self.url, exc)
             raise EngineUnavailable("The SPARQL engine cannot be reached.", hint=ENGINE_HINT) from None
 
+    def update(self, text: str, url: str) -> None:
+        """POST one SPARQL 1.1 Update request to ``url`` (the protocol's "update via POST directly": the body is the
+        update), which a conforming engine applies as a whole or not at all.
+
+        :raises EngineUnavailable: on a time-out or a connection failure.
+        :raises EngineFailed: when the engine answers with an error status (its words are logged).
+        """
+        try:
+            response = self.client.post(url, content=text.encode("utf-8"), headers={"Content-Type": SPARQL_UPDATE})
+        except httpx.TimeoutException:
+            raise EngineUnavailable(f"The SPARQL engine did not apply the update within {self.timeout:g} s.",
+                                    hint=ENGINE_HINT) from None
+        except httpx.HTTPError as exc:
+            log.error("the engine's update endpoint %s cannot be reached: %s", url, exc)
+            raise EngineUnavailable("The SPARQL engine's update endpoint cannot be reached.",
+                                    hint=ENGINE_HINT) from None
+        if response.status_code >= 300:
+            log.error("the engine refused an update (%s): %.300s", response.status_code, response.text)
+            raise EngineFailed(f"The SPARQL engine refused the update ({response.status_code}).",
+                               hint="Check that --update-endpoint names the engine's SPARQL 1.1 Update endpoint and "
+                                    "that it accepts writes from this server.")
+
     def _read(self, response: httpx.Response, deadline: float) -> bytes:
         chunks: list[bytes] = []
         size = 0
@@ -252,31 +279,51 @@ class RemoteEngine:
         base_iri: str = ns.CANONICAL_BASE,
         known_cap: int = 0,
         graphs: Sequence[ox.NamedNode] | None = None,
+        update_url: str = "",
+        present: dict[str, list[str]] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.base_iri = base_iri
         self.root = IriSpace(base_iri).served(ns.GRAPH)
         self.known_cap = known_cap
         self.scope = list(graphs) if graphs is not None else None
-        self._graphs: list[ox.NamedNode] | None = None
+        self.update_url = update_url  # the SPARQL 1.1 Update endpoint a living map writes to ("": none)
+        # The engine's graphs under the root, read once and shared with the views (:meth:`scoped`), so that a write
+        # through one view (:meth:`refresh`) is seen by all.
+        self._present = present if present is not None else {}
 
     def scoped(self, graphs: Sequence[ox.NamedNode]) -> RemoteEngine:
-        return RemoteEngine(self.endpoint, base_iri=self.base_iri, known_cap=self.known_cap, graphs=graphs)
+        return RemoteEngine(self.endpoint, base_iri=self.base_iri, known_cap=self.known_cap, graphs=graphs,
+                            update_url=self.update_url, present=self._present)
 
     def refresh(self) -> None:
-        """Read the list of the map's graphs again at the next query (after a push or a write)."""
-        self._graphs = None
+        """Read the list of the map's graphs again at the next query (after a push or a write), in every view."""
+        self._present.clear()
+
+    def update(self, text: str) -> None:
+        """Apply one SPARQL 1.1 Update request on the engine (a living map's change), then read its graphs again.
+
+        :raises EngineUnavailable: (503) when the engine cannot be reached; :raises EngineFailed: (502) when it
+            refuses the update or no update endpoint is configured.
+        """
+        if not self.update_url:
+            raise EngineFailed("No SPARQL Update endpoint is configured for the engine.",
+                               hint="Start the server with --update-endpoint URL.")
+        try:
+            self.endpoint.update(text, self.update_url)
+        finally:
+            self.refresh()  # a failed request may have been applied all the same (a reply lost on the way)
 
     def graph_names(self) -> list[str]:
         """The IRIs of the map's graphs that hold something (a view: those of its map)."""
         return [g.value for g in self.named_graphs()]
 
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
-        if self._graphs is None:
-            present = self._present_graphs()
-            wanted = {g.value for g in self.scope} if self.scope is not None else None
-            self._graphs = [ox.NamedNode(g) for g in present if wanted is None or g in wanted]
-        return list(self._graphs)
+        present = self._present.get("graphs")
+        if present is None:
+            present = self._present["graphs"] = self._present_graphs()
+        wanted = {g.value for g in self.scope} if self.scope is not None else None
+        return [ox.NamedNode(g) for g in present if wanted is None or g in wanted]
 
     def _present_graphs(self) -> list[str]:
         found = self._graph_list(GRAPHS) or self._graph_list(GRAPHS_BY_SCAN)
@@ -346,7 +393,10 @@ def open_remote(settings: Settings) -> EvidenceMap:
     checked by counting: the engine must hold as many quads in the map's graphs as the files make.
 
     The map's embedded ``store`` is an empty in-memory store that nothing reads in this mode: /sparql forwards to the
-    engine (:mod:`evidencemap.sparql.proxy`), and a living map (``--state``) is refused.
+    engine (:mod:`evidencemap.sparql.proxy`). With a living map (``settings.state``) it is the files' store instead,
+    which the journal is replayed onto (graph/writes.py): the local copy of the source of truth, which a change's
+    checks read; the engine's count is then checked once the journal's changes it lacks have been sent
+    (:meth:`LivingMap.catch_up <evidencemap.graph.writes.LivingMap.catch_up>`), not here.
 
     :raises DataError: when the engine holds no graph of a map under the base IRI, or not as many quads as the files.
     :raises EngineUnavailable: when the engine cannot be reached.
@@ -355,8 +405,10 @@ def open_remote(settings: Settings) -> EvidenceMap:
     files = EvidenceMap.load(settings, persistent=settings.persistent_store)
     validated = validation_report(files)
     expected = files.triple_count()
+    living = bool(settings.state)
     endpoint = Endpoint(settings.endpoint, timeout=settings.query_timeout, max_bytes=settings.endpoint_max_bytes)
-    engine = RemoteEngine(endpoint, base_iri=settings.base_iri, known_cap=settings.endpoint_max_rows)
+    engine = RemoteEngine(endpoint, base_iri=settings.base_iri, known_cap=settings.endpoint_max_rows,
+                          update_url=(settings.update_endpoint or settings.endpoint) if living else "")
     try:
         if not engine.named_graphs():
             raise DataError(f"The SPARQL engine at {settings.endpoint} holds no graph under {engine.root}.",
@@ -365,14 +417,15 @@ def open_remote(settings: Settings) -> EvidenceMap:
     except EvidenceMapError:
         endpoint.close()
         raise
-    if held != expected:
+    if held != expected and not living:
         endpoint.close()
         raise DataError(
             f"The SPARQL engine at {settings.endpoint} holds {held:,} quads in the map's graphs; the map's files "
             f"make {expected:,}, so what it holds is not the map that was validated.",
             hint="Push the files again (evidencemap push --data DIR), or name the files that were pushed with --data.",
         )
-    remote = EvidenceMap(store=ox.Store(), settings=settings, sources=files.sources, query_engine=engine,
-                         load_seconds=time.perf_counter() - started)
+    remote = EvidenceMap(store=files.store if living else ox.Store(), settings=settings, sources=files.sources,
+                         query_engine=engine, load_seconds=time.perf_counter() - started,
+                         cache=files.cache if living else None)
     remote.derive("validation", lambda: validated)
     return remote

@@ -236,13 +236,14 @@ class FacetIndex:
     def following(self, delta: Delta) -> FacetIndex | None:
         """The index of the map with ``delta`` applied (the store already holds it), made from this one: the studies
         the change touches are read again, every other row is copied. This index is left as it is. None when the
-        change touches the vocabulary (or this index does not know its studies' numbers): build it again then."""
+        change touches the vocabulary, or a quarter of the studies (a journal replayed at start), or when this index
+        does not know its studies' numbers: build it again then."""
         with self._lock:
             if self.numbers is None:
                 return None
             touched = self._touched(delta)
-            if touched is None:
-                return None
+            if touched is None or len(touched) > max(1_000, self.size // 4):
+                return None  # the vocabulary changed, or so much that a whole build costs no more
             return self._with_rows(touched)
 
     def _touched(self, delta: Delta) -> set[str] | None:
@@ -267,17 +268,19 @@ class FacetIndex:
                       if isinstance(x, ox.NamedNode)}
         bound = Values.column("r", [ox.NamedNode(r) for r in sorted(resources)])
         touched = {r for r in resources if r in self._position}
-        touched |= {study.value for (study,) in self.evidence_map.solutions(self._reaching_query(), bound)
-                    if isinstance(study, ox.NamedNode)}
+        for query in self._reaching_queries():
+            touched |= {study.value for (study,) in self.evidence_map.solutions(query, bound)
+                        if isinstance(study, ox.NamedNode)}
         return touched
 
-    def _reaching_query(self) -> str:
-        """The included studies among ``?r`` or reaching one of them by a proper start of a known facet's path."""
+    def _reaching_queries(self) -> list[str]:
+        """Queries of the included studies among ``?r`` or reaching one of them by a proper start of a known facet's
+        path: one query each, so that the bound ``?r`` starts each (pyoxigraph does not carry it into a UNION)."""
         starts = sorted({facet.path[:i] for facet in self._definitions.values() for i in range(1, len(facet.path))})
-        branches = ["{ BIND(?r AS ?study) }", *("{ ?study " + "/".join(f"<{p}>" for p in start) + " ?r }"
-                                               for start in starts)]
-        return PREFIXES + ("SELECT DISTINCT ?study WHERE { " + " UNION ".join(branches)
-                           + " ?study a evm:IncludedStudy }")
+        patterns = ["?r a evm:IncludedStudy . BIND(?r AS ?study)",
+                    *("?study " + "/".join(f"<{p}>" for p in start) + " ?r . ?study a evm:IncludedStudy"
+                      for start in starts)]
+        return [PREFIXES + f"SELECT DISTINCT ?study WHERE {{ {pattern} }}" for pattern in patterns]
 
     def _with_rows(self, touched: set[str]) -> FacetIndex:
         """A new index: ``touched`` studies placed again by their reference numbers and their rows read again."""
