@@ -1,8 +1,10 @@
-"""SHACL validation of a map with the project's shapes (pySHACL), and its report.
+"""SHACL validation of a map with the project's shapes, and its report.
 
-The data graph is the union of every named graph of the store (vocabulary, data, claims, inferred), so shapes
-can check the data against the vocabulary it uses. Two checks run beside SHACL and report in the same result (and
-the same report graph, as ``sh:ValidationResult`` nodes):
+The shapes are compiled to SPARQL and run on the map's store through its query gate (:mod:`.shacl_sparql`; pySHACL
+only when the shapes use something the compiler does not translate). The data graph is the union of every named
+graph of the map (vocabulary, data, claims, inferred), so shapes can check the data against the vocabulary it
+uses. Two checks run beside SHACL and report in the same result (and the same report graph, as
+``sh:ValidationResult`` nodes):
 
 - **quotes**: every passage's ``oa:exact`` must occur in the map's own text, ``review.txt`` beside its files
   (whitespace normalised). The text is a file, not data of the graph, so it is read here rather than loaded as a
@@ -25,11 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-from pyshacl import validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF
 
 from evidencemap import namespaces as ns
+from evidencemap.graph import shacl_sparql
+from evidencemap.graph.shacl_sparql import OxTerm
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.resources import shapes_files
 
@@ -99,6 +102,22 @@ def map_as_graph(evidence_map: EvidenceMap) -> Graph:
     return union
 
 
+@dataclass(frozen=True)
+class MapSource:
+    """A map as the compiled validator's data: its queries through the map's gate (a scoped map: its own graphs)."""
+
+    evidence_map: EvidenceMap
+
+    def select(self, sparql: str) -> list[dict[str, OxTerm]]:
+        solutions = self.evidence_map.solutions(sparql)
+        names = [v.value for v in solutions.variables]
+        return [{name: term for name, term in zip(names, solution, strict=True)
+                 if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal)} for solution in solutions]
+
+    def triples(self) -> list[ox.Triple]:
+        return self.evidence_map.construct(ALL_TRIPLES)
+
+
 def validation_report(evidence_map: EvidenceMap) -> ValidationResult:
     """The map's validation, run once per version of the map (and kept in the store cache with an on-disk store:
     a second start does not validate the same files again)."""
@@ -109,21 +128,12 @@ def validate_map(evidence_map: EvidenceMap) -> ValidationResult:
     """Validate the whole map (SHACL, then the quotes against the review's text); conforms is False only when a
     result has severity Violation. Duplicates ("used twice") come first among the violations: they explain the
     cascade of other results a copied block causes."""
-    data = map_as_graph(evidence_map)
-    # inplace: the graph is this call's own copy and the shapes have no sh:rule, so pySHACL need not clone it
-    # (in advanced mode it otherwise copies every triple once more: about a tenth of the time at 2,000 studies).
-    _, report_graph, report_text = validate(
-        data,
-        shacl_graph=shapes_graph(),
-        inference="none",
-        allow_warnings=True,
-        allow_infos=True,
-        advanced=True,
-        inplace=True,
-    )
-    added = add_quote_results(report_graph, evidence_map)
+    shacl = shacl_sparql.validate(MapSource(evidence_map), shapes_graph(),
+                                  to_graph=lambda: map_as_graph(evidence_map))
+    report_graph = shacl.graph()
+    add_quote_results(report_graph, evidence_map)
     violations = []
-    for result in report_graph.subjects(RDF.type, SH.ValidationResult):
+    for result in report_graph.objects(None, SH.result):  # the report's results (not pySHACL's sh:detail ones)
         severity = report_graph.value(result, SH.resultSeverity)
         path = report_graph.value(result, SH.resultPath)
         shape = report_graph.value(result, SH.sourceShape)
@@ -141,8 +151,7 @@ def validate_map(evidence_map: EvidenceMap) -> ValidationResult:
     conforms = not any(v.severity == "Violation" for v in located)
     for report in report_graph.subjects(RDF.type, SH.ValidationReport):
         report_graph.set((report, SH.conforms, Literal(conforms)))
-    text = report_as_text(located) if added else str(report_text)
-    return ValidationResult(conforms, report_graph, text, shapes_version(), tuple(located))
+    return ValidationResult(conforms, report_graph, report_as_text(located), shapes_version(), tuple(located))
 
 
 def report_as_text(violations: Sequence[Violation]) -> str:
