@@ -1,74 +1,31 @@
 """The check of one change to a living map, on the subgraph it touches (incremental, not the whole map).
 
 :func:`check_subgraph` is what :mod:`evidencemap.model.changes` runs before a change is journalled: SHACL with the
-map's shapes on the changed resources, their vocabulary and the types of what they point to; the quotes of new
+map's shapes (compiled to SPARQL, :mod:`.shacl_sparql`, on a small in-memory store of the subgraph) on the changed
+resources, their vocabulary and the types of what they point to; the quotes of new
 passages against the review's text; slugs and reference numbers unique in the whole map (index lookups).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from itertools import islice
-from typing import Any
 
 import pyoxigraph as ox
-from pyshacl import validate
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
+from rdflib import URIRef
 
 from evidencemap import namespaces as ns
+from evidencemap.graph import shacl_sparql
 from evidencemap.graph.journal import rebased
+from evidencemap.graph.shacl_sparql import SH, StoreSource
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.graph.validation import SH, normalised, review_texts, shapes_graph
+from evidencemap.graph.validation import normalised, review_texts, shapes_graph
 from evidencemap.graph.writes import LivingMap, Problem, canonical_quads
-
-
-class PreparedQueriesGraph(Graph):
-    """A graph whose SPARQL queries are parsed once per process: pySHACL runs the shapes' SPARQL targets and
-    constraints as text at every validation, and parsing them with rdflib costs about 40 ms each, most of a small
-    change's check. The parsed query (:func:`rdflib.plugins.sparql.prepareQuery`, with the graph's namespaces, as
-    :meth:`Graph.query` would use them) is the same for the same text, so it is kept."""
-
-    def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
-              initNs: Any = None, initBindings: Any = None, use_store_provided: bool = True,
-              **kwargs: Any) -> Any:
-        if isinstance(query_object, str):
-            namespaces = tuple(sorted((str(k), str(v)) for k, v in (initNs or dict(self.namespaces())).items()))
-            query_object = _prepared(query_object, namespaces)
-        return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
-
-
-@lru_cache(maxsize=512)
-def _prepared(text: str, namespaces: tuple[tuple[str, str], ...]) -> Query:
-    return prepareQuery(text, initNs=dict(namespaces))
-
 
 SMALL_DESCRIPTION = 50
 # From what the change points to, what their own descriptions point to through these (the class hierarchy, a
 # concept's scheme and broader concepts), so that sh:class and the value-in-scheme checks see what they read.
 SECOND_HOP = {ns.RDF + "type", ns.RDFS + "subClassOf", ns.SKOS + "inScheme", ns.SKOS + "broader"}
-
-
-
-XSD_STRING = ns.XSD + "string"
-
-
-def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> URIRef | BNode | Literal:
-    """A pyoxigraph term as rdflib's (term by term: faster than writing and parsing N-Triples)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == XSD_STRING:  # as rdflib reads a plain literal, which the shapes compare with
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise ValueError("a change holds no quoted triples")
 
 
 def _context(evidence_map: EvidenceMap, triples: Sequence[ox.Triple]) -> list[ox.Triple]:
@@ -118,23 +75,22 @@ def check_subgraph(
             canonical = rebased(quad, evidence_map.canonical)
             if triple not in gone and (canonical.subject, canonical.predicate, canonical.object) not in gone:
                 triples.append(ox.Triple(canonical.subject, canonical.predicate, canonical.object))
-    data = PreparedQueriesGraph()
-    data.addN((*(_rdflib(t) for t in (q.subject, q.predicate, q.object)), data)  # type: ignore[misc]
-              for q in (*triples, *_context(evidence_map, triples)))
+    data = ox.Store()
+    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in (*triples, *_context(evidence_map, triples)))
     changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
     # Only the changed resources are focus nodes: the shapes' targets (SPARQL ones included) select among them.
-    _, report, _ = validate(data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True,
-                            advanced=True, inplace=True, focus_nodes=sorted(changed))
+    report = shacl_sparql.validate(StoreSource(data), shapes_graph(),
+                                   focus=[ox.NamedNode(c) for c in sorted(changed)])
     problems = []
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        if str(report.value(result, SH.resultSeverity)) != str(SH.Violation):
+    for result in report.results:
+        if result.severity != SH.Violation:
             continue
-        node = str(report.value(result, SH.focusNode))
+        node = str(result.focus)
         if node not in changed:
             continue  # a result about the vocabulary or a node the change points to is not the change's
-        path = report.value(result, SH.resultPath)
-        problems.append(Problem(node, str(report.value(result, SH.resultMessage) or ""),
-                                str(path) if isinstance(path, URIRef) else None))
+        path = result.path if isinstance(result.path, URIRef) else None
+        problems.append(Problem(node, result.messages[0] if result.messages else "",
+                                str(path) if path is not None else None))
     problems.extend(_quote_problems(living, triples))
     problems.extend(_uniqueness_problems(living, triples))
     return sorted(set(problems), key=lambda p: (p.focus, p.message))
