@@ -164,3 +164,26 @@ def test_a_written_store_is_built_again_from_the_files(map_copy: Path, tmp_path:
     second = EvidenceMap.load(settings, persistent=True)
     assert second.triple_count() == quads
     assert second.cache is not None and StoreCache(tmp_path / "cache").entries() == [second.cache.folder]
+
+
+def test_the_on_disk_store_holds_exactly_the_quads_built_in_memory(map_copy: Path, tmp_path: Path) -> None:
+    """The build goes through an N-Quads dump and pyoxigraph's bulk loader: the same quads, blank nodes included
+    (compared after canonicalising them), and the dump is not left in the entry."""
+    import pyoxigraph as ox
+
+    from evidencemap.graph.loading import build_store
+
+    loaded = EvidenceMap.load(settings_for(map_copy, tmp_path / "cache"), persistent=True)
+    assert loaded.cache is not None
+    assert not list(loaded.cache.folder.rglob("*.nq"))
+
+    def canonical(quads: object) -> set[ox.Quad]:
+        dataset = ox.Dataset(quads)  # type: ignore[arg-type]
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+        return set(dataset)
+
+    memory = build_store([map_copy])
+    on_disk = list(loaded.store.quads_for_pattern(None, None, None, None))
+    assert len(on_disk) == len(memory)
+    assert any(isinstance(q.subject, ox.BlankNode) for q in on_disk)  # the case the comparison is about
+    assert canonical(on_disk) == canonical(memory)
