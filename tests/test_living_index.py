@@ -1,7 +1,8 @@
 """The facet index follows a change (issue 13): after each write of a random series (studies added, updated with new
 facts and sometimes a new reference number, retracted), the index the write made from the previous one equals an
 index built from scratch on the same store: the same studies in the same order, the same listed ones, every facet's
-values with the same studies, the same counts at every support level. No whole build happens during the series.
+values with the same studies, the same counts at every support level; and so does the search index (the texts of
+/api/ask and of searches). No whole build of either happens during the series.
 The studies written here are test data in a temporary state folder, never the bundled map's."""
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from evidencemap.graph.writes import LivingMap
 from evidencemap.model import changes, edits
 from evidencemap.model.changes import Refused
 from evidencemap.model.facet_index import FacetIndex, index_of
+from evidencemap.model.search import SearchIndex, search_index_of
 from evidencemap.model.studies import find_study
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Vocabulary, vocabulary_of
 from evidencemap.settings import Settings
 
 BUILD = FacetIndex.build
+SEARCH = SearchIndex.build
 PASSAGE = "https://w3id.org/evidencemap/data/review/dufour-2025/passage/reference-52"
 FACETS = ("delivery", "outcome", "challenge", "component", "schedule", "facilitation", "modality", "country")
 
@@ -77,8 +80,8 @@ def _has(vocabulary: Vocabulary, name: str) -> bool:
     return any(f.name == name and f.concepts for f in vocabulary.concept_facets)
 
 
-def body(slug: str, ref: int, facts: list[dict[str, str]]) -> bytes:
-    return json.dumps({"id": slug, "ref": ref, "citation": f"Random {slug}", "title": "T", "year": 2026,
+def body(slug: str, ref: int, facts: list[dict[str, str]], title: str = "A peer group") -> bytes:
+    return json.dumps({"id": slug, "ref": ref, "citation": f"Random {slug}", "title": title, "year": 2026,
                        "authors": "Random R", "intervention": {"label": "A group"}, "facts": facts}).encode()
 
 
@@ -98,7 +101,8 @@ def one_edit(rng: random.Random, living: LivingMap, vocabulary: Vocabulary, adde
         ref = 3000 + step if rng.random() < 0.5 else int(living.map.select(
             "SELECT ?ref WHERE { ?s <https://w3id.org/evidencemap/ontology#referenceNumber> ?ref }",
             {"s": ox.NamedNode(living.map.iri(iri))})[0]["ref"])
-        triples = edits.parse_body(living, vocabulary, body(slug, ref, random_facts(rng, vocabulary)), edits.JSON, iri)
+        triples = edits.parse_body(living, vocabulary, body(slug, ref, random_facts(rng, vocabulary),
+                                                            f"Randomised title {step}"), edits.JSON, iri)
         edit = edits.update_study(living, slug, triples, json_shape=True)
     else:
         slug = rng.choice(added)
@@ -121,9 +125,11 @@ def test_the_index_after_random_changes_equals_a_fresh_build(living: LivingMap,
     holder = TokenStore(living.state).create(living.slug, "Team")[0]
     index = index_of(living.map).warm(vocabulary.facets)
     snapshot(index, vocabulary)  # every facet's support ranks read too, so that they follow as well
+    search = search_index_of(living.map)
     builds: list[int] = []
     real_build = FacetIndex.build.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(FacetIndex, "build", classmethod(lambda cls, m: builds.append(1) or real_build(cls, m)))
+    monkeypatch.setattr(SearchIndex, "build", classmethod(lambda cls, m: builds.append(2) or SEARCH(m)))
     rng = random.Random(13)
     added: list[str] = []
     done: list[str] = []
@@ -137,6 +143,11 @@ def test_the_index_after_random_changes_equals_a_fresh_build(living: LivingMap,
         assert followed is not index, f"step {step} ({kind}): the index did not change version"
         assert snapshot(followed, vocabulary) == fresh(living, vocabulary), f"step {step}: {kind}"
         index = followed
+        searched = search_index_of(living.map)  # the search index follows the same change
+        assert searched is not search
+        assert searched.records == SEARCH(EvidenceMap(store=living.map.store,
+                                                                 settings=living.map.settings)).records, step
+        search = searched
     assert done.count("refused") < len(done) // 2, done
     assert {"add", "update", "retract"} <= set(done), done
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,40 +247,10 @@ class FacetIndex:
             return self._with_rows(touched)
 
     def _touched(self, delta: Delta) -> set[str] | None:
-        """The included studies, before or after ``delta``, whose rows it may change: those it states something
-        about, and those reaching a resource it states something about by the start of a facet's path (a study's
-        intervention, report...) or by a finding's subject. None when it touches the vocabulary."""
-        vocabulary = self.evidence_map.iri(ns.GRAPH_VOCABULARY)
-        resources: set[str] = set()
-        for quad in delta.quads:
-            graph = quad.graph_name
-            if (isinstance(graph, ox.NamedNode) and graph.value == vocabulary) or quad.predicate.value.startswith(
-                    ns.SKOS):
-                return None
-            if isinstance(quad.subject, ox.NamedNode):
-                resources.add(quad.subject.value)
-            if quad.predicate.value == ns.RDF + "subject" and isinstance(quad.object, ox.NamedNode):
-                resources.add(quad.object.value)
-        if not resources:
-            return set()
-        bound = Values.column("r", [ox.NamedNode(r) for r in sorted(resources)])
-        resources |= {x.value for (x,) in self.evidence_map.solutions(FINDING_SUBJECTS, bound)
-                      if isinstance(x, ox.NamedNode)}
-        bound = Values.column("r", [ox.NamedNode(r) for r in sorted(resources)])
-        touched = {r for r in resources if r in self._position}
-        for query in self._reaching_queries():
-            touched |= {study.value for (study,) in self.evidence_map.solutions(query, bound)
-                        if isinstance(study, ox.NamedNode)}
-        return touched
-
-    def _reaching_queries(self) -> list[str]:
-        """Queries of the included studies among ``?r`` or reaching one of them by a proper start of a known facet's
-        path: one query each, so that the bound ``?r`` starts each (pyoxigraph does not carry it into a UNION)."""
-        starts = sorted({facet.path[:i] for facet in self._definitions.values() for i in range(1, len(facet.path))})
-        patterns = ["?r a evm:IncludedStudy . BIND(?r AS ?study)",
-                    *("?study " + "/".join(f"<{p}>" for p in start) + " ?r . ?study a evm:IncludedStudy"
-                      for start in starts)]
-        return [PREFIXES + f"SELECT DISTINCT ?study WHERE {{ {pattern} }}" for pattern in patterns]
+        """The included studies, before or after ``delta``, whose rows it may change (:func:`touched_studies` with
+        the paths of the facets read); None when it touches the vocabulary."""
+        return touched_studies(self.evidence_map, delta, [f.path for f in self._definitions.values()],
+                               self._position)
 
     def _with_rows(self, touched: set[str]) -> FacetIndex:
         """A new index: ``touched`` studies placed again by their reference numbers and their rows read again."""
@@ -391,6 +361,44 @@ class FacetIndex:
         return out
 
 
+def touched_studies(evidence_map: EvidenceMap, delta: Delta, paths: Iterable[Sequence[str]],
+                    known: Container[str] = ()) -> set[str] | None:
+    """The included studies whose reading by ``paths`` (property paths from a study) ``delta`` may change: those among
+    ``known`` (a structure's studies before the change) or included after it that the change states something about,
+    those reaching a resource it states something about by a proper start of one of ``paths`` (a study's
+    intervention, its report...), and those that the findings it changes are about (directly or by such a start).
+    None when the change touches the vocabulary (its graph, or any SKOS statement): a structure then builds again."""
+    vocabulary = evidence_map.iri(ns.GRAPH_VOCABULARY)
+    resources: set[str] = set()
+    for quad in delta.quads:
+        graph = quad.graph_name
+        if (isinstance(graph, ox.NamedNode) and graph.value == vocabulary) or quad.predicate.value.startswith(ns.SKOS):
+            return None
+        if isinstance(quad.subject, ox.NamedNode):
+            resources.add(quad.subject.value)
+        if quad.predicate.value == ns.RDF + "subject" and isinstance(quad.object, ox.NamedNode):
+            resources.add(quad.object.value)
+    if not resources:
+        return set()
+    bound = Values.column("r", [ox.NamedNode(r) for r in sorted(resources)])
+    resources |= {x.value for (x,) in evidence_map.solutions(FINDING_SUBJECTS, bound) if isinstance(x, ox.NamedNode)}
+    bound = Values.column("r", [ox.NamedNode(r) for r in sorted(resources)])
+    touched = {r for r in resources if r in known}
+    for query in _reaching_queries(paths):
+        touched |= {study.value for (study,) in evidence_map.solutions(query, bound) if isinstance(study, ox.NamedNode)}
+    return touched
+
+
+def _reaching_queries(paths: Iterable[Sequence[str]]) -> list[str]:
+    """Queries of the included studies among ``?r`` or reaching one of them by a proper start of one of ``paths``:
+    one query each, so that the bound ``?r`` starts each (pyoxigraph does not carry it into a UNION)."""
+    starts = sorted({tuple(path[:i]) for path in paths for i in range(1, len(path))})
+    patterns = ["?r a evm:IncludedStudy . BIND(?r AS ?study)",
+                *("?study " + "/".join(f"<{p}>" for p in start) + " ?r . ?study a evm:IncludedStudy"
+                  for start in starts)]
+    return [PREFIXES + f"SELECT DISTINCT ?study WHERE {{ {pattern} }}" for pattern in patterns]
+
+
 def _numbered(evidence_map: EvidenceMap, studies: Sequence[str] = ()) -> list[tuple[float, str]]:
     """(reference number or inf, IRI) of every included study, or of those of ``studies`` that are included."""
     bound = Values.column("study", [ox.NamedNode(s) for s in studies]) if studies else None
@@ -416,4 +424,4 @@ def forget(evidence_map: EvidenceMap) -> None:
     evidence_map.forget(_KEY)
 
 
-__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of", "supported_values_query"]
+__all__ = ["FacetIndex", "direct_values_query", "forget", "index_of", "supported_values_query", "touched_studies"]

@@ -22,7 +22,9 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
-from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.store import Delta, EvidenceMap
+from evidencemap.graph.values import Values
+from evidencemap.model.facet_index import touched_studies
 
 MIN_PREFIX_LENGTH = 3
 TYPO_MIN_LENGTH = 5
@@ -63,6 +65,14 @@ SELECT ?study ?ref ?field ?text WHERE {
 """
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+# The paths from a study to the texts of TEXTS_QUERY: what a change must touch to change a study's texts.
+_REPORT, _INTERVENTION = ns.EVM + "reportedIn", ns.EVM + "evaluates"
+TEXT_PATHS = (
+    (_REPORT, ns.EVM + "authors"), (_REPORT, ns.DCTERMS + "title"), (_REPORT, ns.PRISM + "publicationName"),
+    (_REPORT, ns.FABIO + "hasPublicationYear"), (_INTERVENTION, ns.RDFS + "label"),
+    (_INTERVENTION, ns.DCTERMS + "description"), (_INTERVENTION, ns.EVM + "basedOnManual", ns.DCTERMS + "title"),
+)
 
 
 def normalise(text: str) -> tuple[str, ...]:
@@ -200,19 +210,17 @@ class SearchIndex:
 
     @classmethod
     def build(cls, evidence_map: EvidenceMap) -> SearchIndex:
-        rows = evidence_map.select(TEXTS_QUERY, {"studyClass": ox.NamedNode(ns.EVM + "IncludedStudy")})
-        texts: dict[str, list[FieldText]] = {}
-        references: dict[str, int] = {}
-        for row in rows:
-            study = str(row["study"])
-            references[study] = int(row["ref"])
-            text = str(row["text"])
-            texts.setdefault(study, []).append(FieldText(str(row["field"]), text, normalise(text)))
-        records = (
-            StudyTexts(study, references[study], tuple(sorted(found, key=lambda t: (FIELD_RANK[t.field], t.text))))
-            for study, found in texts.items()
-        )
-        return cls(tuple(sorted(records, key=lambda r: r.reference)))
+        return cls(tuple(sorted(_records(evidence_map), key=lambda r: r.reference)))
+
+    def following(self, evidence_map: EvidenceMap, delta: Delta) -> SearchIndex | None:
+        """The index of the map after ``delta`` (already in the store): the texts of the studies it touches read
+        again, the other records kept; None (build it again) when it touches the vocabulary."""
+        touched = touched_studies(evidence_map, delta, TEXT_PATHS, {r.study for r in self.records})
+        if touched is None:
+            return None
+        kept = [r for r in self.records if r.study not in touched]
+        fresh = _records(evidence_map, sorted(touched)) if touched else []
+        return SearchIndex(tuple(sorted([*kept, *fresh], key=lambda r: r.reference)))
 
     def search(self, text: str, *, prefixes: bool = True) -> SearchResult:
         """The studies whose texts match every word of ``text``, best first (a word may match the start of a
@@ -243,9 +251,30 @@ class SearchIndex:
         return SearchResult(words, tuple(hits), tuple(w for w in words if w not in seen))
 
 
+def _records(evidence_map: EvidenceMap, studies: list[str] | None = None) -> list[StudyTexts]:
+    """The texts of every included study (of ``studies`` only, when given)."""
+    included = ox.NamedNode(ns.EVM + "IncludedStudy")
+    bound = Values(("studyClass", "study"), tuple((included, ox.NamedNode(s)) for s in studies)) \
+        if studies is not None else {"studyClass": included}
+    texts: dict[str, list[FieldText]] = {}
+    references: dict[str, int] = {}
+    for row in evidence_map.select(TEXTS_QUERY, bound):
+        study = str(row["study"])
+        references[study] = int(row["ref"])
+        text = str(row["text"])
+        texts.setdefault(study, []).append(FieldText(str(row["field"]), text, normalise(text)))
+    return [StudyTexts(study, references[study], tuple(sorted(found, key=lambda t: (FIELD_RANK[t.field], t.text))))
+            for study, found in texts.items()]
+
+
 def search_index_of(evidence_map: EvidenceMap) -> SearchIndex:
-    """The map's search index, read once per version of the map (``EvidenceMap.derive``)."""
-    return evidence_map.derive("search-index", lambda: SearchIndex.build(evidence_map))
+    """The map's search index, read once, then carried from version to version by each write
+    (:meth:`SearchIndex.following`)."""
+
+    def follow(index: SearchIndex, delta: Delta) -> SearchIndex | None:
+        return index.following(evidence_map, delta)
+
+    return evidence_map.derive("search-index", lambda: SearchIndex.build(evidence_map), follow=follow)
 
 
 def search_studies(evidence_map: EvidenceMap, text: str) -> SearchResult:
