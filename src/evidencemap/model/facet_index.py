@@ -258,21 +258,19 @@ class FacetIndex:
         found = _numbered(self.evidence_map, sorted(touched)) if touched else []
         present = {iri for _, iri in found}
         numbered = [(ref, iri) for ref, iri in zip(self.numbers, self.studies, strict=True) if iri not in touched]
-        kept = len(numbered)
         for item in sorted(found):
             bisect.insort(numbered, item)
         new = FacetIndex._ordered(self.evidence_map, numbered)
         new._broader = self._broader
         new._definitions = dict(self._definitions)
         new._rank_of = self._rank_of
-        same_order = new.studies == self.studies
-        if same_order:
-            source = target = None
-        else:
-            source = np.fromiter((self._position[iri] for _, iri in numbered if iri not in present), dtype=np.intp,
-                                 count=kept)
-            target = np.fromiter((i for i, (_, iri) in enumerate(numbered) if iri not in present), dtype=np.intp,
-                                 count=kept)
+        source = target = None
+        if new.studies != self.studies:
+            # The untouched studies keep their order: the k-th of them before is the k-th after.
+            source = np.ones(self.size, dtype=bool)
+            source[[self._position[iri] for iri in touched if iri in self._position]] = False
+            target = np.ones(new.size, dtype=bool)
+            target[[new._position[iri] for iri in present]] = False
         rows = [new._position[iri] for iri in sorted(present)]
         for key, values in self._facets.items():
             facet = self._definitions.get(key)
@@ -281,9 +279,10 @@ class FacetIndex:
             new._facets[key] = new._values_with_rows(facet, values, source, target, rows, sorted(present))
         return new
 
-    def _values_with_rows(self, facet: Facet, old: FacetValues, source: npt.NDArray[np.intp] | None,
-                          target: npt.NDArray[np.intp] | None, rows: list[int], studies: list[str]) -> FacetValues:
-        """``old`` moved to this index's positions, the ``rows`` of ``studies`` cleared and read again."""
+    def _values_with_rows(self, facet: Facet, old: FacetValues, source: Mask | None, target: Mask | None,
+                          rows: list[int], studies: list[str]) -> FacetValues:
+        """``old`` moved to this index's positions (the rows ``source`` keeps go to the rows of ``target``; None: the
+        same positions), the ``rows`` of ``studies`` cleared and read again."""
 
         def moved(array: npt.NDArray[Any], empty: Any) -> npt.NDArray[Any]:
             if source is None or target is None:
