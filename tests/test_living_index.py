@@ -24,6 +24,7 @@ from evidencemap.graph.writes import LivingMap
 from evidencemap.model import changes, edits
 from evidencemap.model.changes import Refused
 from evidencemap.model.facet_index import FacetIndex, index_of
+from evidencemap.model.review_counts import facet_claims
 from evidencemap.model.search import SearchIndex, search_index_of
 from evidencemap.model.studies import find_study
 from evidencemap.model.support import support_levels
@@ -126,6 +127,7 @@ def test_the_index_after_random_changes_equals_a_fresh_build(living: LivingMap,
     index = index_of(living.map).warm(vocabulary.facets)
     snapshot(index, vocabulary)  # every facet's support ranks read too, so that they follow as well
     search = search_index_of(living.map)
+    claims = facet_claims(living.map)
     builds: list[int] = []
     real_build = FacetIndex.build.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(FacetIndex, "build", classmethod(lambda cls, m: builds.append(1) or real_build(cls, m)))
@@ -148,6 +150,7 @@ def test_the_index_after_random_changes_equals_a_fresh_build(living: LivingMap,
         assert searched.records == SEARCH(EvidenceMap(store=living.map.store,
                                                                  settings=living.map.settings)).records, step
         search = searched
+        assert facet_claims(living.map) is claims  # a study's change leaves the review's claims as they were
     assert done.count("refused") < len(done) // 2, done
     assert {"add", "update", "retract"} <= set(done), done
 
@@ -178,3 +181,34 @@ def test_a_change_to_the_vocabulary_builds_the_index_again(living: LivingMap) ->
                           ox.NamedNode(living.map.iri(ns.GRAPH_CLAIMS)))
     same = index.following(Delta(added=(claims_only,)))
     assert same is not None and same is not index and same.studies == index.studies
+
+
+CLAIM = b"""
+    @prefix evm: <https://w3id.org/evidencemap/ontology#> .
+    @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+    @prefix prov: <http://www.w3.org/ns/prov#> .
+    <https://w3id.org/evidencemap/data/review/dufour-2025/claim/index-test> a evm:StudyCountClaim ;
+        rdfs:label "Online studies (facet index test)"@en ; evm:statedCount 3 ;
+        evm:section <https://w3id.org/evidencemap/data/review/dufour-2025/section/abstract> ;
+        prov:wasDerivedFrom <https://w3id.org/evidencemap/data/review/dufour-2025/passage/abstract-included> ;
+        evm:attribution evm:AttributedByDerivation ;
+        evm:condition [ a evm:Condition ; evm:onFacet evm:facet-delivery ;
+                        evm:hasValue <https://w3id.org/evidencemap/concept/delivery/online> ] .
+"""
+
+
+def test_a_new_claim_is_read_again_and_the_index_carried_over(living: LivingMap) -> None:
+    vocabulary = vocabulary_of(living.map)
+    holder = TokenStore(living.state).create(living.slug, "Team")[0]
+    index = index_of(living.map).warm(vocabulary.facets)
+    before = facet_claims(living.map)
+    edit = edits.add_claims(living, edits.parse_body(living, vocabulary, CLAIM, edits.TURTLE))
+    changes.submit(living, vocabulary, edit, holder, "A claim of the abstract")
+    after = facet_claims(living.map)
+    claim = "https://w3id.org/evidencemap/data/review/dufour-2025/claim/index-test"
+    assert after is not before
+    assert claim in {row["claim"] for rows in after.values() for row in rows}
+    assert claim not in {row["claim"] for rows in before.values() for row in rows}
+    followed = index_of(living.map)
+    assert followed is not index and followed.studies == index.studies  # no study touched: the rows as they were
+    assert snapshot(followed, vocabulary) == fresh(living, vocabulary)

@@ -261,9 +261,10 @@ class EvidenceMap:
                 out[key] = new
         return out
 
-    def derive_saved(self, key: str, build: Callable[[], Built]) -> Built:
-        """:meth:`derive`, also kept in the store cache's entry (:meth:`saved`, :meth:`save`): the next start reads
-        it instead of building it again."""
+    def derive_saved(self, key: str, build: Callable[[], Built],
+                     follow: Callable[[Built, Delta], Built | None] | None = None) -> Built:
+        """:meth:`derive` (with its ``follow``), also kept in the store cache's entry (:meth:`saved`, :meth:`save`):
+        the next start reads it instead of building it again."""
 
         def saved_or_built() -> Built:
             found = self.saved(key)
@@ -273,7 +274,7 @@ class EvidenceMap:
             self.save(key, value)
             return value
 
-        return self.derive(key, saved_or_built)
+        return self.derive(key, saved_or_built, follow)
 
     def saved(self, key: str) -> object | None:
         """The structure ``key`` kept in the store cache for this map's files; None when there is none, when the

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TypeVar
+
+import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
-from evidencemap.graph.store import EvidenceMap, Row
+from evidencemap.graph.store import Delta, EvidenceMap, Row
 from evidencemap.model.claims import claim_selection, conditions_of
 from evidencemap.model.facets import select_studies
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
 PREFIXES = ns.sparql_prefixes(("evm", "rdfs", "prov", "oa"))
+Built = TypeVar("Built")
 
 # The study-count claims with a condition on a facet, each with the facet and the value of that condition.
 FACET_CLAIMS_QUERY = PREFIXES + """
@@ -91,6 +95,28 @@ def counted(label: str, n: int) -> str:
     return " ".join(words)
 
 
+# What the claims' rows (FACET_CLAIMS_QUERY, the claims' conditions) read besides the claims graphs: sections, passages'
+# quotes, conditions. A change stating none of these and nothing in a claims graph (a study added, updated or
+# retracted) leaves the rows as they were.
+CLAIM_PARTS = frozenset({
+    ns.EVM + "condition", ns.EVM + "statedCount", ns.EVM + "section", ns.EVM + "sectionNumber", ns.EVM + "onFacet",
+    ns.EVM + "hasValue", ns.EVM + "minValue", ns.EVM + "maxValue", ns.EVM + "attribution", ns.OA + "hasSelector",
+    ns.OA + "exact",
+})
+
+
+def unless_claims_change(value: Built, delta: Delta) -> Built | None:
+    """``value`` again for the map after ``delta`` when the change leaves the claims' rows alone; None (read them
+    again) when it states something in a claims graph or about a claim's parts."""
+    for quad in delta.quads:
+        graph = quad.graph_name
+        if isinstance(graph, ox.NamedNode) and graph.value.endswith("/claims"):
+            return None
+        if quad.predicate.value in CLAIM_PARTS:
+            return None
+    return value
+
+
 def facet_claims(evidence_map: EvidenceMap) -> dict[str, list[Row]]:
     """``{facet IRI: rows of FACET_CLAIMS_QUERY}``, read once per version of the map and kept in the store cache: the
     claims do not depend on the request, and reading them takes time proportional to the store (0.3 s a facet at
@@ -102,7 +128,7 @@ def facet_claims(evidence_map: EvidenceMap) -> dict[str, list[Row]]:
             out[str(row["facet"])].append(row)
         return dict(out)
 
-    return evidence_map.derive_saved("review_counts.facet_claims", build)
+    return evidence_map.derive_saved("review_counts.facet_claims", build, unless_claims_change)
 
 
 def review_counts(
@@ -134,7 +160,8 @@ def _review_counts(
         rows = [r for r in rows if r["value"] in wanted or r["value"] == concept_iri]
     if not rows:
         return ()
-    conditions = evidence_map.derive("review_counts.conditions", lambda: conditions_of(evidence_map))
+    conditions: dict[str, list[dict[str, object]]] = evidence_map.derive(
+        "review_counts.conditions", lambda: conditions_of(evidence_map), unless_claims_change)
     out = []
     for row in rows:
         selection = claim_selection(vocabulary, conditions.get(row["claim"], []))
