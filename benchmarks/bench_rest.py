@@ -5,9 +5,13 @@ Part 1, in process (``--sizes``, default 1,000 and 10,000 studies; add 100000 fo
 synthetic map (synthetic.py) and each request of :data:`REQUESTS` through the app (FastAPI's test client, no
 network): the median time without the response cache (what the handler costs) and its CPU time (what it costs on
 a machine busy with other work), as a cache hit (the same request again) and with its ETag (a 304), the bytes of
-the answer and the bytes of each study it lists. Then the growth of the uncached CPU time with the map: a request
-that reads a fixed amount (one study, one page, a question's first page) should stay near 1x as the map grows
-tenfold.
+the answer and the bytes of each study it lists. "Uncached" keeps what the map derives once per version (the counts
+among every study, the concept trees, the study cards already read): two more columns show what those cost, the
+CPU time of a page not asked before (``offset`` moved on each time: its study cards are read from the store) and of
+the first request after a write (``EvidenceMap.changed`` with an empty change: the facet index follows it, every
+other derived structure is made again, median of 3). Then the growth of the uncached CPU time with the map: a
+request that reads a fixed amount (one study, one page, a question's first page) should stay near 1x as the map
+grows tenfold.
 
 Part 2, over HTTP (``--http-size``, default 10,000; 0 skips it): the app under uvicorn as ``evidencemap serve`` runs
 it, in one and in two processes (``--workers``), and ``oxigraph serve-read-only`` on the same data (``oxigraph
@@ -43,7 +47,7 @@ from pathlib import Path
 
 import httpx
 
-from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.store import Delta, EvidenceMap
 from evidencemap.resources import bundled_map_dir
 from evidencemap.settings import Settings
 from synthetic import write_map
@@ -53,7 +57,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 QUESTION = "which online studies reported burnout"
-# name -> path; {study} is the id of a study in the middle of the map.
+# name -> path; {study} is the id of a study in the middle of the map. Those with a page of studies are also asked
+# at an offset not asked before (PAGED: the parameter that moves the page on).
 REQUESTS = {
     "study list, first page (limit=20)": "/api/studies?limit=20",
     "study list, online (limit=20)": "/api/studies?delivery=online&limit=20",
@@ -62,6 +67,8 @@ REQUESTS = {
     "question, count": "/api/ask?q=how many studies used psychoeducation",
     "facets": "/api/facets",
 }
+PAGED = {"study list, first page (limit=20)": 20, "study list, online (limit=20)": 20,
+         "question (first page of studies)": 50, "question, count": 50}
 # The throughput part: REST lists, each request a different page ({offset}: real cache misses) or the same page
 # (cache hits), and for `oxigraph serve` the SPARQL the list shows (its `sparql` field, which selects the same
 # studies) with the same LIMIT and OFFSET.
@@ -103,6 +110,8 @@ def map_files(size: int) -> list[Path]:
 class Measured:
     uncached_ms: float
     cpu_ms: float
+    new_page_cpu_ms: float | None
+    after_write_cpu_ms: float
     hit_ms: float
     not_modified_ms: float
     size: int
@@ -121,8 +130,10 @@ def in_process(size: int, repeat: int) -> dict[str, Measured]:
     cache = response_cache(app)
     study = client.get(f"/api/studies?limit=1&offset={size // 2}").json()["studies"][0]["id"]
     out: dict[str, Measured] = {}
-    print("| request | median, uncached | its CPU | cache hit | with its ETag (304) | bytes | bytes a study listed |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| request | median, uncached | its CPU | CPU, a new page | CPU, first after a write | cache hit | "
+          "with its ETag (304) | bytes | bytes a study listed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    pages = iter(range(1, 1_000_000))
     for name, template in REQUESTS.items():
         path = template.format(study=study)
         first = client.get(path)
@@ -134,16 +145,38 @@ def in_process(size: int, repeat: int) -> dict[str, Measured]:
             client.get(p)
 
         cold, cpu = medians_ms(uncached, repeat)
+        new_page = None
+        if name in PAGED:
+            # Offsets within the matching studies, each asked once (a page of a total of 5,000 and more).
+            total = int(first.json()["total"])
+
+            def fresh(p: str = path + ("&" if "?" in path else "?"), step: int = PAGED[name], n: int = total) -> None:
+                cache.clear()
+                client.get(f"{p}offset={next(pages) * step % max(1, n - step)}")
+
+            new_page = medians_ms(fresh, repeat)[1]
+
+        after = statistics.median(first_after_write(evidence_map, client, path) for _ in range(3))
         client.get(path)
         hit = median_ms(lambda p=path: client.get(p), repeat)
         warm = median_ms(lambda p=path, t=tag: client.get(p, headers={"If-None-Match": t}), repeat)
         listed = len(first.json().get("studies", [])) if "studies" in first.json() else 0
         per_study = len(json.dumps(first.json()["studies"], separators=(",", ":"))) / listed if listed else None
-        out[name] = Measured(cold, cpu, hit, warm, len(first.content), per_study)
-        print(f"| {name} | {cold:.1f} ms | {cpu:.1f} ms | {hit:.1f} ms | {warm:.1f} ms | {len(first.content):,} | "
+        out[name] = Measured(cold, cpu, new_page, after, hit, warm, len(first.content), per_study)
+        print(f"| {name} | {cold:.1f} ms | {cpu:.1f} ms | {f'{new_page:.1f} ms' if new_page is not None else '-'} | "
+              f"{after:.0f} ms | {hit:.1f} ms | {warm:.1f} ms | {len(first.content):,} | "
               f"{f'{per_study:,.0f}' if per_study else '-'} |", flush=True)
     print()
     return out
+
+
+def first_after_write(evidence_map: EvidenceMap, client: TestClient, path: str) -> float:
+    """The CPU time (ms) of ``path`` right after a write: ``changed`` with an empty change (a new version all the
+    same: the facet index follows it, which is the write's cost and is not timed), then the request."""
+    evidence_map.changed(Delta())
+    started = time.process_time()
+    client.get(path)
+    return (time.process_time() - started) * 1000
 
 
 # -- over HTTP ------------------------------------------------------------------------------------------------------

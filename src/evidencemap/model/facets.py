@@ -10,22 +10,26 @@ in-person settings), through a ``skos:broader*`` property path rather than mater
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
 from evidencemap.errors import InvalidParameter
 from evidencemap.graph.store import Binding, EvidenceMap
 from evidencemap.graph.values import values_block
+from evidencemap.model.facet_counts import bits_of, facet_bits
 from evidencemap.model.facet_index import FacetIndex, Mask, index_of
 from evidencemap.model.study_query import PREFIXES, StudyQuery, filter_patterns, finding_pattern, value_path
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
-__all__ = ["PREFIXES", "Choice", "Selection", "counts_query", "facet_counts", "select_studies", "studies_query"]
+__all__ = ["PREFIXES", "Choice", "Listed", "Selection", "counts_query", "facet_counts", "matching_studies",
+           "page_of_studies", "select_studies", "studies_query", "value_counts"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,11 @@ class Selection:
         return params
 
     @property
+    def is_everything(self) -> bool:
+        """Whether the selection filters nothing (every included study matches it)."""
+        return not self.choices and not self.exclusions and self.among is None
+
+    @property
     def as_url(self) -> bool:
         """Whether the study list's parameters state this selection: no exclusion and one choice per facet."""
         names = [c.facet.name for c in self.choices]
@@ -148,8 +157,9 @@ class Selection:
         for excluded in self.exclusion_terms():
             found &= ~index.matching([excluded])
         if self.among is not None:
-            wanted = set(self.among)
-            found &= np.array([study in wanted for study in index.studies], dtype=bool)
+            wanted = np.zeros(index.size, dtype=bool)
+            wanted[[p for p in map(index.position, self.among) if p is not None]] = True
+            found &= wanted
         return found
 
 
@@ -173,6 +183,57 @@ def select_studies(evidence_map: EvidenceMap, selection: Selection, max_support:
     """
     index = index_of(evidence_map)
     return index.listing(selection.mask(index, max_support))
+
+
+class Listed(Sequence[str]):
+    """The IRIs of the studies at ``positions`` of a facet index, in listing order, each looked up when read: an
+    answer of 5,000 studies shows 50 of them, and its total is a length. Equal to any sequence of the same IRIs."""
+
+    def __init__(self, studies: Sequence[str], positions: npt.NDArray[np.intp]) -> None:
+        self._studies = studies
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, item: int) -> str: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[str]: ...
+
+    def __getitem__(self, item: int | slice) -> str | list[str]:
+        if isinstance(item, slice):
+            return [self._studies[i] for i in self._positions[item]]
+        return self._studies[int(self._positions[item])]
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._studies[i] for i in self._positions)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which are not hashable
+
+    def __repr__(self) -> str:
+        return f"Listed({list(self)!r})"
+
+
+def matching_studies(evidence_map: EvidenceMap, selection: Selection, max_support: str | None = None) -> Listed:
+    """:func:`select_studies`, each IRI looked up when read (:class:`Listed`)."""
+    index = index_of(evidence_map)
+    return Listed(index.studies, np.flatnonzero(selection.mask(index, max_support) & index.listed))
+
+
+def page_of_studies(
+    evidence_map: EvidenceMap, selection: Selection, offset: int, size: int | None, max_support: str | None = None
+) -> tuple[int, list[str]]:
+    """How many studies :func:`select_studies` gives, and ``size`` of them (every one when None) from ``offset``:
+    only the page's IRIs are looked up (a list of every match costs a pass in Python over them)."""
+    found = matching_studies(evidence_map, selection, max_support)
+    return len(found), found[offset:] if size is None else found[offset:offset + size]
 
 
 def sparql_select_studies(evidence_map: EvidenceMap, selection: Selection, max_support: str | None = None) -> list[str]:
@@ -204,10 +265,20 @@ def facet_counts(
     """``{value key: number of studies}``: concept IRIs for concept facets, literal values otherwise, among the
     studies matching ``selection``, both by facts at least as strong as ``max_support``.
 
-    Answered by the map's facet index, which gives what :func:`counts_query` gives (:func:`sparql_facet_counts`).
+    Answered by the map's facet index (as bitsets: model/facet_counts.py), which gives what :func:`counts_query`
+    gives (:func:`sparql_facet_counts`).
     """
-    index = index_of(evidence_map)
-    return index.counts(facet, selection.mask(index, max_support), max_support)
+    return value_counts(evidence_map, (facet,), selection, max_support)[facet.name]
+
+
+def value_counts(
+    evidence_map: EvidenceMap, facets: Sequence[Facet], selection: Selection, max_support: str | None = None
+) -> dict[str, dict[str, int]]:
+    """:func:`facet_counts` of each of ``facets``, by facet name, with the selection's studies found once. The counts
+    among every study (a selection that filters nothing) are read, not counted (model/facet_counts.py)."""
+    bits = facet_bits(evidence_map, max_support)
+    among = None if selection.is_everything else bits_of(selection.mask(bits.index, max_support))
+    return {facet.name: bits.facet(facet).counts(among) for facet in facets}
 
 
 def sparql_facet_counts(

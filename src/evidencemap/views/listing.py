@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facets import Choice, Selection, facet_counts, select_studies
+from evidencemap.model.facet_counts import level_key
+from evidencemap.model.facets import Choice, Selection, facet_counts, page_of_studies, select_studies, value_counts
 from evidencemap.model.recorded import is_recorded
 from evidencemap.model.review_counts import unattributed_by_value
 from evidencemap.model.studies import StudySummary, study_summaries
+from evidencemap.model.study_cards import card_summaries
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 
 
@@ -63,21 +65,27 @@ def hierarchy(facet: Facet) -> list[tuple[Concept, int]]:
     """The facet's concepts in tree order (each after its broader concept) with their depth; concepts outside the
     tree (none in a well-formed scheme) last, at depth 0."""
     out: list[tuple[Concept, int]] = []
+    placed: set[int] = set()  # ids of the concepts in ``out`` (a concept with two broader ones is placed once)
+    narrower: dict[str | None, list[Concept]] = {}  # Facet.children of every concept (None: the top), in one pass
+    for concept in facet.concepts:
+        for broader in concept.broader or (None,):
+            narrower.setdefault(broader, []).append(concept)
 
     def walk(parent: Concept | None, depth: int) -> None:
-        for child in facet.children(parent):
-            if all(child is not c for c, _ in out):
+        for child in narrower.get(parent.iri if parent is not None else None, ()):
+            if id(child) not in placed:
+                placed.add(id(child))
                 out.append((child, depth))
                 walk(child, depth + 1)
 
     walk(None, 0)
-    out.extend((c, 0) for c in facet.concepts if all(c is not x for x, _ in out))
+    out.extend((c, 0) for c in facet.concepts if id(c) not in placed)
     return out
 
 
 def facet_hierarchy(evidence_map: EvidenceMap, facet: Facet) -> list[tuple[Concept, int]]:
-    """:func:`hierarchy`, computed once per version of the map: it depends on the vocabulary only, and is quadratic
-    in the facet's values (a third of a study list's CPU at 10,000 studies when it was computed on every list)."""
+    """:func:`hierarchy`, computed once per version of the map: it depends on the vocabulary only (a third of a study
+    list's CPU at 10,000 studies when it was computed on every list)."""
     return evidence_map.derive(f"views.listing.hierarchy {facet.name}", lambda: hierarchy(facet))
 
 
@@ -85,11 +93,24 @@ def facet_tallies(
     evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, max_support: str | None = None
 ) -> tuple[FacetTally, ...]:
     """Every facet with the counts of its values among the studies matching ``selection`` (chosen values included
-    even when no study has them, so that they can be unticked), by facts at least as strong as ``max_support``."""
+    even when no study has them, so that they can be unticked), by facts at least as strong as ``max_support``.
+    Those of a selection that filters nothing depend on the version of the map only: made once per version (and
+    vocabulary object, which the value keeps, so that its id names no other while the value is kept)."""
+    if selection.is_everything:
+        key = f"views.listing.tallies {level_key(evidence_map, max_support) or ''} {id(vocabulary)}"
+        return evidence_map.derive(key, lambda: (vocabulary, _tallies(evidence_map, vocabulary, selection,
+                                                                      max_support)))[1]
+    return _tallies(evidence_map, vocabulary, selection, max_support)
+
+
+def _tallies(
+    evidence_map: EvidenceMap, vocabulary: Vocabulary, selection: Selection, max_support: str | None
+) -> tuple[FacetTally, ...]:
     chosen = {c.facet.name: c for c in selection.choices}
+    counted = value_counts(evidence_map, vocabulary.facets, selection, max_support)
     out = []
     for facet in vocabulary.facets:
-        counts = facet_counts(evidence_map, facet, selection, max_support)
+        counts = counted[facet.name]
         choice = chosen.get(facet.name, Choice(facet))
         recorded = is_recorded(evidence_map, facet)
         if not recorded:
@@ -133,11 +154,15 @@ def study_listing(
 ) -> StudyListing:
     """``size`` studies (every one when None) from ``offset`` of those matching ``selection``, and
     (``with_facets``) the facet counts of the whole matching set, by facts at least as strong as ``max_support``."""
-    iris = matching(evidence_map, selection, max_support)
-    size = len(iris) if size is None else size
-    summaries = study_summaries(evidence_map, vocabulary, iris[offset:offset + size], provenance=provenance)
+    total, iris = page_of_studies(evidence_map, selection, offset, size, max_support)
+    # A page's cards are kept for the version (model/study_cards.py); a whole export is read, not kept.
+    if size is None:
+        summaries = study_summaries(evidence_map, vocabulary, iris, provenance=provenance)
+    else:
+        summaries = card_summaries(evidence_map, vocabulary, iris, provenance=provenance)
     tallies = facet_tallies(evidence_map, vocabulary, selection, max_support) if with_facets else ()
-    return StudyListing(selection, len(iris), size, offset, tuple(summaries), tallies, max_support)
+    return StudyListing(selection, total, total if size is None else size, offset, tuple(summaries), tallies,
+                        max_support)
 
 
 # -- the kind of evidence at a glance: badges on study cards, designs counted in answers and lists ----------------

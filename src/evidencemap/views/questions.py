@@ -45,7 +45,7 @@ from evidencemap.model.facets import (
     Selection,
     counts_query,
     facet_counts,
-    select_studies,
+    matching_studies,
     studies_query,
 )
 from evidencemap.model.recorded import not_recorded_sentence, unrecorded_facets
@@ -284,7 +284,7 @@ class Answer:
     corrections: list[Correction]
     selection: Selection
     values_facet: Facet | None = None
-    study_iris: list[str] = field(default_factory=list)
+    study_iris: Sequence[str] = field(default_factory=list)  # facets.Listed: each IRI looked up when read
     values: list[tuple[str, int]] = field(default_factory=list)
     without_value: int | None = None
     sparql: str | None = None
@@ -808,7 +808,7 @@ def ask(
     # The studies and counts come from the facet index (model/facet_index.py: milliseconds, whatever the map's size),
     # which tests/test_facet_index.py holds to the same answers as the SPARQL the answer shows.
     answer.sparql = studies_query(answer.selection)
-    answer.study_iris = select_studies(evidence_map, answer.selection)  # answers answer.sparql
+    answer.study_iris = matching_studies(evidence_map, answer.selection)  # answers answer.sparql
     if answer.values_facet is not None:
         facet = answer.values_facet
         answer.values_sparql = counts_query(facet, answer.selection)
@@ -893,7 +893,7 @@ def without_value(evidence_map: EvidenceMap, facet: Facet, selection: Selection,
     ``total`` less those that also have any of its values (facet index); else by :func:`without_value_query`."""
     if facet.is_concept_facet and facet.concepts:
         having = dataclasses.replace(selection, choices=(*selection.choices, Choice(facet, tuple(facet.concepts))))
-        return total - len(select_studies(evidence_map, having))
+        return total - len(matching_studies(evidence_map, having))
     rows = evidence_map.select(without_value_query(facet, selection))
     return int(str(rows[0]["n"])) if rows else 0
 

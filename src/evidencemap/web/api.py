@@ -13,25 +13,35 @@ import csv
 import dataclasses
 import io
 from collections.abc import Sequence
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter
 
 from evidencemap.errors import NotFound
 from evidencemap.graph.store import EvidenceMap
-from evidencemap.model.facets import Choice, Selection, facet_counts, studies_query, support_terms
+from evidencemap.model.facets import (
+    Choice,
+    Selection,
+    facet_counts,
+    page_of_studies,
+    studies_query,
+    support_terms,
+)
 from evidencemap.model.recorded import is_recorded, not_recorded_sentence
 from evidencemap.model.review_counts import review_counts, unattributed_by_value
 from evidencemap.model.search import search_index_of
 from evidencemap.model.studies import StudySummary, find_study, study_detail
 from evidencemap.model.support import support_levels
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, scheme_slug
-from evidencemap.views.listing import StudyListing, hierarchy, matching, study_listing
+from evidencemap.views.listing import StudyListing, hierarchy, study_listing
 from evidencemap.web import inputs
 from evidencemap.web.api_common import (
     ERRORS,
+    JSON,
     LD,
     Format,
     Limit,
@@ -39,13 +49,14 @@ from evidencemap.web.api_common import (
     Search,
     SupportLevel,
     canonical_params,
+    json_with,
     respond,
-    study_model,
+    study_models,
     study_record,
     url,
 )
 from evidencemap.web.context import AppContext, get_context, rooted
-from evidencemap.web.inputs import CSV, JSONLD, STUDIES_FORMATS, Page
+from evidencemap.web.inputs import API_FORMATS, CSV, JSONLD, STUDIES_FORMATS, Page
 from evidencemap.web.models import (
     ConceptDetail,
     ConceptInfo,
@@ -59,7 +70,6 @@ from evidencemap.web.models import (
     ReviewCountInfo,
     StudyDetail,
     StudyList,
-    ValueCount,
 )
 
 router = APIRouter(prefix="/api", tags=["clinicians"])
@@ -103,32 +113,73 @@ def toggled(
     return [*([p for p in params if p != pair] if pair in params else [*params, pair]), *extra]
 
 
-def _fields(value: object) -> dict[str, Any]:
-    """A dataclass's fields, shallow (``dataclasses.asdict`` deep-copies: a third of a study list's time)."""
-    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
+@lru_cache(maxsize=16_384)
+def _pair(name: str, value: str) -> str:
+    """One facet parameter, URL-encoded (the same few hundred values on every list: encoded once)."""
+    return urlencode([(name, value)])
 
 
 def facet_count_models(listing: StudyListing, extra: Sequence[tuple[str, str]] = ()) -> list[FacetCounts]:
     """Every facet with the counts of its values among the listed studies, each value with its toggle link (keeping
-    ``extra``, the support level). The selection's parameters are encoded once: a list has some 1,700 values."""
+    ``extra``, the support level). The selection's parameters are encoded once, and each value's parameter once
+    per process (:func:`_pair`): a list has some 330 values, validated as plain dicts in one call a facet (a model
+    made for each value costs three times as much)."""
     selection = listing.selection
     params = canonical_params(selection)
     chosen, head, tail = set(params), urlencode(params), urlencode(list(extra))
+    start = rooted("/api/studies?")
 
     def toggle_url(facet: Facet, value: str) -> str:
         if (facet.name, value) in chosen:  # a chosen value: the link removes it
             return url("/api/studies", toggled(selection, facet, value, extra))
-        return rooted("/api/studies?" + "&".join(p for p in (head, urlencode([(facet.name, value)]), tail) if p))
+        return start + "&".join(p for p in (head, _pair(facet.name, value), tail) if p)
 
     return [
-        FacetCounts(
-            iri=tally.facet.iri, name=tally.facet.name, label=tally.facet.label, recorded=tally.recorded,
-            note=None if tally.recorded else not_recorded_sentence(tally.facet),
-            values=[ValueCount(**_fields(v), toggle_url=toggle_url(tally.facet, v.value))
-                    for v in tally.values],
-        )
+        FacetCounts.model_validate({
+            "iri": tally.facet.iri, "name": tally.facet.name, "label": tally.facet.label, "recorded": tally.recorded,
+            "note": None if tally.recorded else not_recorded_sentence(tally.facet),
+            "values": [{**vars(v), "toggle_url": toggle_url(tally.facet, v.value)} for v in tally.values],
+        })
         for tally in listing.facets
     ]
+
+
+FACET_LIST = TypeAdapter(list[FacetCounts])
+
+
+def list_facet_models(
+    ctx: AppContext, listing: StudyListing, extra: Sequence[tuple[str, str]] = ()
+) -> list[FacetCounts]:
+    """:func:`facet_count_models`; those of a list that filters nothing depend on the version of the map, the site
+    and ``extra`` only: made once per version (and vocabulary object: the value keeps it, so that its id is not
+    another's while kept), and written as JSON once (:func:`rendered_fields`). The models are shared: nothing
+    changes them once made."""
+    if not listing.selection.is_everything:
+        return facet_count_models(listing, extra)
+
+    def build() -> tuple[Vocabulary, list[FacetCounts]]:
+        models = facet_count_models(listing, extra)
+        if models:
+            _written(ctx)[id(models[0])] = (models, FACET_LIST.dump_json(models, by_alias=True))
+        return ctx.vocabulary, models
+
+    key = f"web.api.list_facets {rooted('/')} {urlencode(list(extra))} {listing.max_support} {id(ctx.vocabulary)}"
+    return ctx.evidence_map.derive(key, build)[1]
+
+
+def _written(ctx: AppContext) -> dict[int, tuple[list[FacetCounts], bytes]]:
+    """The shared facet lists of this version of the map written as JSON, by the id of their first model."""
+    return ctx.evidence_map.derive("web.api.written_facets", dict)
+
+
+def rendered_fields(ctx: AppContext, model: StudyList) -> dict[str, bytes]:
+    """The fields of ``model`` already written as JSON (web/api_common.json_with): its facet counts when they are
+    the shared ones of :func:`list_facet_models` (the very same models: pydantic keeps model instances)."""
+    found = _written(ctx).get(id(model.facets[0])) if model.facets else None
+    if found is None or len(found[0]) != len(model.facets) or any(
+            a is not b for a, b in zip(found[0], model.facets, strict=True)):
+        return {}
+    return {"facets": found[1]}
 
 
 # -- studies -------------------------------------------------------------------------------------------------------
@@ -160,8 +211,8 @@ def build_study_list(
         search=q.strip() if q and q.strip() else None, search_unmatched=list(unmatched),
         support_levels=list(support_levels(ctx.evidence_map).names),
         sparql=studies_query(narrowed, support_terms(ctx.evidence_map, level)),
-        studies=[study_model(s, selection) for s in listing.studies],
-        facets=facet_count_models(listing, kept),
+        studies=study_models(listing.studies, selection),
+        facets=list_facet_models(ctx, listing, kept),
         links=ListLinks(
             self_=url("/api/studies", [*paged, *([("offset", str(offset))] if offset else [])]),
             html=url("/studies", params), csv=url("/api/studies", [*params, ("format", "csv")]),
@@ -198,7 +249,10 @@ def get_facets(
     default), and, where the review counts studies with a value without naming them, that count
     (`review_count`, `review_note`); all read from the ontology's concept schemes and the review's claims."""
     level = inputs.support_level(ctx.evidence_map, support)
-    return respond(request, build_facets_page(ctx, level), ctx.vocabulary, format)
+    page, rendered = facets_page(ctx, level)
+    if inputs.media_type(request, API_FORMATS, format) == JSONLD:
+        return respond(request, page, ctx.vocabulary, format)
+    return Response(rendered, media_type=JSON)
 
 
 def hierarchies(ctx: AppContext) -> dict[str, list[tuple[Concept, int]]]:
@@ -209,8 +263,26 @@ def hierarchies(ctx: AppContext) -> dict[str, list[tuple[Concept, int]]]:
 
 
 def build_facets_page(ctx: AppContext, support: str | None = None) -> FacetsPage:
-    level = support or support_levels(ctx.evidence_map).weakest
-    total = len(matching(ctx.evidence_map, Selection()))
+    """Every facet with its values and their counts among every study, at the support level ``support``: it
+    depends on the version of the map and the site only, so it is made once per version (and vocabulary object,
+    kept by the value so that its id is not another's). The page is shared: nothing changes it once made."""
+    return facets_page(ctx, support or support_levels(ctx.evidence_map).weakest)[0]
+
+
+def facets_page(ctx: AppContext, level: str) -> tuple[FacetsPage, bytes]:
+    """:func:`build_facets_page` at ``level``, and the same written as JSON, made once per version of the map."""
+
+    def build() -> tuple[Vocabulary, FacetsPage, bytes]:
+        page = _facets_page(ctx, level)
+        return ctx.vocabulary, page, json_with(page, {})
+
+    _, page, rendered = ctx.evidence_map.derive(f"web.api.facets_page {rooted('/')} {level} {id(ctx.vocabulary)}",
+                                                build)
+    return page, rendered
+
+
+def _facets_page(ctx: AppContext, level: str) -> FacetsPage:
+    total = page_of_studies(ctx.evidence_map, Selection(), 0, 0)[0]
     facets = []
     for facet in ctx.vocabulary.facets:
         # A facet the map does not record has no values counted: "not recorded" is not "0 studies".
@@ -268,7 +340,8 @@ def get_studies(
         return Response("\ufeff" + studies_csv(ctx, listing.studies), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="studies.csv"'})
     model = build_study_list(ctx, selection, page, level, q)
-    return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json")
+    return respond(request, model, ctx.vocabulary, "jsonld" if media == JSONLD else "json",
+                   rendered=rendered_fields(ctx, model))
 
 
 def build_study_detail(ctx: AppContext, identifier: str, support: str | None = None) -> StudyDetail:
@@ -332,7 +405,7 @@ def build_concept_page(
         narrower_concepts=[ref(c) for c in facet.children(concept)],
         mappings=[Mapping(relation=r, target=t) for r, t in concept.mappings],
     )
-    studies = [study_model(s, selection) for s in listing.studies]
+    studies = study_models(listing.studies, selection)
     return ConceptPage(
         concept=detail, total=listing.total, studies=studies, support=level,
         studies_url=url("/api/studies",

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from evidencemap.model.facets import Selection
-from evidencemap.model.studies import reference_numbers, study_summaries
+from evidencemap.model.studies import reference_numbers
+from evidencemap.model.study_cards import card_summaries
 from evidencemap.model.vocabulary import Facet, scheme_slug
 from evidencemap.views import questions as asking
 from evidencemap.web.api_common import (
@@ -20,7 +21,7 @@ from evidencemap.web.api_common import (
     Offset,
     canonical_params,
     respond,
-    study_model,
+    study_models,
     url,
 )
 from evidencemap.web.context import AppContext, get_context, rooted
@@ -77,7 +78,7 @@ def _page_links(question: str, paged: Page, total: int) -> PageLinks:
 def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
     size, offset = paged.size, paged.offset
-    summaries = study_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
+    summaries = card_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
     linkable = answer.selection.as_url and answer.understanding != asking.NOT_RECORDED  # no list of "none"
     values, groups, review_values = [], [], []
     if answer.values_facet is not None:
@@ -119,7 +120,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
         ),
         sparql=answer.sparql, values_sparql=answer.values_sparql, total=answer.total, values=values,
         values_facet=answer.values_facet.name if answer.values_facet else None, without_value=answer.without_value,
-        studies=[study_model(s, answer.selection) for s in summaries], limit=size, offset=offset,
+        studies=study_models(summaries, answer.selection), limit=size, offset=offset,
         links=_page_links(question, paged, answer.total),
         suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
                                 facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],
