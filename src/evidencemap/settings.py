@@ -100,7 +100,8 @@ class Settings:
     )
     update_endpoint: str = _setting(
         "", "URL of the same engine's SPARQL 1.1 Update endpoint, which evidencemap push writes to when the engine "
-        "has no Graph Store Protocol endpoint (empty: the query endpoint's URL)."
+        "has no Graph Store Protocol endpoint, and where a living map on the engine (endpoint and state) sends each "
+        "change (empty: the query endpoint's URL; docs/deploy.md)."
     )
     endpoint_max_rows: int = _setting(
         0, "The row limit the remote engine cuts results at without an error (Virtuoso's ResultSetMaxRows), when it "
