@@ -35,7 +35,7 @@ from evidencemap.model.vocabulary import Vocabulary, vocabulary_of
 from evidencemap.settings import Settings
 from evidencemap.views.listing import _tallies, facet_tallies, hierarchy, study_listing
 from evidencemap.web.api import FACET_LIST, build_study_list, facet_count_models, rendered_fields
-from evidencemap.web.api_common import json_with
+from evidencemap.web.api_common import json_with, study_models
 from evidencemap.web.app import create_app
 from evidencemap.web.inputs import Page, support_params
 from evidencemap.web.models import ListLinks
@@ -134,12 +134,25 @@ def test_cards_kept_for_the_version_equal_those_read(evidence_map: EvidenceMap, 
         assert card_summaries(evidence_map, vocabulary, page, provenance=provenance) == expected
         assert card_summaries(evidence_map, vocabulary, page, provenance=provenance) == expected  # kept this time
     cache = summary_cache(evidence_map, vocabulary)
-    assert cache.get(iris[3], True) is not None and cache.get(iris[3], False) is not None
-    assert cache.get(iris[3], True) != cache.get(iris[3], False)  # without provenance: no support or section
+    assert cache.get((iris[3], True)) is not None and cache.get((iris[3], False)) is not None
+    assert cache.get((iris[3], True)) != cache.get((iris[3], False))  # without provenance: no support or section
     small = SummaryCache(vocabulary, capacity=2)
     for summary in study_summaries(evidence_map, vocabulary, iris[:3]):
-        small.put(summary, True)
-    assert len(small) == 2 and small.get(iris[0], True) is None and small.get(iris[2], True) is not None
+        small.put((summary.iri, True), summary)
+    small.get((iris[1], True))  # iris[0] was dropped; iris[1] used since iris[2] was kept: iris[2] goes next
+    small.put((iris[0], True), study_summaries(evidence_map, vocabulary, iris[:1])[0])
+    assert len(small) == 2 and small.get((iris[2], True)) is None and small.get((iris[1], True)) is not None
+
+
+def test_card_models_kept_are_those_made_afresh(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> None:
+    summaries = card_summaries(evidence_map, vocabulary, select_studies(evidence_map, Selection())[:6])
+    online = selections(vocabulary)[1]
+    first = study_models(summaries, Selection(), evidence_map)
+    assert all(a is b for a, b in zip(study_models(summaries, Selection(), evidence_map), first, strict=True))
+    assert first == study_models(summaries, Selection())  # made afresh, not kept
+    kept = study_models(summaries, online, evidence_map)
+    assert kept == study_models(summaries, online) and any(card.why for card in kept)  # each with its own why
+    assert all(not card.why for card in first)  # the kept card was copied, not changed
 
 
 def test_facets_written_once_give_the_bytes_of_the_whole(evidence_map: EvidenceMap) -> None:

@@ -13,43 +13,52 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.studies import StudySummary, study_summaries
 from evidencemap.model.vocabulary import Vocabulary
 
-__all__ = ["CAPACITY", "SummaryCache", "card_summaries"]
+__all__ = ["CAPACITY", "Kept", "SummaryCache", "card_summaries", "summary_cache"]
 
 CAPACITY = 5_000  # summaries kept per map (some 2-4 KB each: 10-20 MB at most)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-@dataclass
-class SummaryCache:
-    """Study summaries of one version of the map and one vocabulary, by (study IRI, with provenance), the least
-    recently used dropped beyond ``capacity``."""
+class Kept(Generic[K, V]):
+    """At most ``capacity`` values by key, the least recently used dropped first; safe to share between threads."""
 
-    vocabulary: Vocabulary
-    capacity: int = CAPACITY
-    _kept: OrderedDict[tuple[str, bool], StudySummary] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._kept: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def get(self, iri: str, provenance: bool) -> StudySummary | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            found = self._kept.get((iri, provenance))
+            found = self._kept.get(key)
             if found is not None:
-                self._kept.move_to_end((iri, provenance))
+                self._kept.move_to_end(key)
             return found
 
-    def put(self, summary: StudySummary, provenance: bool) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._kept[(summary.iri, provenance)] = summary
-            self._kept.move_to_end((summary.iri, provenance))
+            self._kept[key] = value
+            self._kept.move_to_end(key)
             while len(self._kept) > self.capacity:
                 self._kept.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+class SummaryCache(Kept[tuple[str, bool], StudySummary]):
+    """Study summaries of one version of the map and one vocabulary (which it keeps, so that the id naming it is
+    not another's while it is kept), by (study IRI, with provenance)."""
+
+    def __init__(self, vocabulary: Vocabulary, capacity: int = CAPACITY) -> None:
+        super().__init__(capacity)
+        self.vocabulary = vocabulary
 
 
 def summary_cache(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> SummaryCache:
@@ -64,10 +73,10 @@ def card_summaries(
     """:func:`study_summaries` of ``iris`` (in that order; a resource that is not an included study is left out),
     reading from the store only those not read before in this version of the map."""
     cache = summary_cache(evidence_map, vocabulary)
-    found = {iri: s for iri in iris if (s := cache.get(iri, provenance)) is not None}
+    found = {iri: s for iri in iris if (s := cache.get((iri, provenance))) is not None}
     missing = [iri for iri in dict.fromkeys(iris) if iri not in found]
     if missing:
         for summary in study_summaries(evidence_map, vocabulary, missing, provenance=provenance):
-            cache.put(summary, provenance)
+            cache.put((summary.iri, provenance), summary)
             found[summary.iri] = summary
     return [found[iri] for iri in dict.fromkeys(iris) if iri in found]

@@ -211,7 +211,7 @@ def build_study_list(
         search=q.strip() if q and q.strip() else None, search_unmatched=list(unmatched),
         support_levels=list(support_levels(ctx.evidence_map).names),
         sparql=studies_query(narrowed, support_terms(ctx.evidence_map, level)),
-        studies=study_models(listing.studies, selection),
+        studies=study_models(listing.studies, selection, ctx.evidence_map),
         facets=list_facet_models(ctx, listing, kept),
         links=ListLinks(
             self_=url("/api/studies", [*paged, *([("offset", str(offset))] if offset else [])]),
@@ -405,7 +405,7 @@ def build_concept_page(
         narrower_concepts=[ref(c) for c in facet.children(concept)],
         mappings=[Mapping(relation=r, target=t) for r, t in concept.mappings],
     )
-    studies = study_models(listing.studies, selection)
+    studies = study_models(listing.studies, selection, ctx.evidence_map)
     return ConceptPage(
         concept=detail, total=listing.total, studies=studies, support=level,
         studies_url=url("/api/studies",

@@ -120,7 +120,7 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
         ),
         sparql=answer.sparql, values_sparql=answer.values_sparql, total=answer.total, values=values,
         values_facet=answer.values_facet.name if answer.values_facet else None, without_value=answer.without_value,
-        studies=study_models(summaries, answer.selection), limit=size, offset=offset,
+        studies=study_models(summaries, answer.selection, ctx.evidence_map), limit=size, offset=offset,
         links=_page_links(question, paged, answer.total),
         suggestions=[ConceptRef(iri=s.concept.iri, slug=s.concept.slug, label=s.concept.pref_label,
                                 facet=s.facet.name, scheme=scheme_slug(s.concept.scheme)) for s in answer.suggestions],

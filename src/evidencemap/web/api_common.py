@@ -17,8 +17,10 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from evidencemap.graph.store import EvidenceMap
 from evidencemap.model.facets import Selection
 from evidencemap.model.studies import StudySummary, ValueRef
+from evidencemap.model.study_cards import Kept
 from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
 from evidencemap.web.context import rooted
 from evidencemap.web.inputs import API_FORMATS, JSONLD, Formats, media_type
@@ -156,27 +158,50 @@ def study_model(summary_: StudySummary, selection: Selection | None = None) -> S
     return study_models([summary_], selection)[0]
 
 
-def study_models(summaries: Sequence[StudySummary], selection: Selection | None = None) -> list[Study]:
-    """The study cards of a list, built from plain dicts, each validated in one call (a page of cards is on every
-    list's path), with why each matches ``selection``."""
+CARD_MODELS = 2_000  # study cards kept as models per map and version (some 10 KB each)
+
+
+def study_models(summaries: Sequence[StudySummary], selection: Selection | None = None,
+                 evidence_map: EvidenceMap | None = None) -> list[Study]:
+    """The study cards of a list, with why each matches ``selection``. A card is built from plain dicts validated in
+    one call; with ``evidence_map``, it is kept for the map's version (least recently used out, by site and study,
+    for the very summary it was made from), and a list copies it with its own ``why``."""
     why = Reasons(selection) if selection is not None else None
+    kept = card_models(evidence_map) if evidence_map is not None else None
+    root = rooted("")
     out = []
     for summary_ in summaries:
-        intervention = summary_.intervention
-        data: dict[str, object] = {
-            "iri": summary_.iri, "id": summary_.id, "ref": summary_.ref, "citation": summary_.citation,
-            "title": summary_.title, "year": summary_.year, "doi": summary_.doi, "doi_url": summary_.doi_url,
-            "journal": summary_.journal,
-            "facets": {name: [card_value(v) for v in values] for name, values in summary_.facets.items()},
-            "intervention": None if intervention is None else {
-                "iri": intervention.iri, "label": intervention.label,
-                "facets": {name: [card_value(v) for v in values] for name, values in intervention.facets.items()},
-            },
-            "why": why(summary_) if why is not None else [],
-            "links": {"html": rooted(f"/studies/{summary_.id}"), "json": rooted(f"/api/studies/{summary_.id}")},
-        }
-        out.append(Study.model_validate(data))
+        found = kept.get((root, summary_.iri)) if kept is not None else None
+        card = found[1] if found is not None and found[0] is summary_ else None
+        if card is None:
+            card = _card(summary_)
+            if kept is not None:
+                kept.put((root, summary_.iri), (summary_, card))
+        reasons_ = why(summary_) if why is not None else []
+        out.append(card.model_copy(update={"why": [Reason.model_validate(r) for r in reasons_]}) if reasons_ else card)
     return out
+
+
+def card_models(evidence_map: EvidenceMap) -> Kept[tuple[str, str], tuple[StudySummary, Study]]:
+    """The study cards of the map's version kept as models, by (site root, study IRI)."""
+    return evidence_map.derive("web.api_common.card_models", lambda: Kept(CARD_MODELS))
+
+
+def _card(summary_: StudySummary) -> Study:
+    """A study card without ``why`` (web/models.Study), validated from plain dicts in one call."""
+    intervention = summary_.intervention
+    return Study.model_validate({
+        "iri": summary_.iri, "id": summary_.id, "ref": summary_.ref, "citation": summary_.citation,
+        "title": summary_.title, "year": summary_.year, "doi": summary_.doi, "doi_url": summary_.doi_url,
+        "journal": summary_.journal,
+        "facets": {name: [card_value(v) for v in values] for name, values in summary_.facets.items()},
+        "intervention": None if intervention is None else {
+            "iri": intervention.iri, "label": intervention.label,
+            "facets": {name: [card_value(v) for v in values] for name, values in intervention.facets.items()},
+        },
+        "why": [],
+        "links": {"html": rooted(f"/studies/{summary_.id}"), "json": rooted(f"/api/studies/{summary_.id}")},
+    })
 
 
 def study_record(summary_: StudySummary) -> dict[str, Any]:
