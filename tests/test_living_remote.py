@@ -137,6 +137,11 @@ def test_an_engine_stopped_during_a_write_is_brought_up_to_date(engine: Engine, 
         assert "Change 1 is recorded in the map's journal" in body["error"] and "sent to the engine again" in \
             body["error"]
         assert [r.number for r in Journal(state / SLUG).records] == [1]  # journalled, so not lost
+        # While the engine is down, the next change is refused before it is journalled: change 1 must go first.
+        response = client.post("/api/studies?message=Meanwhile", json=study("meanwhile-2026", 929),
+                               headers=auth(team))
+        assert response.status_code == 503 and "cannot be reached" in response.json()["error"]
+        assert [r.number for r in Journal(state / SLUG).records] == [1]
         monkeypatch.setattr(Endpoint, "update", real_update)
         engine.start()
         assert not engine.holds("stopped-2026")

@@ -211,6 +211,11 @@ def submit(living: LivingMap, vocabulary: Vocabulary, edit: Edit, token: TokenEn
     if not edit.added and not edit.removed:
         raise InvalidParameter("The change changes nothing: the map already holds it.")
     with living.lock:
+        if living.remote is not None and living.engine_at < len(living.journal):
+            # A change the remote engine did not apply goes first, so that this one is checked against the map the
+            # engine (and so every reader) holds; an engine still unreachable refuses this change before it is
+            # journalled (503).
+            living.catch_up()
         problems = check_subgraph(living, edit.focus, edit.added, edit.removed) if edit.focus else []
         problems.extend(_claims_problems(living, vocabulary, edit) if not problems else [])
         if problems:
