@@ -167,15 +167,14 @@ def test_a_written_store_is_built_again_from_the_files(map_copy: Path, tmp_path:
 
 
 def test_the_on_disk_store_holds_exactly_the_quads_built_in_memory(map_copy: Path, tmp_path: Path) -> None:
-    """The build goes through an N-Quads dump and pyoxigraph's bulk loader: the same quads, blank nodes included
-    (compared after canonicalising them), and the dump is not left in the entry."""
+    """The store written by the build holds the quads built in memory, blank nodes included (compared after
+    canonicalising them)."""
     import pyoxigraph as ox
 
     from evidencemap.graph.loading import build_store
 
     loaded = EvidenceMap.load(settings_for(map_copy, tmp_path / "cache"), persistent=True)
     assert loaded.cache is not None
-    assert not list(loaded.cache.folder.rglob("*.nq"))
 
     def canonical(quads: object) -> set[ox.Quad]:
         dataset = ox.Dataset(quads)  # type: ignore[arg-type]

@@ -222,28 +222,24 @@ class StoreCache:
 
 def _write_store(build: Callable[[], ox.Store], staging: Path) -> dict[str, float]:
     """Write the in-memory store ``build`` returns into the on-disk store ``staging/store``, closed when this returns;
-    the seconds each phase took.
+    the seconds each phase took (logged: what a first start spends is read from the log).
 
-    The quads go from one store to the other through an N-Quads file in ``staging`` that pyoxigraph writes and bulk
-    loads itself (Rust parsing and sorting, no Python object per quad): at 10,000 studies 3 s to dump and 16-21 s to
-    bulk load, where ``bulk_extend`` over the quads took 29 s (docs/benchmarks.md, start-up section). The file is
-    removed once loaded, before the store is optimised.
+    ``bulk_extend`` over the in-memory store's quads. Measured against pyoxigraph's own path (an N-Quads dump bulk
+    loaded from a file, no Python object per quad) in turns on the same store at 10,000 studies: 42 s and 53 s
+    against 41 s and 74 s on a loaded machine, so no gain, and the dump needs a temporary file as large as the map
+    (4.6 GB at 100,000 studies) and 58 s to write it there (docs/benchmarks.md, start-up section). Writing RocksDB
+    is the cost, as ``oxigraph load`` of the same file shows.
     """
     phases: dict[str, float] = {}
     started = time.perf_counter()
     memory = build()
     phases["parse and materialise"] = time.perf_counter() - started
-    dump = staging / "quads.nq"
-    started = time.perf_counter()
-    memory.dump(dump, format=ox.RdfFormat.N_QUADS)
-    del memory
-    phases["dump"] = time.perf_counter() - started
     started = time.perf_counter()
     disk = ox.Store(str(staging / STORE))
-    disk.bulk_load(path=dump, format=ox.RdfFormat.N_QUADS)
-    dump.unlink()
+    disk.bulk_extend(memory.quads_for_pattern(None, None, None, None))
+    del memory
     disk.flush()
-    phases["bulk load"] = time.perf_counter() - started
+    phases["write"] = time.perf_counter() - started
     started = time.perf_counter()
     disk.optimize()
     phases["optimize"] = time.perf_counter() - started
