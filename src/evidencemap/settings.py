@@ -35,8 +35,14 @@ class Settings:
     union_default_graph: bool = _setting(
         True, "Let SPARQL queries see the union of all named graphs as their default graph."
     )
-    query_timeout: float = _setting(5.0, "Seconds a /sparql query may run before it is stopped.")
-    max_rows: int = _setting(10000, "Most result rows /sparql returns; a truncated result says so in its headers.")
+    query_timeout: float = _setting(
+        30.0, "Seconds a /sparql query may run before it is stopped (sized so that the named queries answer at "
+        "100,000 studies on the on-disk store: docs/settings.md)."
+    )
+    max_rows: int = _setting(
+        50000, "Most result rows /sparql returns; a truncated result says so in its headers (sized for the named "
+        "queries at 100,000 studies: docs/settings.md)."
+    )
     sparql_workers: int = _setting(2, "Worker processes that run /sparql queries (each can be stopped at the limit).")
     max_query_length: int = _setting(100_000, "Longest SPARQL query text accepted, in characters.")
     sparql_worker_memory_mib: int = _setting(
