@@ -105,7 +105,7 @@ class FacetIndex:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._position = {iri: i for i, iri in enumerate(self.studies)}
+        self._position = dict(zip(self.studies, range(len(self.studies)), strict=True))
 
     @classmethod
     def build(cls, evidence_map: EvidenceMap) -> FacetIndex:
@@ -114,9 +114,9 @@ class FacetIndex:
 
     @classmethod
     def _ordered(cls, evidence_map: EvidenceMap, numbered: Sequence[tuple[float, str]]) -> FacetIndex:
-        studies = tuple(iri for _, iri in numbered)
-        listed = np.array([ref != float("inf") for ref, _ in numbered], dtype=bool)
-        return cls(evidence_map, studies, listed, tuple(ref for ref, _ in numbered))
+        numbers, studies = (tuple(column) for column in zip(*numbered, strict=True)) if numbered else ((), ())
+        listed = np.array(numbers, dtype=float) != float("inf") if numbers else np.zeros(0, dtype=bool)
+        return cls(evidence_map, studies, listed, numbers)
 
     @property
     def size(self) -> int:
@@ -257,40 +257,46 @@ class FacetIndex:
         assert self.numbers is not None
         found = _numbered(self.evidence_map, sorted(touched)) if touched else []
         present = {iri for _, iri in found}
-        numbered = [(ref, iri) for ref, iri in zip(self.numbers, self.studies, strict=True) if iri not in touched]
+        numbered = list(zip(self.numbers, self.studies, strict=True))
+        for at in sorted((self._position[iri] for iri in touched if iri in self._position), reverse=True):
+            del numbered[at]
         for item in sorted(found):
             bisect.insort(numbered, item)
         new = FacetIndex._ordered(self.evidence_map, numbered)
         new._broader = self._broader
         new._definitions = dict(self._definitions)
         new._rank_of = self._rank_of
-        source = target = None
+        runs = None
         if new.studies != self.studies:
             # The untouched studies keep their order: the k-th of them before is the k-th after.
             source = np.ones(self.size, dtype=bool)
             source[[self._position[iri] for iri in touched if iri in self._position]] = False
             target = np.ones(new.size, dtype=bool)
             target[[new._position[iri] for iri in present]] = False
+            runs = _runs(np.flatnonzero(source), np.flatnonzero(target))
         rows = [new._position[iri] for iri in sorted(present)]
+        cleared = [self._position[iri] for iri in touched if iri in self._position]
         for key, values in self._facets.items():
             facet = self._definitions.get(key)
             if facet is None:
                 continue  # not read by this index's own facet(): read on first use
-            new._facets[key] = new._values_with_rows(facet, values, source, target, rows, sorted(present))
+            new._facets[key] = new._values_with_rows(facet, values, runs, rows, sorted(present), cleared)
         return new
 
-    def _values_with_rows(self, facet: Facet, old: FacetValues, source: Mask | None, target: Mask | None,
-                          rows: list[int], studies: list[str]) -> FacetValues:
-        """``old`` moved to this index's positions (the rows ``source`` keeps go to the rows of ``target``; None: the
-        same positions), the ``rows`` of ``studies`` cleared and read again."""
+    def _values_with_rows(self, facet: Facet, old: FacetValues, runs: list[tuple[int, int, int]] | None,
+                          rows: list[int], studies: list[str], cleared: list[int]) -> FacetValues:
+        """``old`` moved to this index's positions (``runs``: see :func:`_runs`; None: the same positions), the
+        ``rows`` of ``studies`` cleared and read again. ``cleared``: the touched studies' rows in ``old``, the only
+        ones whose loss can leave a value with no study."""
 
         def moved(array: npt.NDArray[Any], empty: Any) -> npt.NDArray[Any]:
-            if source is None or target is None:
+            if runs is None:
                 out = array.copy()
                 out[rows] = empty
                 return out
             out = np.full(self.size, empty, dtype=array.dtype)
-            out[target] = array[source]
+            for start, to, length in runs:
+                out[to:to + length] = array[start:start + length]
             return out
 
         masks = {value: moved(mask, False) for value, mask in old.masks.items()}
@@ -305,7 +311,8 @@ class FacetIndex:
                     if held not in masks:
                         masks[held] = np.zeros(self.size, dtype=bool)
                     masks[held][at] = True
-        masks = {value: mask for value, mask in masks.items() if mask.any()}
+        emptied = {value for value, mask in old.masks.items() if mask[cleared].any()}
+        masks = {value: mask for value, mask in masks.items() if value not in emptied or mask.any()}
         keys = {value: old.keys.get(value) or str(to_python(value)) for value in masks}
         ranks = None
         if old.ranks is not None:
@@ -321,7 +328,9 @@ class FacetIndex:
                         if held not in ranks:
                             ranks[held] = np.full(self.size, NO_SUPPORT, dtype=np.int8)
                         ranks[held][at] = min(int(ranks[held][at]), rank)
-            ranks = {value: array for value, array in ranks.items() if (array != NO_SUPPORT).any()}
+            emptied = {value for value, array in old.ranks.items() if (array[cleared] != NO_SUPPORT).any()}
+            ranks = {value: array for value, array in ranks.items()
+                     if value not in emptied or (array != NO_SUPPORT).any()}
         return FacetValues(masks, keys, ranks)
 
     # -- the questions of facets.py -------------------------------------------------------------------------------
@@ -396,6 +405,21 @@ def _reaching_queries(paths: Iterable[Sequence[str]]) -> list[str]:
                 *("?study " + "/".join(f"<{p}>" for p in start) + " ?r . ?study a evm:IncludedStudy"
                   for start in starts)]
     return [PREFIXES + f"SELECT DISTINCT ?study WHERE {{ {pattern} }}" for pattern in patterns]
+
+
+def _runs(source: npt.NDArray[np.intp], target: npt.NDArray[np.intp]) -> list[tuple[int, int, int]]:
+    """The rows ``source`` (ascending) go to the rows ``target`` (ascending, as many) as (from, to, length) runs of
+    consecutive rows: a change touching k studies leaves at most 2k + 1, copied as slices.
+
+    >>> _runs(np.array([0, 1, 3, 4]), np.array([0, 1, 2, 3]))
+    [(0, 0, 2), (3, 2, 2)]
+    """
+    if not len(source):
+        return []
+    breaks = np.flatnonzero((np.diff(source) != 1) | (np.diff(target) != 1)) + 1
+    starts = [0, *breaks.tolist()]
+    ends = [*breaks.tolist(), len(source)]
+    return [(int(source[a]), int(target[a]), b - a) for a, b in zip(starts, ends, strict=True)]
 
 
 def _numbered(evidence_map: EvidenceMap, studies: Sequence[str] = ()) -> list[tuple[float, str]]:
