@@ -44,6 +44,7 @@ from evidencemap.graph.journal import Journal, Record, rebased, replay, update_t
 from evidencemap.graph.remote import RemoteEngine
 from evidencemap.graph.store import Delta, EvidenceMap
 from evidencemap.graph.tokens import TokenStore
+from evidencemap.graph.values import Values
 
 DCAT = "http://www.w3.org/ns/dcat#"
 EDITION_QUERY = ns.sparql_prefixes(("prov",)) + f"""
@@ -57,6 +58,7 @@ STUDY_GRAPH = ns.sparql_prefixes(("evm",)) + "SELECT ?graph WHERE { GRAPH ?graph
 LAST_CHANGE = ns.sparql_prefixes(("evm",)) + f"""
 SELECT (MAX(?number) AS ?last) WHERE {{ GRAPH ?graph {{ ?change a evm:MapChange ; <{ns.DCTERMS}identifier> ?number }} }}
 """
+LOCAL_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 # A replay touching more resources than this is not followed by the derived structures: they are built again.
 FOLLOW_AT_MOST = 50_000
 
@@ -195,18 +197,23 @@ class LivingMap:
         with self.lock:
             root = self.map.parent or self.map
             with root._lock:
-                self.engine_at = self._engine_last()
-                sent = self._send_pending()
-                if verify and self.remote.size() != self._local_size():
-                    self.engine_at = 0
+                self.engine_at = start = self._engine_last()
+                try:
                     sent = self._send_pending()
-                    held, expected = self.remote.size(), self._local_size()
-                    if held != expected:
-                        raise DataError(
-                            f"The SPARQL engine holds {held:,} quads in map {self.slug!r}'s graphs; its files and "
-                            f"journal make {expected:,}, so it does not hold this map.",
-                            hint="Push the map's files again (evidencemap push --data DIR): the server then sends "
-                                 "the journal's changes.")
+                    if verify and self.remote.size() != self._local_size():
+                        self.engine_at = start = 0
+                        sent = self._send_pending()
+                        held, expected = self.remote.size(), self._local_size()
+                        if held != expected:
+                            raise DataError(
+                                f"The SPARQL engine holds {held:,} quads in map {self.slug!r}'s graphs; its files "
+                                f"and journal make {expected:,}, so it does not hold this map.",
+                                hint="Push the map's files again (evidencemap push --data DIR): the server then "
+                                     "sends the journal's changes.")
+                except EvidenceMapError:
+                    if self.engine_at > start:
+                        self.map.changed()  # some changes reached the engine: what was read from it is read again
+                    raise
                 if sent:
                     self.map.changed(self._delta(sent))
                 return sent
@@ -230,13 +237,17 @@ class LivingMap:
         return sent
 
     def _local_size(self) -> int:
-        """Quads of the local copy in the graphs the engine's view of this map covers."""
+        """Quads of the local copy in the graphs the engine's view of this map covers (counted by the store)."""
         assert self.remote is not None
         store = self.map.store
-        if self.remote.scope is None:
-            return sum(1 for q in store if isinstance(q.graph_name, ox.NamedNode)
-                       and q.graph_name.value.startswith(self.remote.root))
-        return sum(len(list(store.quads_for_pattern(None, None, None, g))) for g in self.remote.scope)
+        graphs = list(self.remote.scope) if self.remote.scope is not None else [
+            g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(self.remote.root)]
+        if not graphs:
+            return 0
+        counted = EvidenceMap(store=store, settings=self.map.settings).solutions(
+            LOCAL_COUNT, Values.column("g", graphs))
+        number = next(iter(counted))[0]
+        return int(number.value) if isinstance(number, ox.Literal) else 0
 
     def _delta(self, records: list[Record]) -> Delta | None:
         """The change ``records`` make together, for the derived structures to follow; None when it is too large to
