@@ -229,6 +229,9 @@ NODE_KINDS = {
 }
 COMPARISONS = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}
 TYPE_OF = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
+_CLASS_TEST = re.compile(r"(\?\w+) " + re.escape(TYPE_OF) + r" (<[^>\s]*>) \.")
+VALUES_LIMIT = 1_000  # focus nodes written as a VALUES block at most (more: the target's sub-select is joined; a
+# long block costs more to parse at every query than the sub-select costs to run)
 
 
 def sparql_term(term: Node) -> str:
@@ -392,7 +395,7 @@ class ShapesModel:
         classes = list(g.objects(node, SH.targetClass))
         if (node, RDF.type, RDFS.Class) in g:
             classes.append(node)
-        found += [f"?this {TYPE_OF} {sparql_term(c)} ." for c in classes]
+        found += [f"?this {TYPE_OF} {sparql_term(c)} ." for c in classes]  # expanded at run time (class_scope)
         found += [f"VALUES ?this {{ {sparql_term(n)} }}" for n in g.objects(node, SH.targetNode)]
         found += [f"?subject {sparql_term(p)} ?this ." for p in g.objects(node, SH.targetObjectsOf)]
         found += [f"?this {sparql_term(p)} ?object ." for p in g.objects(node, SH.targetSubjectsOf)]
@@ -405,7 +408,7 @@ class ShapesModel:
             if re.search(r"\b(PREFIX|BASE)\b|\$(?!this\b)\w", masked, re.IGNORECASE):
                 raise Unsupported(f"SPARQL target of {node} declares prefixes or uses other pre-bound variables")
             self.declare(target)
-            found.append(f"{{ {text.replace('$this', '?this')} }}")
+            found.append(f"{{ {anti_joins_as_minus(text).replace('$this', '?this')} }}")
         return found
 
 
@@ -483,12 +486,48 @@ class Compiled:
     def validate(self, source: QuerySource, focus: Sequence[OxTerm] | None = None) -> list[ShaclResult]:
         results: list[ShaclResult] = []
         for shape in self.model.roots:
-            scope = scope_of(shape, focus)
-            results += self._results(source, shape, scope, top=shape)
+            results += self.shape_results(source, shape, focus)
         return results
 
-    # The shape's own results for the focus nodes of ``scope``; ``top`` names the node shape a property belongs to.
-    def _results(self, source: QuerySource, shape: Shape, scope: str, top: Shape) -> list[ShaclResult]:
+    def shape_results(self, source: QuerySource, shape: Shape,
+                      focus: Sequence[OxTerm] | None = None) -> list[ShaclResult]:
+        """The results of one of the shapes with targets (:attr:`ShapesModel.roots`).
+
+        Its focus nodes are selected first: none (valid data, for most SPARQL targets) costs that one query; up to
+        VALUES_LIMIT IRIs become a VALUES block that every constraint's query starts from (pyoxigraph's planner
+        then binds ``?this`` before anything else: a path such as ``$this evm:evaluates? ?s`` is otherwise
+        evaluated for every node of the store)."""
+        scope = self._subclasses_inlined(source, scope_of(shape, focus))
+        nodes = [row["this"] for row in self._select(source, f"SELECT DISTINCT ?this WHERE {{ {scope} }}")
+                 if "this" in row]
+        if not nodes:
+            return []
+        if len(nodes) <= VALUES_LIMIT and not any(isinstance(node, ox.BlankNode) for node in nodes):
+            scope = f"{{ VALUES ?this {{ {' '.join(str(node) for node in nodes)} }} }}"
+        return self._results(source, shape, scope)
+
+    def _subclasses(self, source: QuerySource, cls: str) -> str:
+        """``VALUES ?class { ... }``-ready text of the class and its subclasses in the data (a rdfs:subClassOf*
+        path run once), so that a class test is an index lookup of rdf:type, not a path for every node."""
+        rows = self._select(source, f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* {cls} }}")
+        return " ".join(sorted({str(row["c"]) for row in rows if "c" in row} | {cls}))
+
+    def _subclasses_inlined(self, source: QuerySource, text: str) -> str:
+        """``text`` with each ``rdf:type/rdfs:subClassOf* <C>`` test written as ``rdf:type ?cN`` with ``?cN`` among
+        the class and its subclasses."""
+        counter = iter(range(1_000_000))
+
+        def inline(match: re.Match[str]) -> str:
+            name, classes = f"?class{next(counter)}", self._subclasses(source, match.group(2))
+            return f"{match.group(1)} <{RDF.type}> {name} . VALUES {name} {{ {classes} }}"
+        return _CLASS_TEST.sub(inline, text)
+
+    def _select(self, source: QuerySource, query: str) -> list[dict[str, OxTerm]]:
+        """Every query with the prefixes the shapes' SPARQL declares (a SPARQL target inlined in a scope uses them)."""
+        return source.select(self.model.prefixes + query)
+
+    # The shape's own results, and its property shapes', for the focus nodes of ``scope``.
+    def _results(self, source: QuerySource, shape: Shape, scope: str) -> list[ShaclResult]:
         results = []
         for focus, value, component in self._violations(source, shape, scope):
             results.append(ShaclResult(
@@ -498,7 +537,7 @@ class Compiled:
         for constraint in shape.sparql:
             results += self._sparql_results(source, shape, constraint, scope)
         for child in shape.properties:
-            results += self._results(source, child, scope, top)
+            results += self._results(source, child, scope)
         return results
 
     def _violations(self, source: QuerySource, shape: Shape,
@@ -508,8 +547,9 @@ class Compiled:
         pattern = value_pattern(shape)
         for parameter, value in shape.values:
             component = VALUE_COMPONENTS[parameter]
-            if parameter == SH["class"]:
-                where = f"{scope} {pattern} FILTER NOT EXISTS {{ ?value {TYPE_OF} {sparql_term(value)} }}"
+            if parameter == SH["class"]:  # MINUS: a hash anti-join (?value is always bound here)
+                where = (f"{scope} {pattern} MINUS {{ ?value <{RDF.type}> ?class . "
+                         f"VALUES ?class {{ {self._subclasses(source, sparql_term(value))} }} }}")
             elif parameter == SH["in"]:
                 allowed = list(Collection(self.shapes, value))
                 alternatives = " || ".join(f"sameTerm(?value, {sparql_term(m)})" for m in allowed) or "false"
@@ -517,12 +557,12 @@ class Compiled:
             elif parameter == SH.hasValue:
                 query = (f"SELECT DISTINCT ?this WHERE {{ {scope} FILTER NOT EXISTS {{ "
                          f"{pattern} FILTER(sameTerm(?value, {sparql_term(value)})) }} }}")
-                found += [(row["this"], None, component) for row in source.select(query)]
+                found += [(row["this"], None, component) for row in self._select(source, query)]
                 continue
             else:
                 where = f"{scope} {pattern} FILTER({value_condition(parameter, value, shape.flags)})"
             found += [(row["this"], row["value"], component)
-                      for row in source.select(f"SELECT DISTINCT ?this ?value WHERE {{ {where} }}")]
+                      for row in self._select(source, f"SELECT DISTINCT ?this ?value WHERE {{ {where} }}")]
         for parameter, value in shape.counts:
             component = COUNT_COMPONENTS[parameter]
             if parameter == SH.uniqueLang:
@@ -537,7 +577,7 @@ class Compiled:
             else:
                 query = (f"SELECT ?this WHERE {{ {scope} {pattern} }} GROUP BY ?this "
                          f"HAVING (COUNT(DISTINCT ?value) > {int(str(value))})")
-            found += [(row["this"], None, component) for row in source.select(query)]
+            found += [(row["this"], None, component) for row in self._select(source, query)]
         for parameter, members in shape.logical:
             found += self._logical(source, shape, scope, parameter, members)
         return found
@@ -551,7 +591,7 @@ class Compiled:
             values_scope = (f"{{ SELECT DISTINCT ?this WHERE {{ {{ SELECT (?this AS ?owner) WHERE {{ {scope} }} }} "
                             f"?owner {shape.path_text} ?this }} }}")
         failing = [self._failing(source, member, values_scope) for member in members]
-        pairs = source.select(f"SELECT DISTINCT ?this ?value WHERE {{ {scope} {pattern} }}")
+        pairs = self._select(source, f"SELECT DISTINCT ?this ?value WHERE {{ {scope} {pattern} }}")
         component = LOGICAL_COMPONENTS[parameter]
         found: list[tuple[OxTerm, OxTerm | None, URIRef]] = []
         for row in pairs:
@@ -575,17 +615,17 @@ class Compiled:
         for child in shape.properties:
             failing |= self._failing(source, child, scope)
         for constraint in shape.sparql:
-            query = self.model.prefixes + prebound(constraint.select, scope, shape.path_text)
-            failing |= {row["this"] for row in source.select(query) if "this" in row}
+            query = prebound(constraint.select, scope, shape.path_text)
+            failing |= {row["this"] for row in self._select(source, query) if "this" in row}
         return failing
 
     def _sparql_results(self, source: QuerySource, shape: Shape, constraint: SparqlConstraint,
                         scope: str) -> list[ShaclResult]:
-        query = self.model.prefixes + prebound(constraint.select, scope, shape.path_text)
+        query = prebound(constraint.select, scope, shape.path_text)
         own = [str(m) for m in shape.messages]
         templates = own + [str(m) for m in constraint.messages if str(m) not in own]
         results, seen = [], set()
-        for row in source.select(query):
+        for row in self._select(source, query):
             key = tuple(sorted((k, str(v)) for k, v in row.items()))
             if key in seen or "this" not in row:
                 continue
@@ -645,6 +685,8 @@ def prebound(select: str, scope: str, path: str | None) -> str:
     projection = masked[:top]
     if top < 0 or not re.search(r"[?$]this\b|\*", projection):
         raise Unsupported("a SPARQL constraint that does not select $this")
+    select = anti_joins_as_minus(select)
+    masked = mask(select)
     inserts: list[int] = []
     frames: list[tuple[int, bool, bool]] = []  # (index after "{", is an EXISTS body, reads $this in an expression)
     expression_depth: list[int] = []  # the paren depth at which each open FILTER/BIND expression started
@@ -734,3 +776,84 @@ def rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
             raise Unsupported("quoted triples in the data")
         graph.add((to_rdflib(subject), to_rdflib(predicate), to_rdflib(obj)))
     return graph
+
+
+_NOT_EXISTS = re.compile(r"\bFILTER\s+NOT\s+EXISTS\s*\{", re.IGNORECASE)
+_NOT_FLAT = re.compile(r"[{]|\b(?:OPTIONAL|GRAPH|BIND|VALUES|SERVICE|EXISTS|MINUS|UNION|SELECT)\b", re.IGNORECASE)
+_VARIABLE = re.compile(r"[?$](\w+)")
+
+
+def _enclosing(masked: str, position: int) -> tuple[int, int]:
+    """The (open, close) brace indexes of the innermost group around ``position``."""
+    depth, start = 0, position
+    while start > 0:
+        start -= 1
+        if masked[start] == "}":
+            depth += 1
+        elif masked[start] == "{":
+            if depth == 0:
+                break
+            depth -= 1
+    depth, end = 0, start
+    for end in range(start + 1, len(masked)):
+        if masked[end] == "{":
+            depth += 1
+        elif masked[end] == "}":
+            if depth == 0:
+                break
+            depth -= 1
+    return start, end
+
+
+def _own_level(text: str) -> str:
+    """A group's text without its nested groups and its FILTER and BIND expressions: its triple patterns."""
+    out, depth = [], 0
+    for char in text:
+        depth += char == "{"
+        out.append(char if depth == 0 else " ")
+        depth -= char == "}" and depth > 0
+    flat = "".join(out)
+    while True:
+        match = re.search(r"\b(?:FILTER|BIND)\s*\(", flat, re.IGNORECASE)
+        if match is None:
+            return flat
+        depth, end = 0, match.end() - 1
+        for end in range(match.end() - 1, len(flat)):
+            depth += (flat[end] == "(") - (flat[end] == ")")
+            if depth == 0:
+                break
+        flat = flat[:match.start()] + " " * (end + 1 - match.start()) + flat[end + 1:]
+
+
+def anti_joins_as_minus(select: str) -> str:
+    """``select`` with each ``FILTER NOT EXISTS { P }`` that MINUS answers the same way moved to a ``MINUS { P }``
+    at the end of its group (pyoxigraph evaluates the inner join of an EXISTS without the outer row's bindings: a
+    three-pattern NOT EXISTS over 10,000 findings takes minutes; MINUS is a hash anti-join).
+
+    The same answers when P is a flat pattern (triples and FILTERs of its own variables), and every variable P
+    shares with the rest of the query is certainly bound in the group: bound by one of its own triple patterns, not
+    by an OPTIONAL, a UNION branch or a BIND, and at least one is shared. Any other NOT EXISTS is left as it is."""
+    starts = [m.start() for m in _NOT_EXISTS.finditer(mask(select))]
+    for start in reversed(starts):
+        masked = mask(select)
+        match = _NOT_EXISTS.match(masked, start)
+        if match is None:
+            continue
+        body_end = masked.find("}", match.end())
+        body = masked[match.end():body_end]
+        if body_end < 0 or _NOT_FLAT.search(body):
+            continue
+        group_start, group_end = _enclosing(masked, start)
+        outside = masked[group_start:start] + masked[body_end + 1:]
+        inner = set(_VARIABLE.findall(body))
+        bound_inside = set(_VARIABLE.findall(_own_level(" " + body)))
+        certain = set(_VARIABLE.findall(_own_level(masked[group_start + 1:group_end].replace(
+            masked[start:body_end + 1], " " * (body_end + 1 - start)))))
+        shared = inner & (set(_VARIABLE.findall(masked[:start])) | set(_VARIABLE.findall(outside)))
+        # every variable of P bound by P's own triples (a FILTER of P reading the outer row is not MINUS's)
+        if not shared or not shared <= certain or not inner <= bound_inside:
+            continue
+        pattern = select[match.end():body_end]
+        select = (f"{select[:start]}{' ' * (body_end + 1 - start)}{select[body_end + 1:group_end]} "
+                  f"MINUS {{{pattern}}} {select[group_end:]}")
+    return select
