@@ -9,6 +9,9 @@ that fail each member shape, each member's constraints being queries of the same
 SHACL-SPARQL constraints pre-bind ``$this`` by joining the scope into the query: at the start of its WHERE group and
 of every nested group whose expressions (FILTER, BIND, EXISTS) read ``$this``, which gives the same solutions as
 substituting each focus node (queries where it would not, with sub-selects, MINUS, SERVICE or VALUES, are refused).
+Two rewrites keep pyoxigraph on fast plans: a flat ``FILTER NOT EXISTS`` whose shared variables are certainly bound
+becomes a ``MINUS`` (:func:`anti_joins_as_minus`), and a class test ``rdf:type/rdfs:subClassOf* C`` becomes an
+``rdf:type`` lookup among C and its subclasses (read from the data once per query).
 
 The results carry what pySHACL's carry (focus node, path, value, source shape, severity, messages with ``{$this}`` and
 ``{?var}`` substituted as pySHACL does), so a report reads the same. A shapes graph that uses anything not compiled
