@@ -567,22 +567,34 @@ class Compiled:
             found += [(row["this"], row["value"], component)
                       for row in self._select(source, f"SELECT DISTINCT ?this ?value WHERE {{ {where} }}")]
         for parameter, value in shape.counts:
-            component = COUNT_COMPONENTS[parameter]
-            if parameter == SH.uniqueLang:
-                if value != Literal(True):
-                    continue
+            if parameter == SH.uniqueLang and value == Literal(True):
                 query = (f"SELECT ?this ?lang WHERE {{ {scope} {pattern} FILTER(isLiteral(?value) && "
                          f"LANG(?value) != \"\") BIND(LCASE(LANG(?value)) AS ?lang) }} GROUP BY ?this ?lang "
                          f"HAVING (COUNT(DISTINCT ?value) > 1)")
-            elif parameter == SH.minCount:
-                query = (f"SELECT ?this WHERE {{ {scope} OPTIONAL {{ {pattern} }} }} GROUP BY ?this "
-                         f"HAVING (COUNT(DISTINCT ?value) < {int(str(value))})")
-            else:
-                query = (f"SELECT ?this WHERE {{ {scope} {pattern} }} GROUP BY ?this "
-                         f"HAVING (COUNT(DISTINCT ?value) > {int(str(value))})")
-            found += [(row["this"], None, component) for row in self._select(source, query)]
+                found += [(row["this"], None, SH.UniqueLangConstraintComponent)
+                          for row in self._select(source, query)]
+        found += self._cardinalities(source, shape, scope, pattern)
         for parameter, members in shape.logical:
             found += self._logical(source, shape, scope, parameter, members)
+        return found
+
+    def _cardinalities(self, source: QuerySource, shape: Shape, scope: str,
+                       pattern: str) -> list[tuple[OxTerm, OxTerm | None, URIRef]]:
+        """sh:minCount and sh:maxCount of a property shape in one query: the focus nodes whose number of values
+        breaks any of them, with that number."""
+        mins = [int(str(v)) for p, v in shape.counts if p == SH.minCount]
+        maxes = [int(str(v)) for p, v in shape.counts if p == SH.maxCount]
+        if not mins and not maxes:
+            return []
+        count = "COUNT(DISTINCT ?value)"
+        broken = " || ".join([f"{count} < {m}" for m in mins] + [f"{count} > {m}" for m in maxes])
+        values = f"OPTIONAL {{ {pattern} }}" if mins else pattern
+        query = f"SELECT ?this ({count} AS ?n) WHERE {{ {scope} {values} }} GROUP BY ?this HAVING ({broken})"
+        found: list[tuple[OxTerm, OxTerm | None, URIRef]] = []
+        for row in self._select(source, query):
+            number = int(row["n"].value)
+            found += [(row["this"], None, SH.MinCountConstraintComponent) for m in mins if number < m]
+            found += [(row["this"], None, SH.MaxCountConstraintComponent) for m in maxes if number > m]
         return found
 
     def _logical(self, source: QuerySource, shape: Shape, scope: str, parameter: URIRef,
