@@ -18,6 +18,11 @@ The results carry what pySHACL's carry (focus node, path, value, source shape, s
 here (another component, ``sh:rule``, a custom constraint component, a shape without ``sh:message``, whose generic
 pySHACL message is not reproduced) raises :class:`Unsupported` at compile time, and :func:`validate` then runs
 pySHACL instead, saying why: nothing is skipped silently.
+
+Where the two engines may still differ, pyoxigraph follows the standards and rdflib does not: ``STR()`` of a blank
+node (an error in SPARQL, its label in rdflib), ``"a"^^xsd:string`` against ``"a"`` (one term in RDF 1.1, two in
+rdflib), the order of ``GROUP_CONCAT``'s parts (left to the engine), and ``sh:pattern`` read as an XPath regular
+expression (pyoxigraph) rather than a Python one (``$`` before a final line break).
 """
 
 from __future__ import annotations
