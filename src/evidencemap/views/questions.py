@@ -52,7 +52,7 @@ from evidencemap.model.recorded import not_recorded_sentence, unrecorded_facets
 from evidencemap.model.review_counts import ReviewCount, review_counts
 from evidencemap.model.search import SearchIndex, normalise, search_index_of, within_one_edit
 from evidencemap.model.study_query import StudyQuery, value_path
-from evidencemap.model.vocabulary import Concept, Facet, Vocabulary
+from evidencemap.model.vocabulary import Concept, Facet, Vocabulary, load_vocabulary
 from evidencemap.views.question_years import YearRange, read_years, spell_ranges, year_facet
 
 MAX_QUESTION_LENGTH = 500
@@ -114,7 +114,7 @@ FILLER_WORDS = _word_set(
     count counting last lasted lasting take took taking got get gotten
     dont didnt doesnt wasnt werent isnt arent hasnt havent hadnt without excluding exclude except never non neither
     later earlier since until till between prior onward onwards rather apart per every across broken grouped split
-    paper article author authored written wrote publication journal title titled called named
+    paper article author authored written wrote publication journal title titled called named may might must shall
     """
 )  # not "programme" or "intervention": the map's topic words say what its studies are (QuestionIndex.topic_words)
 COUNT_CUES = (("how", "many"), ("how", "much"), ("number", "of"), ("count",))
@@ -123,6 +123,16 @@ NEGATION_WORDS = frozenset({"not", "no", "without", "excluding", "exclude", "exc
                             "nor", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt", "arent", "hasnt", "havent",
                             "hadnt"})
 NEGATION_PAIRS = (("other", "than"), ("apart", "from"), ("rather", "than"), ("except", "for"))
+# The words that shape a question, as a typing slip may reach them ("wich", "waht", "hwo many", "stuides"): a word
+# no label of the map and no study is one slip from is read as the nearest of these. Never a negation (a slip must
+# not turn a question around); a word under five letters only by a swap of neighbours or a missing letter, so that
+# short words of their own ("care", "cost") stay what they are.
+QUESTION_WORDS = ("which", "what", "how", "many", "much", "where", "when", "who", "study", "studies", "report",
+                  "reported", "reporting", "number", "list", "show", "tell", "give", "please")
+# "vs", "versus", "compared with": two values of one facet side by side, answered by counting the studies of each.
+COMPARISON_WORDS = frozenset({"vs", "versus", "compared", "comparing", "compare", "comparison"})
+# "show me everything", "all studies", "list the studies": the whole map.
+ALL_CUES = frozenset({"all", "everything", "every", "list", "show", "entire", "whole", "any", "anything"})
 # Between two values of one facet: both ("and"), either ("or", or nothing).
 BOTH_WORDS = frozenset({"and", "both", "plus"})
 EITHER_WORDS = frozenset({"or", "either", "nor", "neither"})
@@ -195,6 +205,9 @@ class QuestionIndex:
     search: SearchIndex | None = None
     year_facet: Facet | None = None
     concept_words: dict[str, frozenset[str]] = field(default_factory=dict)  # concept IRI -> words of its labels
+    # The labels of the concepts of a facet's scheme that the facet does not list (evm:listsOnlyValuesInUse: a
+    # country no study has): matched as typed only, never as a typing slip's correction.
+    unused: dict[tuple[str, ...], list[Target]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -232,6 +245,30 @@ class QuestionIndex:
         topic_words = frozenset(w for t in topics for w in _label_words(t) if w not in STOP_WORDS and len(w) > 1)
         return cls(phrases, known, max((len(k) for k in phrases), default=1),
                    {k: list(v) for k, v in (literal_values or {}).items()}, topic_words, search, years, concept_words)
+
+    def add_unused(self, vocabulary: Vocabulary, whole: Vocabulary) -> None:
+        """Add the concepts of ``whole`` (the vocabulary with every value) that ``vocabulary``'s facets marked
+        evm:listsOnlyValuesInUse leave out, as targets of those facets."""
+        for facet in vocabulary.facets:
+            if not facet.only_values_in_use:
+                continue
+            listed = {c.iri for c in facet.concepts}
+            full = next((f for f in whole.facets if f.name == facet.name), None)
+            for concept in full.concepts if full is not None else ():
+                if concept.iri in listed:
+                    continue
+                for rank, labels in ((0, (concept.pref_label,)), (1, concept.alt_labels)):
+                    for label in labels:
+                        key = _label_words(label)
+                        if key and not (len(key) == 1 and key[0] in STOP_WORDS):
+                            self.unused.setdefault(key, []).append(
+                                Target("concept", facet, concept, label=label, rank=rank))
+        self.longest = max([self.longest, *(len(k) for k in self.unused)])
+
+    def is_unused(self, target: Target) -> bool:
+        """Whether ``target`` is a concept its facet does not list (no study of the map has it)."""
+        return target.concept is not None and target.facet.only_values_in_use and all(
+            c.iri != target.concept.iri for c in target.facet.concepts)
 
 
 @dataclass(frozen=True)
@@ -302,6 +339,8 @@ class Answer:
     groups_sparql: str | None = None
     review_counts: list[ReviewCount] = field(default_factory=list)  # the review's counts the map does not name
     review_values: list[tuple[str, int]] = field(default_factory=list)  # concept IRI -> the review's unnamed count
+    unused: list[Match] = field(default_factory=list)  # concepts asked for that no study of the map has
+    no_headline: bool = False  # "none" would claim more than the map and the review say
     can_answer: str = ""  # what the map can answer instead, when words were left out
 
     @property
@@ -317,7 +356,7 @@ class Answer:
     def headline_count(self) -> int | None:
         """The number an answer states: the matching studies, or the review's count when the map can name none of
         them; none for an answer not fully understood or about a facet the map does not record."""
-        if self.understanding != UNDERSTOOD:
+        if self.understanding != UNDERSTOOD or self.no_headline:
             return None
         if not self.study_iris and self.review_count:
             return self.review_count
@@ -388,7 +427,8 @@ def _correct(tokens: list[str], originals: list[str], index: QuestionIndex,
     corrected, corrections = list(tokens), {}
     for i, token in enumerate(tokens):
         if (i in fixed or token in index.known_words or token in STOP_WORDS or token in FILLER_WORDS
-                or len(token) < TYPO_MIN_LENGTH or token.isdigit()):
+                or token in INTENT_FILLERS or token in COMPARISON_WORDS or token in ALL_CUES
+                or token in index.topic_words or token.isdigit()):
             continue
         if index.search is not None and (index.search.has_word(token) or
                                          any(index.search.has_word(w) for w in normalise(originals[i]))):
@@ -396,12 +436,33 @@ def _correct(tokens: list[str], originals: list[str], index: QuestionIndex,
         candidates = sorted(
             w for w in index.known_words
             if len(w) >= TYPO_MIN_LENGTH - 1 and damerau_levenshtein_at_most_one(token, w)
-        )
+        ) if len(token) >= TYPO_MIN_LENGTH else []
         if candidates:
             best = sorted(candidates, key=lambda w: (w[0] != token[0], w))[0]
             corrected[i] = best
             corrections[i] = Correction(originals[i], best)
+        elif (word := question_word(originals[i].lower())) is not None:
+            corrected[i] = singular(word)
+            corrections[i] = Correction(originals[i], word)
     return corrected, corrections
+
+
+def question_word(typed: str) -> str | None:
+    """The word of :data:`QUESTION_WORDS` one typing slip from ``typed`` (lower case, as typed), if any.
+
+    >>> [question_word(w) for w in ("wich", "whcih", "waht", "hwo", "stuides", "care", "cost", "online")]
+    ['which', 'which', 'what', 'how', 'studies', None, None, None]
+    """
+    if len(typed) < 3 or typed in QUESTION_WORDS:
+        return None
+    for word in QUESTION_WORDS:
+        if len(typed) < TYPO_MIN_LENGTH and not (
+            (len(typed) == len(word) and sorted(typed) == sorted(word)) or len(typed) + 1 == len(word)
+        ):
+            continue
+        if damerau_levenshtein_at_most_one(typed, word):
+            return word
+    return None
 
 
 def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int]) -> list[Match]:
@@ -412,6 +473,8 @@ def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int]) -> list[M
             if blocked.intersection(range(i, j)):
                 break
             targets = index.phrases.get(tuple(tokens[i:j]))
+            if not targets and not (j - i == 1 and index.search is not None and index.search.has_word(tokens[i])):
+                targets = index.unused.get(tuple(tokens[i:j]))  # an author "Jordan" is not the country
             if not targets:
                 continue
             if j - i == 1 and tokens[i] in STOP_WORDS:
@@ -587,12 +650,15 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
     read = {i for i in range(n) if not free[i]}  # read as the vocabulary's words (a correction stands only there)
     matches = parts.matches
 
+    compared = None if asked else _compared(matches, tokens)  # else a comparison word is one the map cannot answer
     topic = [originals[i] for i in range(n) if free[i] and tokens[i] in index.topic_words]
     for i in range(n):
         if free[i] and tokens[i] in index.topic_words:
             free[i] = False
     content = [i for i in range(n) if free[i] and tokens[i] not in STOP_WORDS and tokens[i] not in INTENT_FILLERS
-               and tokens[i] not in FILLER_WORDS and len(tokens[i]) > 1 and not tokens[i].isdigit()]
+               and tokens[i] not in FILLER_WORDS and not (compared and tokens[i] in COMPARISON_WORDS)
+               and tokens[i] not in ALL_CUES
+               and len(tokens[i]) > 1 and not tokens[i].isdigit()]
     searched: list[str] = []
     search_positions: set[int] = set()
     among: tuple[str, ...] | None = None
@@ -612,32 +678,38 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
         else:
             unknown.append(originals[i])
     # A correction stands only where the corrected word was read as something: never also "not recognised".
-    kept_corrections = [c for i, c in sorted(corrections.items()) if i in read]
+    kept_corrections = [c for i, c in sorted(corrections.items())
+                        if i in read or c.corrected in QUESTION_WORDS]  # a question word is read as what it is
     used = {i for m in matches for i in range(m.start, m.end)}
     ignored = [originals[i] for i in range(n)
                if i not in used and i not in content and i not in year_positions and i not in search_positions]
 
-    selection = _selection(matches, tokens, parts.years, index, among)
-    intent = "values" if asked else "count" if _has_cue(tokens, COUNT_CUES) else "studies"
+    selection = _selection(matches, tokens, parts.years, index, among, compared)
+    intent = "values" if asked or compared else "count" if _has_cue(tokens, COUNT_CUES) else "studies"
     has_parts = bool(matches) or bool(ranges) or among is not None
-    if not has_parts:
-        understanding = UNDERSTOOD if intent == "count" and not unknown else NOT_UNDERSTOOD
+    if not has_parts:  # "how many studies", "show me everything": the whole map
+        whole = intent == "count" or any(t in ALL_CUES for t in tokens)
+        understanding = UNDERSTOOD if whole and not unknown else NOT_UNDERSTOOD
     else:
         understanding = PARTLY if unknown else UNDERSTOOD
     answer = Answer(
         question=text, intent=intent, understood=understanding != NOT_UNDERSTOOD, matches=matches, ignored=ignored,
         unknown=unknown, corrections=kept_corrections, selection=selection,
-        values_facet=asked.target.facet if asked else None, understanding=understanding,
+        values_facet=asked.target.facet if asked else compared, understanding=understanding,
         years=[YearReading(y.text, y.low, y.high, _range_years(y, index), excluded,
                            k > 0 and _joined(tokens, parts.years[k - 1][0].end, y.start, EITHER_WORDS))
                for k, (y, excluded) in enumerate(parts.years)],
-        search_words=searched, topic=topic, breakdown=breakdown is not None,
-        lists_groups=breakdown is not None and not _has_cue(tokens, COUNT_CUES),
+        search_words=searched, topic=topic, breakdown=breakdown is not None or compared is not None,
+        lists_groups=(breakdown is not None or compared is not None) and not _has_cue(tokens, COUNT_CUES),
     )
+    answer.unused = [m for m in matches if m.used_as == "filter" and index.is_unused(m.target)]
     facets = ", ".join(f.label for f in vocabulary.concept_facets)
     if cross is not None and asked is not None:
         answer.message = (f"A table of {asked.target.facet.label} by {cross.target.facet.label} is what the gap map "
                           f"shows; here, each {asked.target.facet.label} among all the matching studies.")
+    if compared is not None:
+        answer.message = (f"Compared by counting: the studies of each {compared.label} asked about. The map records "
+                          "what the studies report, not how the results of one compare with another's.")
     if understanding == NOT_UNDERSTOOD:
         answer.message = (
             "No concept of the map was recognised in this question, so nothing was searched."
@@ -670,10 +742,22 @@ def _range_years(year: YearRange, index: QuestionIndex) -> tuple[str, ...]:
     return year.years(known)
 
 
+def _compared(matches: list[Match], tokens: list[str]) -> Facet | None:
+    """The facet of which a question compares two values or more ("online vs in person", "compare RCTs and
+    qualitative studies"), when it has a comparison word."""
+    if not any(t in COMPARISON_WORDS for t in tokens):
+        return None
+    values: dict[str, set[str]] = {}
+    for m in matches:
+        if m.used_as == "filter" and m.target.kind != "facet":
+            values.setdefault(m.target.facet.name, set()).add(m.target.key)
+    return next((m.target.facet for m in matches if len(values.get(m.target.facet.name, ())) > 1), None)
+
+
 def _selection(matches: list[Match], tokens: list[str], years: list[tuple[YearRange, bool]], index: QuestionIndex,
-               among: tuple[str, ...] | None) -> Selection:
-    """Values of one facet OR-ed, unless "and" joins them (both); facets AND-ed; exclusions taken away; the facet
-    asked about is not a filter."""
+               among: tuple[str, ...] | None, compared: Facet | None = None) -> Selection:
+    """Values of one facet OR-ed, unless "and" joins them (both), and always for the ``compared`` facet; facets
+    AND-ed; exclusions taken away; the facet asked about is not a filter."""
     groups: list[tuple[Facet, list[Concept], list[str]]] = []
     last: dict[str, tuple[int, int]] = {}  # facet -> (group index, end of its last match)
     exclusions: list[Choice] = []
@@ -689,7 +773,8 @@ def _selection(matches: list[Match], tokens: list[str], years: list[tuple[YearRa
             continue
         previous = last.get(facet.name)
         between = set(tokens[previous[1]:m.start]) if previous is not None else set()
-        if previous is None or (between & BOTH_WORDS and not between & EITHER_WORDS):
+        both = bool(between & BOTH_WORDS) and not between & EITHER_WORDS and facet is not compared
+        if previous is None or both:
             groups.append((facet, list(values), list(literals)))
             last[facet.name] = (len(groups) - 1, m.end)
         else:
@@ -785,6 +870,8 @@ def index_for(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> QuestionInde
         return found[1]
     index = QuestionIndex.build(vocabulary, literal_values(evidence_map, vocabulary),
                                 topics=topic_phrases(evidence_map), search=search_index_of(evidence_map))
+    if any(f.only_values_in_use for f in vocabulary.facets):
+        index.add_unused(vocabulary, load_vocabulary(evidence_map, all_values=True))
     cache[id(vocabulary)] = (vocabulary, index)
     return index
 
@@ -834,9 +921,59 @@ def ask(
                     f"{labels.get(key, key)} {n}" for key, n in answer.review_values) + "."
     else:
         answer.review_counts = review_counts_for(evidence_map, vocabulary, answer.selection)
+        if not answer.review_counts:
+            answer.message = " ".join(filter(None, [answer.message, unnamed_within(evidence_map, vocabulary, answer)]))
+    if answer.unused:
+        answer.message = " ".join(filter(None, [answer.message, *(
+            unused_sentence(evidence_map, vocabulary, answer, m) for m in answer.unused)]))
     if answer.review_counts and answer.understanding == UNDERSTOOD:
         answer.message = " ".join(filter(None, [answer.message, review_count_sentence(answer)]))
     return answer
+
+
+def unused_sentence(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: Answer, match: Match) -> str:
+    """What the map and the review say of a concept no study of the map has (a country of the core scheme that the
+    facet does not list): "none" only where the map or the review gives that facet for every study; otherwise the
+    answer states no count (``no_headline``)."""
+    facet, concept = match.target.facet, match.target.concept
+    label = concept.pref_label if concept is not None else match.text
+    total = len(matching_studies(evidence_map, Selection()))
+    recorded = len(matching_studies(evidence_map, Selection((Choice(facet, tuple(facet.concepts)),))))
+    claims = {c.claim: c for c in review_counts(evidence_map, vocabulary, facet)}.values()
+    stated = sum(c.stated for c in claims)
+    said = f"No study of this map is recorded with {facet.label} {label}"
+    if total and recorded >= total:
+        return f"{said}: the map records the {facet.label} of all {total} of its studies."
+    if total and stated >= total:
+        labels = {c.iri: c.pref_label for c in facet.concepts}
+        counts = "; ".join(f"{labels.get(c.value, c.label)} {c.stated}" for c in claims)
+        sections = ", ".join(sorted({c.section for c in claims}))
+        return (f"{said}: the review gives the {facet.label} of all {total} of its studies ({counts}; {sections}), "
+                f"and {label} is not among them.")
+    answer.no_headline = True
+    unnamed = f", and the review counts {stated} without naming them" if stated else ""
+    return (f"{said}; the map records the {facet.label} of {recorded} of its {total} studies{unnamed}, so it "
+            f"cannot say that none has {label}.")
+
+
+def unnamed_within(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: Answer) -> str:
+    """For a selection of several facets ("online studies in Spain"): the review's counts, not named in the map, of
+    the concepts it asks for. The map cannot say whether those studies also match the rest, so its count is of the
+    studies it names only, and an answer of none states no count (``no_headline``)."""
+    if len(answer.selection.choices) < 2:
+        return ""
+    found: dict[str, ReviewCount] = {}
+    for choice in answer.selection.choices:
+        for concept in choice.concepts:
+            for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
+                if count.not_named:
+                    found.setdefault(count.claim, count)
+    if not found:
+        return ""
+    if not answer.study_iris:
+        answer.no_headline = True
+    return (" ".join(f"{c.sentence}." for c in found.values()) + " The map cannot say whether those studies also "
+            "match the rest of the question: its answer holds only the studies it names.")
 
 
 def asked_facets(answer: Answer) -> list[Facet]:

@@ -79,7 +79,8 @@ def build_answer(ctx: AppContext, question: str, paged: Page) -> AskAnswer:
     answer = asking.ask(question, ctx.evidence_map, ctx.vocabulary)
     size, offset = paged.size, paged.offset
     summaries = card_summaries(ctx.evidence_map, ctx.vocabulary, answer.study_iris[offset:offset + size])
-    linkable = answer.selection.as_url and answer.understanding != asking.NOT_RECORDED  # no list of "none"
+    # No list of "none", and no link naming a concept the facet does not list (its slug is not a value there).
+    linkable = answer.selection.as_url and answer.understanding != asking.NOT_RECORDED and not answer.unused
     values, groups, review_values = [], [], []
     if answer.values_facet is not None:
         facet = answer.values_facet

@@ -1,0 +1,80 @@
+"""Questions as clinicians type them: misspelt question words, "all studies", comparisons, a country no study has,
+a count the review gives without naming the studies under a second filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from evidencemap.views.questions import UNDERSTOOD, Answer, ask, question_word
+
+
+def run(app: FastAPI, question: str) -> Answer:
+    context = app.state.context
+    return ask(question, context.evidence_map, context.vocabulary)
+
+
+def api(client: TestClient, question: str) -> dict[str, Any]:
+    response = client.get("/api/ask", params={"q": question})
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("wich studys reportd burnot", "which studies reported burnout"),
+    ("whcih studies reported burnout", "which studies reported burnout"),
+    ("waht studies were online", "what studies were online"),
+])
+def test_misspelt_question_words_are_read_as_what_they_are(app: FastAPI, typed: str, meant: str) -> None:
+    answer, right = run(app, typed), run(app, meant)
+    assert answer.understanding == UNDERSTOOD
+    assert not answer.unknown and not answer.search_words
+    assert sorted(answer.study_iris) == sorted(right.study_iris) and answer.headline_count == right.headline_count
+    assert {c.corrected for c in answer.corrections} & {"which", "what"}
+
+
+def test_a_misspelt_how_many_is_a_count(app: FastAPI) -> None:
+    answer = run(app, "hwo many studies were online")
+    assert answer.intent == "count" and answer.understanding == UNDERSTOOD
+    assert [(c.word, c.corrected) for c in answer.corrections] == [("hwo", "how")]
+
+
+def test_short_words_of_their_own_are_not_turned_into_question_words() -> None:
+    assert [question_word(w) for w in ("care", "cost", "form", "online", "what")] == [None] * 5
+
+
+@pytest.mark.parametrize("question", ["show me everything", "all studies", "list the studies"])
+def test_asking_for_everything_lists_every_study(app: FastAPI, question: str) -> None:
+    answer, total = run(app, question), run(app, "how many studies")
+    assert answer.understanding == UNDERSTOOD and answer.intent == "studies"
+    assert answer.headline_count == total.headline_count and answer.headline_count
+
+
+def test_a_comparison_counts_the_studies_of_each_value(app: FastAPI) -> None:
+    answer, either = run(app, "online vs in person"), run(app, "online or in person")
+    assert answer.understanding == UNDERSTOOD and not answer.unknown
+    assert answer.values_facet is not None and answer.values_facet.name == "delivery" and answer.breakdown
+    assert sorted(answer.study_iris) == sorted(either.study_iris)  # either value, never both
+    assert "not how the results" in answer.message
+
+
+def test_a_country_no_study_has_is_recognised_and_answered_with_the_reviews_coverage(
+    app: FastAPI, client: TestClient
+) -> None:
+    answer = run(app, "in person studies in canada")
+    assert answer.understanding == UNDERSTOOD and not answer.unknown
+    assert [m.target.concept.slug for m in answer.unused if m.target.concept] == ["canada"]
+    assert "No study of this map is recorded with country Canada" in answer.message
+    assert "the review gives the country of all" in answer.message  # why "none" is true here
+    body = api(client, "how many studies in canada")
+    assert body["headline"] == 0 and body["studies_url"] is None  # no link with a value the facet does not list
+
+
+def test_a_review_count_under_a_second_filter_is_no_bare_zero(app: FastAPI) -> None:
+    answer = run(app, "online studies in Spain")
+    assert not answer.study_iris and answer.headline_count is None
+    assert "without naming it" in answer.message and "cannot say whether" in answer.message
