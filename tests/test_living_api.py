@@ -375,3 +375,20 @@ def test_a_correction_that_breaks_a_claim_of_the_review_is_refused(living_client
     assert any("claim" in p["message"] and "agrees with the map now" in p["message"]
                for p in response.json()["problems"])
     assert journal_bytes(state) == before
+
+
+def test_facts_added_to_a_study_of_the_review_land(living_client: TestClient, tokens: dict[str, str]) -> None:
+    """POST /api/studies/{id}/facts on a study whose other facts rest on findings the change does not touch: the
+    check reads those findings too (it refused every added fact with "has the fact ... without an evm:Finding")."""
+    outcome = "https://w3id.org/evidencemap/concept/challenge/interpersonal-conflict"
+    before = {f["value"]["iri"] for f in living_client.get("/api/studies/blay-2025").json()["facts"]}
+    assert outcome not in before
+    response = living_client.post("/api/studies/blay-2025/facts?message=Read+in+the+report",
+                                  json=[fact("challenge", "interpersonal-conflict")],
+                                  headers=auth(tokens["team"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["change"]["kind"] == "facts"
+    after = living_client.get("/api/studies/blay-2025").json()["facts"]
+    added = [f for f in after if f["value"]["iri"] == outcome]
+    assert added and added[0]["support"] == "inferred"
+    assert {f["value"]["iri"] for f in after} - {outcome} == before

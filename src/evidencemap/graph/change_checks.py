@@ -75,9 +75,11 @@ def check_subgraph(
             canonical = rebased(quad, evidence_map.canonical)
             if triple not in gone and (canonical.subject, canonical.predicate, canonical.object) not in gone:
                 triples.append(ox.Triple(canonical.subject, canonical.predicate, canonical.object))
-    data = ox.Store()
-    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in (*triples, *_context(evidence_map, triples)))
     changed = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
+    findings = _findings_about(evidence_map, focus_set, gone, changed)
+    data = ox.Store()
+    data.extend(ox.Quad(t.subject, t.predicate, t.object)
+                for t in (*triples, *findings, *_context(evidence_map, triples)))
     # Only the changed resources are focus nodes: the shapes' targets (SPARQL ones included) select among them.
     report = shacl_sparql.validate(StoreSource(data), shapes_graph(),
                                    focus=[ox.NamedNode(c) for c in sorted(changed)])
@@ -94,6 +96,24 @@ def check_subgraph(
     problems.extend(_quote_problems(living, triples))
     problems.extend(_uniqueness_problems(living, triples))
     return sorted(set(problems), key=lambda p: (p.focus, p.message))
+
+
+def _findings_about(evidence_map: EvidenceMap, focus: set[str], gone: set[tuple[object, object, object]],
+                    changed: set[str]) -> list[ox.Triple]:
+    """The findings the change leaves untouched that are about a focus node (``rdf:subject`` it), with their own
+    triples: the shapes that read a study's facts from its findings (every fact backed by one) must see them, or
+    adding one fact to a study would find all its other facts unbacked. They are context, not focus nodes."""
+    subject = ox.NamedNode(evidence_map.iri(ns.RDF + "subject"))
+    found: list[ox.Triple] = []
+    for iri in sorted(focus):
+        for link in evidence_map.quads(None, subject, ox.NamedNode(evidence_map.iri(iri))):
+            finding = link.subject
+            if not isinstance(finding, ox.NamedNode) or evidence_map.canonical(finding.value) in changed:
+                continue
+            for quad in canonical_quads(evidence_map, evidence_map.quads(subject=finding)):
+                if (quad.subject, quad.predicate, quad.object) not in gone:
+                    found.append(ox.Triple(quad.subject, quad.predicate, quad.object))
+    return found
 
 
 OA_EXACT = ns.OA + "exact"
