@@ -8,7 +8,7 @@ passages against the review's text; slugs and reference numbers unique in the wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from itertools import islice
 
 import pyoxigraph as ox
@@ -98,7 +98,7 @@ def check_subgraph(
     return sorted(set(problems), key=lambda p: (p.focus, p.message))
 
 
-def _findings_about(evidence_map: EvidenceMap, focus: set[str], gone: set[tuple[object, object, object]],
+def _findings_about(evidence_map: EvidenceMap, focus: set[str], gone: Set[tuple[object, object, object]],
                     changed: set[str]) -> list[ox.Triple]:
     """The findings the change leaves untouched that are about a focus node (``rdf:subject`` it), with their own
     triples: the shapes that read a study's facts from its findings (every fact backed by one) must see them, or
