@@ -3,13 +3,15 @@ a count the review gives without naming the studies under a second filter."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from evidencemap.views.questions import UNDERSTOOD, Answer, ask, question_word
+from evidencemap.views.question_years import read_years
+from evidencemap.views.questions import UNDERSTOOD, Answer, ask, question_word, singular
 
 
 def run(app: FastAPI, question: str) -> Answer:
@@ -78,3 +80,37 @@ def test_a_review_count_under_a_second_filter_is_no_bare_zero(app: FastAPI) -> N
     answer = run(app, "online studies in Spain")
     assert not answer.study_iris and answer.headline_count is None
     assert "without naming it" in answer.message and "cannot say whether" in answer.message
+
+
+def test_taking_away_a_value_the_review_counts_without_naming_states_no_count(app: FastAPI) -> None:
+    answer = run(app, "studies not from the UK")
+    assert answer.selection.exclusions and answer.headline_count is None
+    assert "without naming them" in answer.message and "cannot take away" in answer.message
+    assert run(app, "except Australia").headline_count == 6  # the review's five Australian studies are all named
+
+
+def test_the_years_verb_before_a_year_is_not_a_question_about_the_years(app: FastAPI) -> None:
+    answer, plain = run(app, "published in 2023"), run(app, "studies published in 2023")
+    assert answer.intent == "studies" and answer.values_facet is None
+    assert sorted(answer.study_iris) == sorted(plain.study_iris)
+
+
+@pytest.mark.parametrize(("words", "low", "high"), [
+    ("in the last 3 years", 2024, None), ("over the past two years", 2025, None), ("last year", 2025, 2025),
+    ("since last year", 2025, None), ("in the past year", 2025, None),
+])
+def test_the_last_years_count_back_from_this_year(words: str, low: int, high: int | None) -> None:
+    pairs = [(w, w.lower()) for w in words.split()]
+    tokens = [singular(w) for _, w in pairs]
+    [found] = read_years(tokens, [o for o, _ in pairs], this_year=2026)
+    assert (found.low, found.high, found.start, found.end) == (low, high, 0, len(tokens))
+    assert str(low) in found.text  # the reading says which years
+
+
+def test_a_question_about_the_last_years_is_understood_and_says_which(app: FastAPI) -> None:
+    this_year = datetime.date.today().year
+    answer = run(app, "online studies in the last 3 years")
+    assert answer.understanding == UNDERSTOOD and not answer.unknown
+    assert [(y.low, y.high) for y in answer.years] == [(this_year - 2, None)]
+    assert f"({this_year - 2} or later)" in answer.reading
+    assert read_years(["the", "last", "study"], ["the", "last", "study"], this_year=2026) == []

@@ -8,6 +8,7 @@ of that year ("published in 2021" is understood, and answered with none).
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ OPEN_ABOVE = (("or", "later"), ("or", "after"), ("and", "later"), ("or", "newer"
 OPEN_BELOW = (("or", "earlier"), ("or", "before"), ("and", "earlier"), ("or", "older"))
 RANGE_WORDS = frozenset({"to", "until", "till", "through", "thru"})
 SINGLE_CUES = frozenset({"in", "from", "during"})
+# "in the last 3 years", "over the past five years", "last year": counted in calendar years, this one included.
+RECENT_WORDS = frozenset({"last", "past"})
+RECENT_BEFORE = frozenset({"in", "over", "within", "during", "from", "of", "the"})
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "couple": 2, "few": 3}  # "a few": three, said in the reading with the years it covers
 
 
 def year_facet(vocabulary: Vocabulary) -> Facet | None:
@@ -81,11 +87,42 @@ def _starts_with(tokens: Sequence[str], start: int, cue: tuple[str, ...]) -> boo
     return tuple(tokens[start:start + len(cue)]) == cue
 
 
-def read_years(tokens: Sequence[str], originals: Sequence[str]) -> list[YearRange]:
-    """Every year expression of a question (its tokens lower case, ``originals`` as typed), left to right."""
+def _recent(tokens: Sequence[str], originals: Sequence[str], i: int, this_year: int) -> YearRange | None:
+    """"(in) the last N years" starting at ``i`` (the word "last" or "past"): the N calendar years up to
+    ``this_year``, the years said in the text ("in the last 3 years (2024 or later)"). "Last year" alone is the
+    year before this one; "the past year" the twelve months, so this year and the one before."""
+    j = i + 1
+    n: int | None = None
+    if j < len(tokens) and ((tokens[j].isdigit() and 0 < len(tokens[j]) <= 2) or tokens[j] in NUMBER_WORDS):
+        n = int(tokens[j]) if tokens[j].isdigit() else NUMBER_WORDS[tokens[j]]
+        j += 1
+    if j >= len(tokens) or tokens[j] != "year" or n == 0:
+        return None
+    start = i
+    while start > 0 and tokens[start - 1] in RECENT_BEFORE:
+        start -= 1
+    words = " ".join(originals[start:j + 1])
+    if n is None and start == i and tokens[i] == "last":
+        if start > 0 and tokens[start - 1] == "since":  # "since last year"
+            return YearRange(start - 1, j + 1, this_year - 1, None,
+                             f"{' '.join(originals[start - 1:j + 1])} ({this_year - 1} or later)")
+        return YearRange(start, j + 1, this_year - 1, this_year - 1, f"{words} ({this_year - 1})")
+    low = this_year - (n or 2) + 1
+    return YearRange(start, j + 1, low, None, f"{words} ({low} or later)")
+
+
+def read_years(tokens: Sequence[str], originals: Sequence[str], this_year: int | None = None) -> list[YearRange]:
+    """Every year expression of a question (its tokens lower case, ``originals`` as typed), left to right; "the
+    last N years" counts back from ``this_year`` (today's, unless given)."""
     found: list[YearRange] = []
     i = 0
     while i < len(tokens):
+        if tokens[i] in RECENT_WORDS:
+            recent = _recent(tokens, originals, i, this_year or datetime.date.today().year)
+            if recent is not None:
+                found.append(recent)
+                i = recent.end
+                continue
         if not is_year(tokens[i]):
             i += 1
             continue

@@ -610,6 +610,8 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
     values_match: Match | None = None
     if spans and spans[0].target.kind == "facet" and all(t in INTENT_FILLERS for t in tokens[: spans[0].start]):
         values_match = spans[0]
+    if values_match is not None and ranges and values_match.target.facet is index.year_facet:
+        values_match = None  # "published in 2023": the years' own verb, not a question about the years
     breakdown = _breakdown(spans, tokens)
     cross: Match | None = None  # "outcomes by design": a table of two facets, which is the gap map's
     if values_match is not None and breakdown is not None:
@@ -922,7 +924,8 @@ def ask(
     else:
         answer.review_counts = review_counts_for(evidence_map, vocabulary, answer.selection)
         if not answer.review_counts:
-            answer.message = " ".join(filter(None, [answer.message, unnamed_within(evidence_map, vocabulary, answer)]))
+            answer.message = " ".join(filter(None, [answer.message, unnamed_within(evidence_map, vocabulary, answer),
+                                                    unnamed_excluded(evidence_map, vocabulary, answer)]))
     if answer.unused:
         answer.message = " ".join(filter(None, [answer.message, *(
             unused_sentence(evidence_map, vocabulary, answer, m) for m in answer.unused)]))
@@ -974,6 +977,23 @@ def unnamed_within(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: An
         answer.no_headline = True
     return (" ".join(f"{c.sentence}." for c in found.values()) + " The map cannot say whether those studies also "
             "match the rest of the question: its answer holds only the studies it names.")
+
+
+def unnamed_excluded(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: Answer) -> str:
+    """For a question that takes a concept away ("excluding the UK"): the review's counts of it that the map does
+    not name. The map cannot take those studies away, so the studies it lists may include them, and the answer states
+    no count (``no_headline``)."""
+    found: dict[str, ReviewCount] = {}
+    for choice in answer.selection.exclusions:
+        for concept in choice.concepts:
+            for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
+                if count.not_named:
+                    found.setdefault(count.claim, count)
+    if not found:
+        return ""
+    answer.no_headline = True
+    return (" ".join(f"{c.sentence}." for c in found.values()) + " The map cannot take away studies it cannot name: "
+            "some of those listed may be among them.")
 
 
 def asked_facets(answer: Answer) -> list[Facet]:
