@@ -114,3 +114,16 @@ def test_a_question_about_the_last_years_is_understood_and_says_which(app: FastA
     assert [(y.low, y.high) for y in answer.years] == [(this_year - 2, None)]
     assert f"({this_year - 2} or later)" in answer.reading
     assert read_years(["the", "last", "study"], ["the", "last", "study"], this_year=2026) == []
+
+
+def test_harms_ask_for_the_challenges_but_not_inside_a_hyphenated_word(app: FastAPI) -> None:
+    answer = run(app, "what are the harms")
+    assert answer.values_facet is not None and answer.values_facet.name == "challenge"
+    compound = run(app, "any studies on self-harm")
+    assert compound.unknown == ["self-harm"] and not compound.matches  # not "any challenge"
+
+
+def test_safety_is_not_answered_and_the_answer_says_what_the_map_can_answer(app: FastAPI) -> None:
+    answer = run(app, "is peer support safe")
+    assert answer.understanding == "not" and answer.unknown == ["safe"]
+    assert "safety verdicts" in answer.can_answer and "challenge" in answer.can_answer

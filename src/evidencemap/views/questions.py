@@ -142,7 +142,8 @@ BREAKDOWN_CUES = (("by",), ("per",), ("each",), ("every",), ("across",), ("by", 
 TYPO_MIN_LENGTH = 5
 # What a map of this kind holds, for an answer that had to leave words out.
 CAN_ANSWER = ("The map records, for each study, its {facets}, as the review reports them: it can list and count "
-              "studies by those, not give effect sizes, comparisons between treatments or participants' details.")
+              "studies by those, not give effect sizes, safety verdicts, comparisons between treatments or "
+              "participants' details.")
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -465,8 +466,25 @@ def question_word(typed: str) -> str | None:
     return None
 
 
-def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int]) -> list[Match]:
-    """Non-overlapping matches, longest first (then leftmost), over the tokens not ``blocked``."""
+def in_compounds(text: str) -> set[int]:
+    """The positions of the words of :func:`words` that a hyphen joins to a neighbour ("self-harm").
+
+    >>> sorted(in_compounds("risk of self-harm in in-person groups"))
+    [2, 3, 5, 6]
+    """
+    cleaned = _plain(text).lower()
+    found = list(_WORD.finditer(cleaned))
+    joined: set[int] = set()
+    for k in range(len(found) - 1):
+        if cleaned[found[k].end():found[k + 1].start()] == "-":
+            joined.update((k, k + 1))
+    return joined
+
+
+def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int],
+           compounds: frozenset[int] = frozenset()) -> list[Match]:
+    """Non-overlapping matches, longest first (then leftmost), over the tokens not ``blocked``. A facet's one-word
+    label inside a hyphenated word is no match: "self-harm" is not any challenge because "harms" is one."""
     candidates = []
     for i in range(len(tokens)):
         for j in range(i + 1, min(len(tokens), i + index.longest) + 1):
@@ -477,6 +495,10 @@ def _spans(tokens: list[str], index: QuestionIndex, blocked: set[int]) -> list[M
                 targets = index.unused.get(tuple(tokens[i:j]))  # an author "Jordan" is not the country
             if not targets:
                 continue
+            if j - i == 1 and i in compounds:
+                targets = [t for t in targets if t.kind != "facet"]
+                if not targets:
+                    continue
             if j - i == 1 and tokens[i] in STOP_WORDS:
                 targets = [t for t in targets if t.kind == "facet"]
                 if not targets:
@@ -604,7 +626,7 @@ def interpret(question: str, vocabulary: Vocabulary, index: QuestionIndex) -> An
     ranges = read_years(raw, originals) if index.year_facet is not None else []
     year_positions = {i for y in ranges for i in range(y.start, y.end)}
     tokens, corrections = _correct(raw, originals, index, year_positions)
-    spans = _spans(tokens, index, year_positions)
+    spans = _spans(tokens, index, year_positions, frozenset(in_compounds(spell_ranges(text))))
 
     # The facet whose values are asked for: a facet label with only intent words before it, or after "by"/"per".
     values_match: Match | None = None
