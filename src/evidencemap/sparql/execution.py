@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from evidencemap import errors
+from evidencemap.graph.formats import Format
 from evidencemap.sparql.guard import SparqlSyntaxError, explain_rejection, inspect_query
 from evidencemap.sparql.results import (
     WRITABLE,
@@ -105,16 +106,12 @@ class QueryFailed(errors.EvidenceMapError):
     status = 500
 
 
-def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
-    """Guard, run and serialise one query.
+def result_format(form: str, request: QueryRequest) -> Format:
+    """The format a query of ``form`` answers in, from what the request accepts (the embedded store and a remote
+    engine negotiate alike).
 
-    :raises QueryRefused: for updates, ``LOAD`` and ``SERVICE`` (nothing is executed).
-    :raises BadRequest: for syntax errors, with line and column.
     :raises NotAcceptable: when the client accepts no format this query's results can be written in.
     """
-    started = time.perf_counter()
-    inspected = inspect_query(request.text)
-    form = inspected.form
     kind = FORM_KINDS[form]
     wanted = request.serialisers.get(kind)
     fmt = None if wanted is None else writable_format(kind, wanted)
@@ -125,6 +122,19 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             f"({request.accept or 'no Accept header'}).",
             hint=f"Use one of: {', '.join(offered)}.", allowed=offered,
         )
+    return fmt
+
+
+def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
+    """Guard, run and serialise one query.
+
+    :raises QueryRefused: for updates, ``LOAD`` and ``SERVICE`` (nothing is executed).
+    :raises BadRequest: for syntax errors, with line and column.
+    :raises NotAcceptable: when the client accepts no format this query's results can be written in.
+    """
+    started = time.perf_counter()
+    inspected = inspect_query(request.text)
+    fmt = result_format(inspected.form, request)
     checked = dataclasses.replace(request, text=inspected.text or request.text)  # what the guard read is what runs
     try:
         result = _execute(store, checked, inspected.has_dataset)
@@ -137,7 +147,7 @@ def run_query(store: ox.Store, request: QueryRequest) -> QueryOutcome:
             del result
     except SyntaxError as exc:
         raise explain_rejection(str(exc), checked.text) from None
-    return QueryOutcome(form, fmt.name, written.body, written.rows, written.truncated,
+    return QueryOutcome(inspected.form, fmt.name, written.body, written.rows, written.truncated,
                         time.perf_counter() - started)
 
 

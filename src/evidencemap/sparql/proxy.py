@@ -33,12 +33,10 @@ from evidencemap.graph.remote import (
     parse_reply,
     result_rows,
 )
-from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome, QueryRequest
+from evidencemap.sparql.execution import FORM_KINDS, QueryOutcome, QueryRequest, result_format
 from evidencemap.sparql.guard import engine_syntax_error, inspect_query
 from evidencemap.sparql.results import (
-    WRITABLE,
     Written,
-    writable_format,
     write_boolean,
     write_engine_solutions,
     write_solutions,
@@ -83,15 +81,7 @@ def run_remote(engine: RemoteEngine, request: QueryRequest) -> QueryOutcome:
     started = time.perf_counter()
     inspected = inspect_query(request.text)
     kind = FORM_KINDS[inspected.form]
-    wanted = request.serialisers.get(kind)
-    fmt = None if wanted is None else writable_format(kind, wanted)
-    if fmt is None:
-        offered = [f.media_type for f in WRITABLE[kind]]
-        raise errors.NotAcceptable(
-            f"A {inspected.form} query's results cannot be sent as any type the request accepts "
-            f"({request.accept or 'no Accept header'}).",
-            hint=f"Use one of: {', '.join(offered)}.", allowed=offered,
-        )
+    fmt = result_format(inspected.form, request)
     text = inspected.text or request.text
     default, named = dataset(engine, request, inspected.has_dataset)
     try:
