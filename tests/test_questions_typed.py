@@ -127,3 +127,10 @@ def test_safety_is_not_answered_and_the_answer_says_what_the_map_can_answer(app:
     answer = run(app, "is peer support safe")
     assert answer.understanding == "not" and answer.unknown == ["safe"]
     assert "safety verdicts" in answer.can_answer and "challenge" in answer.can_answer
+
+
+def test_a_slip_in_a_word_ending_in_ss_is_corrected_as_typed_not_as_its_singular(app: FastAPI) -> None:
+    answer, right = run(app, "studies reporting hopefulnes"), run(app, "studies reporting hopefulness")
+    assert answer.understanding == UNDERSTOOD and [(c.word, c.corrected) for c in answer.corrections] == [
+        ("hopefulnes", "hopefulness")]
+    assert sorted(answer.study_iris) == sorted(right.study_iris) and right.study_iris

@@ -434,9 +434,11 @@ def _correct(tokens: list[str], originals: list[str], index: QuestionIndex,
         if index.search is not None and (index.search.has_word(token) or
                                          any(index.search.has_word(w) for w in normalise(originals[i]))):
             continue  # an author's or a programme's name as typed wins over a vocabulary word one slip away
+        typed = originals[i].lower()  # "lonelines" as typed, not its singular "loneline", is one slip from the label
         candidates = sorted(
             w for w in index.known_words
-            if len(w) >= TYPO_MIN_LENGTH - 1 and damerau_levenshtein_at_most_one(token, w)
+            if len(w) >= TYPO_MIN_LENGTH - 1 and (damerau_levenshtein_at_most_one(token, w)
+                                                  or damerau_levenshtein_at_most_one(typed, w))
         ) if len(token) >= TYPO_MIN_LENGTH else []
         if candidates:
             best = sorted(candidates, key=lambda w: (w[0] != token[0], w))[0]
