@@ -97,7 +97,7 @@ def test_the_years_verb_before_a_year_is_not_a_question_about_the_years(app: Fas
 
 @pytest.mark.parametrize(("words", "low", "high"), [
     ("in the last 3 years", 2024, None), ("over the past two years", 2025, None), ("last year", 2025, 2025),
-    ("since last year", 2025, None), ("in the past year", 2025, None),
+    ("since last year", 2025, None), ("in the past year", 2025, None), ("in the last 100 years", 1927, None),
 ])
 def test_the_last_years_count_back_from_this_year(words: str, low: int, high: int | None) -> None:
     pairs = [(w, w.lower()) for w in words.split()]

@@ -93,7 +93,7 @@ def _recent(tokens: Sequence[str], originals: Sequence[str], i: int, this_year: 
     year before this one; "the past year" the twelve months, so this year and the one before."""
     j = i + 1
     n: int | None = None
-    if j < len(tokens) and ((tokens[j].isdigit() and 0 < len(tokens[j]) <= 2) or tokens[j] in NUMBER_WORDS):
+    if j < len(tokens) and ((tokens[j].isdigit() and 0 < len(tokens[j]) <= 3) or tokens[j] in NUMBER_WORDS):
         n = int(tokens[j]) if tokens[j].isdigit() else NUMBER_WORDS[tokens[j]]
         j += 1
     if j >= len(tokens) or tokens[j] != "year" or n == 0:
