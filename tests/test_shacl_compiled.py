@@ -222,3 +222,20 @@ def test_the_report_graph_says_what_pyshacls_says() -> None:
     assert (None, RDF.type, SH.ValidationReport) in graph
     assert len(list(graph.objects(None, SH.result))) == len(report.results) > 0
     assert not report.conforms and (None, SH.conforms, Literal(False)) in graph
+
+
+def test_a_finding_about_neither_a_study_nor_an_intervention_gives_pyshacls_or_result(bundled_graph: Graph) -> None:
+    """The ``sh:or`` of class-only members (a finding's subject: a study or an intervention) runs as one anti-join;
+    a subject that is a passage, an untyped IRI or a literal is each one sh:or result, as pySHACL reports it."""
+    data = Graph()
+    for triple in bundled_graph:
+        data.add(triple)
+    findings = sorted(set(data.subjects(RDF.type, URIRef(ns.EVM + "Finding"))), key=str)[:3]
+    passage = next(iter(data.subjects(RDF.type, URIRef(ns.EVM + "Passage"))))
+    for finding, subject in zip(findings, (passage, URIRef("https://example.org/nothing"), Literal("a study")),
+                                strict=True):
+        data.remove((finding, RDF.subject, None))
+        data.add((finding, RDF.subject, subject))
+    found = assert_same(data)
+    ors = [k for k in found if "OrConstraintComponent" in str(k)]
+    assert len(ors) == 3, found

@@ -442,6 +442,18 @@ def scope_of(shape: Shape, focus: Sequence[OxTerm] | None) -> str:
     return f"{{ SELECT DISTINCT ?this WHERE {{ {restriction}{union} }} }}"
 
 
+def class_only(members: Sequence[Shape]) -> list[Node]:
+    """The classes of ``members`` when each member is nothing but one ``sh:class`` (as ``sh:or ( [ sh:class A ]
+    [ sh:class B ] )``); empty otherwise."""
+    classes = []
+    for member in members:
+        if (member.path is not None or member.counts or member.logical or member.properties or member.sparql
+                or len(member.values) != 1 or member.values[0][0] != SH["class"]):
+            return []
+        classes.append(member.values[0][1])
+    return classes
+
+
 def value_pattern(shape: Shape) -> str:
     return f"?this {shape.path_text} ?value ." if shape.path_text is not None else "BIND(?this AS ?value)"
 
@@ -605,6 +617,15 @@ class Compiled:
     def _logical(self, source: QuerySource, shape: Shape, scope: str, parameter: URIRef,
                  members: list[Shape]) -> list[tuple[OxTerm, OxTerm | None, URIRef]]:
         pattern = value_pattern(shape)
+        classes = class_only(members)
+        if parameter == SH["or"] and classes:
+            # "an instance of one of these classes": one anti-join, instead of each member's failing nodes and the
+            # pairs of focus and value compared in Python (142,170 pairs at 10,000 studies for a finding's subject)
+            allowed = sorted({c for cls in classes for c in self._subclasses(source, sparql_term(cls)).split()})
+            query = (f"SELECT DISTINCT ?this ?value WHERE {{ {scope} {pattern} MINUS {{ ?value <{RDF.type}> ?class . "
+                     f"VALUES ?class {{ {' '.join(allowed)} }} }} }}")
+            return [(row["this"], row["value"], LOGICAL_COMPONENTS[parameter])
+                    for row in self._select(source, query)]
         if shape.path_text is None:
             values_scope = scope
         else:
