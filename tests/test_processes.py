@@ -100,9 +100,15 @@ def test_serve_runs_two_app_processes_that_each_answer(two_processes: tuple[str,
     while len(app_processes(pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     first, second = app_processes(pid)
-    # Both opened the one on-disk store the parent built in the store cache.
+    # Both opened the one on-disk store the parent built in the store cache (the second may still be opening it
+    # when the first answers).
+    def opened(one: int) -> bool:
+        return any(str(cache) in target for target in open_files(one))
+
+    while not all(opened(one) for one in (first, second)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     for one in (first, second):
-        assert any(str(cache) in target for target in open_files(one)), one
+        assert opened(one), one
     # The ETag depends on the map's files, version and settings only: every process answers 304 to it.
     tag = httpx.get(f"{base}/api/facets", timeout=10).headers["etag"]
     for _ in range(6):  # a new connection each time, taken by whichever process accepts it
