@@ -22,7 +22,6 @@ change: what a write did before): medians over ``--repeat`` writes.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -41,18 +40,8 @@ from evidencemap.model.vocabulary import Vocabulary, vocabulary_of
 from evidencemap.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_edits import FACETS, PASSAGE_QUERY, body  # the same added study as the edit benchmark's
 from synthetic import write_map
-
-PASSAGE_QUERY = "PREFIX evm: <https://w3id.org/evidencemap/ontology#> SELECT ?p WHERE { ?p a evm:Passage } LIMIT 1"
-FACETS = ("design", "delivery", "evidence-type", "schedule", "country")  # one value each: 5 findings
-
-
-def body(n: int, passage: str, values: dict[str, str]) -> bytes:
-    facts = [{"facet": facet, "value": value, "support": "inferred", "rationale": "Benchmark data.",
-              "passage": passage} for facet, value in values.items()]
-    return json.dumps({"id": f"bench-{n}", "ref": 900_000 + n, "citation": f"Bench {n}", "title": "Benchmark",
-                       "year": 2026, "authors": "Bench B", "intervention": {"label": "A benchmark group"},
-                       "facts": facts}).encode()
 
 
 def ms(values: list[float]) -> str:

@@ -983,18 +983,25 @@ def unused_sentence(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: A
             f"cannot say that none has {label}.")
 
 
+def _unnamed_counts(evidence_map: EvidenceMap, vocabulary: Vocabulary,
+                    choices: Sequence[Choice]) -> dict[str, ReviewCount]:
+    """The review's counts of the chosen concepts that the map does not name, one per claim."""
+    found: dict[str, ReviewCount] = {}
+    for choice in choices:
+        for concept in choice.concepts:
+            for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
+                if count.not_named:
+                    found.setdefault(count.claim, count)
+    return found
+
+
 def unnamed_within(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: Answer) -> str:
     """For a selection of several facets ("online studies in Spain"): the review's counts, not named in the map, of
     the concepts it asks for. The map cannot say whether those studies also match the rest, so its count is of the
     studies it names only, and an answer of none states no count (``no_headline``)."""
     if len(answer.selection.choices) < 2:
         return ""
-    found: dict[str, ReviewCount] = {}
-    for choice in answer.selection.choices:
-        for concept in choice.concepts:
-            for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
-                if count.not_named:
-                    found.setdefault(count.claim, count)
+    found = _unnamed_counts(evidence_map, vocabulary, answer.selection.choices)
     if not found:
         return ""
     if not answer.study_iris:
@@ -1007,12 +1014,7 @@ def unnamed_excluded(evidence_map: EvidenceMap, vocabulary: Vocabulary, answer: 
     """For a question that takes a concept away ("excluding the UK"): the review's counts of it that the map does
     not name. The map cannot take those studies away, so the studies it lists may include them, and the answer states
     no count (``no_headline``)."""
-    found: dict[str, ReviewCount] = {}
-    for choice in answer.selection.exclusions:
-        for concept in choice.concepts:
-            for count in review_counts(evidence_map, vocabulary, choice.facet, concept.iri):
-                if count.not_named:
-                    found.setdefault(count.claim, count)
+    found = _unnamed_counts(evidence_map, vocabulary, answer.selection.exclusions)
     if not found:
         return ""
     answer.no_headline = True
