@@ -28,8 +28,8 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
@@ -38,6 +38,9 @@ from evidencemap.graph.engine import GraphName, QueryResult, Solutions, Subject
 from evidencemap.graph.iris import IriSpace
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.terms import Binding
+
+if TYPE_CHECKING:  # httpx is imported when an Endpoint is made: a server on its embedded store never loads it
+    import httpx
 from evidencemap.graph.validation import validation_report
 from evidencemap.graph.values import _SKIPPED, Values, with_values
 from evidencemap.settings import Settings
@@ -126,6 +129,8 @@ class Endpoint:
         self.url = url
         self.timeout = timeout
         self.max_bytes = max_bytes
+        import httpx
+
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
@@ -147,6 +152,8 @@ class Endpoint:
         :raises ResultTooLarge: when the answer passes :attr:`max_bytes`.
         :raises EngineFailed: for any other error status.
         """
+        import httpx
+
         form = {"query": query, "default-graph-uri": list(default_graphs), "named-graph-uri": list(named_graphs)}
         deadline = time.monotonic() + self.timeout
         try:
@@ -178,6 +185,8 @@ class Endpoint:
         :raises EngineUnavailable: on a time-out or a connection failure.
         :raises EngineFailed: when the engine answers with an error status (its words are logged).
         """
+        import httpx
+
         try:
             response = self.client.post(url, content=text.encode("utf-8"), headers={"Content-Type": SPARQL_UPDATE})
         except httpx.TimeoutException:
@@ -194,6 +203,8 @@ class Endpoint:
                                     "that it accepts writes from this server.")
 
     def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        import httpx
+
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():

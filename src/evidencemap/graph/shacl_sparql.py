@@ -35,7 +35,6 @@ from functools import lru_cache
 from typing import Protocol
 
 import pyoxigraph as ox
-from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, XSD
@@ -800,6 +799,7 @@ def validate(source: QuerySource, shapes: Graph, focus: Sequence[ox.NamedNode] |
         compiled = compile_shapes(shapes)
     except Unsupported as why:
         log.warning("SHACL validation by pySHACL, not compiled to SPARQL: %s", why)
+        from pyshacl import validate as pyshacl_validate  # imported here: a start that validates nothing skips it
         data = to_graph() if to_graph is not None else rdflib_graph(source.triples())
         _, report_graph, _ = pyshacl_validate(
             data, shacl_graph=shapes, inference="none", allow_warnings=True, allow_infos=True, advanced=True,

@@ -19,9 +19,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import networkx as nx
 import numpy as np
 
 from evidencemap import namespaces as ns
@@ -33,10 +33,22 @@ from evidencemap.model.study_query import CITATION_AND_SLUG, StudyQuery, any_dir
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
 # Node ids are IRIs (str). networkx's Graph is generic only in its type stubs, so the alias is for the type checker.
+# networkx itself is imported by the functions that use it (_nx): a server start does not pay for it (0.1-0.3 s).
 if TYPE_CHECKING:
-    Graph: TypeAlias = nx.Graph[str]
-else:
-    Graph = nx.Graph
+    import networkx
+
+    Graph: TypeAlias = networkx.Graph[str]
+
+
+def _nx() -> ModuleType:
+    import networkx
+
+    return networkx
+
+
+def _graph(**attributes: str) -> Graph:
+    graph: Graph = _nx().Graph(**attributes)
+    return graph
 
 STUDY_CONCEPT = "study-concept"
 STUDY_SIMILARITY = "study-similarity"
@@ -78,7 +90,7 @@ def study_concept_graph(
     """
     facets = tuple(facets if facets is not None else vocabulary.concept_facets)
     names = {f.name for f in facets}
-    graph = Graph(kind=STUDY_CONCEPT, title="Studies and the concepts they are recorded with")
+    graph = _graph(kind=STUDY_CONCEPT, title="Studies and the concepts they are recorded with")
     for row in evidence_map.select(bipartite_query(facets, selection or Selection())):
         study = row["study"]
         if study not in graph:
@@ -115,7 +127,7 @@ def _refs(bipartite: Graph, studies: Sequence[str]) -> str:
 
 def cooccurrence_graph(bipartite: Graph, facet: Facet) -> Graph:
     """Concepts of ``facet`` linked when studies have both; ``weight`` = number of such studies."""
-    graph = Graph(
+    graph = _graph(
         kind=facet.name + COOCCURRENCE,
         title=f"Co-occurrence of {facet.label} values across studies",
         facet=facet.name,
@@ -177,7 +189,7 @@ def pairs_between(bipartite: Graph, left: Facet, right: Facet) -> list[Pair]:
 def pair_graph(bipartite: Graph, left: Facet, right: Facet) -> Graph:
     """The pairs of :func:`pairs_between` as a graph for drawing: the values of both facets that some pair has
     (``side`` "left" or "right"), linked with ``weight`` = studies reporting both."""
-    graph = Graph(kind=f"{left.name}-{right.name}", title=f"{right.label.capitalize()} reported with {left.label}")
+    graph = _graph(kind=f"{left.name}-{right.name}", title=f"{right.label.capitalize()} reported with {left.label}")
     for pair in pairs_between(bipartite, left, right):
         for side, node in (("left", pair.left), ("right", pair.right)):
             if node["iri"] not in graph:
@@ -193,7 +205,7 @@ def similarity_graph(bipartite: Graph, min_shared: int = 1) -> Graph:
 
     :raises BadRequest: above :data:`MAX_SIMILARITY_STUDIES` studies (up to n² links), asking for filters.
     """
-    graph = Graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
+    graph = _graph(kind=STUDY_SIMILARITY, title="Study similarity by shared concepts")
     studies = sorted((n for n, d in bipartite.nodes(data=True) if d["kind"] == "study"),
                      key=lambda n: bipartite.nodes[n]["ref"])
     if len(studies) > MAX_SIMILARITY_STUDIES:
@@ -230,7 +242,7 @@ def central_concepts(bipartite: Graph, top: int | None = None) -> list[dict[str,
     seeded sample sources above (exact costs O(nodes x edges): seconds at 1,000 studies).
     """
     sample = None if bipartite.number_of_nodes() <= EXACT_BETWEENNESS else BETWEENNESS_SAMPLES
-    betweenness = nx.betweenness_centrality(bipartite, k=sample, normalized=True, seed=7)
+    betweenness = _nx().betweenness_centrality(bipartite, k=sample, normalized=True, seed=7)
     ranked = sorted(
         (
             {
@@ -274,19 +286,19 @@ def build_network(
 
 def node_link(graph: Graph) -> dict[str, Any]:
     """The graph as node-link JSON (``nodes`` and ``edges``), as networkx reads it back."""
-    data: dict[str, Any] = nx.node_link_data(graph, edges="edges")
+    data: dict[str, Any] = _nx().node_link_data(graph, edges="edges")
     return data
 
 
 def graphml_bytes(graph: Graph) -> bytes:
     out = io.BytesIO()
-    nx.write_graphml(graph, out, encoding="utf-8", prettyprint=True)
+    _nx().write_graphml(graph, out, encoding="utf-8", prettyprint=True)
     return out.getvalue()
 
 
 def gexf_bytes(graph: Graph) -> bytes:
     out = io.BytesIO()
-    nx.write_gexf(graph, out, encoding="utf-8", prettyprint=True)
+    _nx().write_gexf(graph, out, encoding="utf-8", prettyprint=True)
     return out.getvalue()
 
 
@@ -315,5 +327,5 @@ def layout(graph: Graph, method: str = "circular", seed: int = 7) -> dict[str, t
                 placed[node] = (x, 1.0 - 2.0 * i / max(len(column) - 1, 1))
         return placed
     spring = method == "spring"
-    positions = nx.spring_layout(graph, weight="weight", seed=seed) if spring else nx.circular_layout(graph)
+    positions = _nx().spring_layout(graph, weight="weight", seed=seed) if spring else _nx().circular_layout(graph)
     return {node: (float(x), float(y)) for node, (x, y) in positions.items()}
