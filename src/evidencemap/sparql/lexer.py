@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -114,7 +115,7 @@ def scan(text: str) -> Reading:
 
 def _scan_once(text: str) -> Reading:
     code: list[str] = []
-    starts: list[tuple[int, int]] = []  # (position in the code, position in the text) of each copied word
+    starts: list[tuple[int, int]] = []  # (index in ``code``, position in the text) of each copied word
     ambiguous = ""
     words: list[str] = []
     prefixes: dict[str, str] = {}
@@ -154,7 +155,7 @@ def _scan_once(text: str) -> Reading:
             while j < n and (text[j].isalnum() or text[j] in "_-." or ord(text[j]) > 0x7F):
                 j += 1
             word = text[i:j]
-            starts.append((sum(map(len, code)), i))
+            starts.append((len(code), i))
             code.append(word)
             if j < n and text[j] == ":":
                 if words and words[-1] == "prefix":
@@ -181,7 +182,15 @@ def _scan_once(text: str) -> Reading:
             i += 1
     joined = "".join(code)
     at = joined.lower().find("service")
-    return Reading(joined, at, _called(text, starts, at) if at >= 0 else "", words, prefixes, ambiguous, depth)
+    called = _called(text, _in_code(code, starts), at) if at >= 0 else ""
+    return Reading(joined, at, called, words, prefixes, ambiguous, depth)
+
+
+def _in_code(code: list[str], starts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``starts`` with each word's index in ``code`` turned into its position in the joined code: one pass (a sum
+    of the lengths before each word, taken at every word, made the scan quadratic: 7 s for a 73 KB ``IN`` list)."""
+    offsets = [0, *itertools.accumulate(map(len, code))]
+    return [(offsets[index], position) for index, position in starts]
 
 
 def _called(text: str, starts: list[tuple[int, int]], at: int) -> str:
