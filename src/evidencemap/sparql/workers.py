@@ -67,6 +67,14 @@ class WorkerGone(Exception):
 class Worker:
     pid: int
     conn: Connection
+    # A thread is waiting on ``conn`` (WorkerPool.run): only that request may close it. Closed under a thread's
+    # poll, its descriptor could be reused by a new socket at once, and the poll would wait on that one until the
+    # time limit (a query failed as timed out after its zygote died, seen under load).
+    busy: bool = False
+
+    def close_unless_busy(self) -> None:
+        if not self.busy:
+            self.conn.close()
 
     def call(self, request: QueryRequest, deadline: float) -> QueryOutcome | QueryFailure | None:
         """Send one query and wait for its answer until ``deadline`` (``time.monotonic()``); None when it passed
@@ -352,6 +360,7 @@ class WorkerPool:
             healthy = False
             died = False
             ended: str | None = None
+            worker.busy = True
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(self._waiters, worker.call, request,
                                                                           deadline)
@@ -362,12 +371,15 @@ class WorkerPool:
                 answer = QueryFailure("QueryFailed", WORKER_DIED)
                 died = True
             finally:
+                worker.busy = False
                 if healthy and self._bloated(answer):
                     self.recycled += 1
                     self._in_background(self._replace(worker))
                 elif healthy and worker.pid in self.workers:
                     assert self._idle is not None
                     self._idle.put_nowait(worker)
+                elif healthy:  # its zygote was replaced while it answered (a restart or a refresh): dropped
+                    worker.conn.close()
                 elif not healthy:  # timed out, died, or the request was cancelled while the worker was busy
                     ended = await self._retire(worker, died=died)
             if answer is None:
@@ -481,7 +493,7 @@ class WorkerPool:
         """Start over with a new zygote (the old one died: out of memory, killed by hand...)."""
         self.restarts += 1
         for worker in self.workers.values():
-            worker.conn.close()
+            worker.close_unless_busy()
         self.workers.clear()
         await asyncio.to_thread(failed.stop, at_once=True)
         # The idle queue stays: requests already waiting on it get the new workers (they skip the dead ones).
@@ -534,7 +546,7 @@ class WorkerPool:
             await asyncio.sleep(self.settings.query_timeout + 1)
         finally:  # also when the pool stops meanwhile: the old zygote and its workers end with it
             for worker in workers.values():
-                worker.conn.close()
+                worker.close_unless_busy()
             zygote.stop()
 
     def _in_background(self, work: Coroutine[object, object, None]) -> None:
