@@ -18,6 +18,7 @@ The oxigraph CLI comes from PyPI (``pip install oxigraph``, any environment; nev
 script's markers in a Markdown file.
 
     python benchmarks/bench_serve.py --sizes 1000,10000 [--repeat 21] [--oxigraph PATH] [--out docs/benchmarks.md]
+    python benchmarks/bench_serve.py --sizes 100000 --cache DIR --starts 5    # start-up only, N starts
 """
 
 from __future__ import annotations
@@ -359,6 +360,34 @@ def write_out(path: Path, block: list[str]) -> None:
     path.write_text(text)
 
 
+def starts_only(size: int, count: int, limit: float, cache: Path) -> list[str]:
+    """``--starts N``: N starts of ``evidencemap serve`` on the store cache in ``cache/<size>`` (filled by a first
+    start there when empty, reported apart), in turns; each start's seconds to the first 2xx, and the medians."""
+    synthetic = write_map(size)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache / str(size))}
+    lines = [f"### {size:,} studies: starts with the cache filled", ""]
+    with httpx.Client() as client:
+        if not cached(cache / str(size), synthetic.path):
+            first = start_times(client, synthetic.path, env, limit)
+            lines.append(f"First start (the cache was empty): /api/studies {fmt(first[0])}; /sparql {fmt(first[1])}.")
+        rest: list[float] = []
+        sparql: list[float] = []
+        lines += ["", "| start | load average | first 2xx /api/studies | first 2xx /sparql |", "|---:|---:|---:|---:|"]
+        for number in range(1, count + 1):
+            load = os.getloadavg()[0]
+            times = start_times(client, synthetic.path, env, limit)
+            if times[0] is None or times[1] is None:
+                lines.append(f"| {number} | {load:.1f} | {fmt(times[0])} | {fmt(times[1])} |")
+                continue
+            rest.append(times[0])
+            sparql.append(times[1])
+            lines.append(f"| {number} | {load:.1f} | {times[0]:.2f} s | {times[1]:.2f} s |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    if rest:
+        lines.append(f"| median | | {statistics.median(rest):.2f} s | {statistics.median(sparql):.2f} s |")
+    return [*lines, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="numbers of studies, comma-separated")
@@ -373,10 +402,18 @@ def main(argv: list[str] | None = None) -> int:
                         "(at 100,000 studies its zygote and workers would hold several copies of the store)")
     parser.add_argument("--server-log", type=Path, help="append the servers' standard error to this file")
     parser.add_argument("--out", type=Path, help="Markdown file to write the figures into, between the markers")
+    parser.add_argument("--starts", type=int, default=0, help="only the start-up: this many starts with the cache "
+                        "filled (needs --cache; no oxigraph, no queries), printed, not written to --out")
     args = parser.parse_args(argv)
     global VALIDATE, SERVER_LOG
     VALIDATE = not args.no_validation
     SERVER_LOG = args.server_log
+    if args.starts:
+        if args.cache is None:
+            parser.error("--starts needs --cache DIR (the store caches to start from)")
+        for size in (int(s) for s in args.sizes.split(",")):
+            print("\n".join(starts_only(size, args.starts, args.limit, args.cache)), flush=True)
+        return 0
     block = ["## Figures: start-up, memory and /sparql against oxigraph serve", "",
              f"- machine: {machine()}", f"- oxigraph CLI: {args.oxigraph or 'not found (oxigraph columns empty)'}",
              f"- command: `python benchmarks/bench_serve.py {' '.join(argv or sys.argv[1:])}`", ""]
