@@ -369,10 +369,10 @@ def starts_only(size: int, count: int, limit: float, cache: Path) -> list[str]:
     with httpx.Client() as client:
         if not cached(cache / str(size), synthetic.path):
             first = start_times(client, synthetic.path, env, limit)
-            lines.append(f"First start (the cache was empty): /api/studies {fmt(first[0])}; /sparql {fmt(first[1])}.")
+            lines += [f"First start (the cache was empty): /api/studies {fmt(first[0])}; /sparql {fmt(first[1])}.", ""]
         rest: list[float] = []
         sparql: list[float] = []
-        lines += ["", "| start | load average | first 2xx /api/studies | first 2xx /sparql |", "|---:|---:|---:|---:|"]
+        lines += ["| start | load average | first 2xx /api/studies | first 2xx /sparql |", "|---:|---:|---:|---:|"]
         for number in range(1, count + 1):
             load = os.getloadavg()[0]
             times = start_times(client, synthetic.path, env, limit)
