@@ -517,11 +517,13 @@ class Compiled:
         then binds ``?this`` before anything else: a path such as ``$this evm:evaluates? ?s`` is otherwise
         evaluated for every node of the store)."""
         scope = self._subclasses_inlined(source, scope_of(shape, focus))
-        nodes = [row["this"] for row in self._select(source, f"SELECT DISTINCT ?this WHERE {{ {scope} }}")
-                 if "this" in row]
+        # At most one more than VALUES_LIMIT: whether there are any, and all of them when few (reading every focus
+        # node into Python only to count them took 14.6 s for the 1.4 million findings of 100,000 studies).
+        rows = self._select(source, f"SELECT DISTINCT ?this WHERE {{ {scope} }} LIMIT {VALUES_LIMIT + 1}")
+        nodes = [row["this"] for row in rows if "this" in row]
         if not nodes:
             return []
-        if len(nodes) <= VALUES_LIMIT and not any(isinstance(node, ox.BlankNode) for node in nodes):
+        if len(rows) <= VALUES_LIMIT and not any(isinstance(node, ox.BlankNode) for node in nodes):
             scope = f"{{ VALUES ?this {{ {' '.join(str(node) for node in nodes)} }} }}"
         return self._results(source, shape, scope)
 
