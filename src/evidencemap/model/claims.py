@@ -13,8 +13,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
+
 from evidencemap import namespaces as ns
-from evidencemap.graph.store import EvidenceMap
+from evidencemap.graph.store import EvidenceMap, Row, Values
 from evidencemap.model.facets import Choice, Selection, select_studies
 from evidencemap.model.flow import flows_of
 from evidencemap.model.vocabulary import Vocabulary
@@ -36,6 +38,12 @@ WHERE {
   OPTIONAL { ?claim evm:countsIncludedStudies ?includedCount }
 }
 """
+
+# A claim's quote, the review's words: an OPTIONAL of CLAIMS_QUERY and of review_counts.FACET_CLAIMS_QUERY, which
+# with_quotes reads in a second step (pyoxigraph evaluates the OPTIONAL's path over every finding of the store before
+# joining it: 3.2 s at 10,000 studies for a map without a single claim).
+QUOTE_OPTIONAL = "  OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }\n"
+QUOTES_QUERY = PREFIXES + "SELECT ?claim ?quote WHERE { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }"
 
 CONDITIONS_QUERY = PREFIXES + """
 SELECT ?claim ?condition ?facet ?value ?min ?max WHERE {
@@ -125,6 +133,25 @@ def conditions_of(evidence_map: EvidenceMap) -> dict[str, list[dict[str, object]
     return conditions
 
 
+def with_quotes(evidence_map: EvidenceMap, query: str) -> list[Row]:
+    """The rows of ``query``, which holds :data:`QUOTE_OPTIONAL`, read in two steps: the query without it, then the
+    quotes of the claims it found, bound as a VALUES block. A row for each quote, as the OPTIONAL gives them; a claim
+    without a quote keeps its row without one."""
+    if QUOTE_OPTIONAL not in query:
+        raise ValueError("the query has no OPTIONAL quote to read apart")
+    rows = evidence_map.select(query.replace(QUOTE_OPTIONAL, ""))
+    claims = sorted({str(row["claim"]) for row in rows})
+    quotes: dict[str, list[object]] = defaultdict(list)
+    if claims:
+        for found in evidence_map.select(QUOTES_QUERY, Values.column("claim", [ox.NamedNode(c) for c in claims])):
+            quotes[str(found["claim"])].append(found["quote"])
+    out: list[Row] = []
+    for row in rows:
+        found_quotes = quotes.get(str(row["claim"]), [])
+        out += [{**row, "quote": quote} for quote in found_quotes] if found_quotes else [row]
+    return out
+
+
 def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[ClaimResult]:
     """Recompute every claim of the map; rows sorted by section, then label."""
     conditions = conditions_of(evidence_map)
@@ -152,7 +179,7 @@ def check_claims(evidence_map: EvidenceMap, vocabulary: Vocabulary) -> list[Clai
     }
 
     results = []
-    for row in evidence_map.select(CLAIMS_QUERY):
+    for row in with_quotes(evidence_map, CLAIMS_QUERY):
         iri, kind = row["claim"], row["kind"].rsplit("#", 1)[-1]
         stated = int(row["stated"])
         attribution = row.get("attribution", "").rsplit("#", 1)[-1] or None

@@ -20,8 +20,8 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from evidencemap import namespaces as ns
-from evidencemap.graph.store import Delta, EvidenceMap, Row, Values
-from evidencemap.model.claims import claim_selection, conditions_of
+from evidencemap.graph.store import Delta, EvidenceMap, Row
+from evidencemap.model.claims import claim_selection, conditions_of, with_quotes
 from evidencemap.model.facets import select_studies
 from evidencemap.model.vocabulary import Facet, Vocabulary
 
@@ -38,12 +38,6 @@ SELECT ?facet ?claim ?value ?label ?stated ?section ?attribution ?quote WHERE {
   OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }
 }
 """
-# FACET_CLAIMS_QUERY read in two steps (facet_claims): pyoxigraph evaluates an OPTIONAL's pattern over the whole
-# store before joining it (every finding has prov:wasDerivedFrom), which took 4 s at 10,000 studies and 40 s at
-# 100,000 for a map without a single claim. The quotes are read for the claims found, bound as a VALUES block.
-CLAIMS_WITHOUT_QUOTES_QUERY = FACET_CLAIMS_QUERY.replace(
-    "  OPTIONAL { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }\n", "")
-QUOTES_QUERY = PREFIXES + "SELECT ?claim ?quote WHERE { ?claim prov:wasDerivedFrom/oa:hasSelector/oa:exact ?quote }"
 
 
 @dataclass(frozen=True)
@@ -138,17 +132,8 @@ def facet_claims(evidence_map: EvidenceMap) -> dict[str, list[Row]]:
 
 
 def claim_rows(evidence_map: EvidenceMap) -> list[Row]:
-    """The rows of FACET_CLAIMS_QUERY (in another order): the claims, then their quotes (a row for each quote, as
-    the OPTIONAL gives them; a claim without a quote keeps its row without one)."""
-    rows = evidence_map.select(CLAIMS_WITHOUT_QUOTES_QUERY)
-    claims = sorted({str(row["claim"]) for row in rows})
-    if not claims:
-        return rows
-    quotes: dict[str, list[object]] = defaultdict(list)
-    for found in evidence_map.select(QUOTES_QUERY, Values.column("claim", [ox.NamedNode(c) for c in claims])):
-        quotes[str(found["claim"])].append(found["quote"])
-    return [{**row, "quote": quote} for row in rows for quote in quotes[str(row["claim"])]] + \
-        [row for row in rows if not quotes[str(row["claim"])]]
+    """The rows of FACET_CLAIMS_QUERY, its quotes read apart (:func:`evidencemap.model.claims.with_quotes`)."""
+    return with_quotes(evidence_map, FACET_CLAIMS_QUERY)
 
 
 def review_counts(
