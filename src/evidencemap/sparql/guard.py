@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parserutils import CompValue
 
-# rdflib's SPARQL grammar is imported on first use: the workers import it (and warm it) before forking; the
-# server process, which only relays queries, never pays for it.
+# rdflib's SPARQL grammar is imported on first use (a query the scan cannot decide, or one the engine rejected),
+# outside the CPU budget of that reading (_warmed): importing and building the grammar takes about 0.25 s of CPU,
+# which would otherwise use up the budget of the first such query of each process.
 
 QUERY_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 
@@ -125,8 +126,20 @@ class _OutOfTime(BaseException):
     """rdflib's parse used up its CPU budget (a BaseException, so that no ``except Exception`` swallows it)."""
 
 
+_WARM = threading.Event()
+
+
+def _warmed() -> None:
+    """rdflib's SPARQL parser imported and exercised once in this process (see the note on the grammar above)."""
+    if not _WARM.is_set():
+        _WARM.set()
+        warm_parser()
+
+
 def _within_cpu(seconds: float, work: Callable[[str], InspectedQuery], text: str) -> InspectedQuery:
-    """``work(text)`` stopped after ``seconds`` of CPU time (in the main thread, where signals are delivered)."""
+    """``work(text)`` stopped after ``seconds`` of CPU time (in the main thread, where signals are delivered); rdflib's
+    parser is made ready before the clock starts."""
+    _warmed()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         return work(text)
 
@@ -267,8 +280,7 @@ def syntax_error(exc: ParseBaseException, text: str | None = None) -> SparqlSynt
 
 
 def warm_parser() -> None:
-    """Import and exercise rdflib's SPARQL grammar (the zygote does it once, before forking its workers, so that a
-    worker explaining a rejected query does not pay for the import)."""
+    """Import and exercise rdflib's SPARQL grammar (once a process, before the first budgeted reading: _warmed)."""
     inspect_query("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")
     _inspect_with_rdflib("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?r } FILTER(?s != ?o) }")
 

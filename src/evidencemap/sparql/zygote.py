@@ -9,7 +9,9 @@ Started by :class:`evidencemap.sparql.workers.WorkerPool` as a fresh interpreter
 - ``--data DUMP``: the zygote loads an N-Quads dump into an in-memory store, and each worker is a copy-on-write child
   sharing it (queries several times faster than on disk; each worker that reads much tends towards a copy).
 
-Either way the zygote stays single-threaded, so forking it is safe, and the warmed-up SPARQL parser is shared.
+Either way the zygote stays single-threaded, so forking it is safe. rdflib's SPARQL parser, needed only to read a
+query the engine rejected or the scan could not decide, is imported by a worker when it first needs it (about
+0.25 s once, outside that reading's CPU budget), not by the zygote: /sparql is ready that much sooner at a start.
 The server kills a worker that runs past the time limit (SIGKILL, through this process, which reaps
 it) and asks for a new one; the work of the query really stops.
 
@@ -43,7 +45,6 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from evidencemap.sparql.execution import QueryOutcome, run_query_safely
-from evidencemap.sparql.guard import warm_parser
 from evidencemap.sparql.sandbox import deny_network, isolate_network, limit_memory
 
 log = logging.getLogger("evidencemap.sparql")
@@ -226,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             store = ox.Store()
             store.bulk_load(path=args.data, format=ox.RdfFormat.N_QUADS)
-        warm_parser()
     except Exception as exc:  # reported to the server, which answers 503 with it
         report = {"error": f"{type(exc).__name__}: {exc}"}
     else:
