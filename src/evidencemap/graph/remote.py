@@ -38,12 +38,12 @@ from evidencemap.graph.engine import GraphName, QueryResult, Solutions, Subject
 from evidencemap.graph.iris import IriSpace
 from evidencemap.graph.store import EvidenceMap
 from evidencemap.graph.terms import Binding
-
-if TYPE_CHECKING:  # httpx is imported when an Endpoint is made: a server on its embedded store never loads it
-    import httpx
 from evidencemap.graph.validation import validation_report
 from evidencemap.graph.values import _SKIPPED, Values, with_values
 from evidencemap.settings import Settings
+
+if TYPE_CHECKING:  # httpx is imported when an Endpoint is made: a server on its embedded store never loads it
+    import httpx
 
 log = logging.getLogger("evidencemap.remote")
 
